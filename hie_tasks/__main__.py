@@ -1,0 +1,3 @@
+from hie_tasks.cli.main import main
+
+raise SystemExit(main())

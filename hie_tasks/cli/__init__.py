@@ -1,0 +1,1 @@
+"""Command-line interfaces: `hie-tasks` and the upstream-compatible `hielements`."""

@@ -1,0 +1,1 @@
+"""Evaluation: elements and scopes evaluated, checks planned and executed."""

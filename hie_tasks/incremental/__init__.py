@@ -1,0 +1,1 @@
+"""Incremental runs: file digests, fingerprints of checks, the stored verdicts."""

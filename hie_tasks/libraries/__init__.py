@@ -1,0 +1,1 @@
+"""Libraries: the interface, the registry, and the three kinds (built-in, external process, WASM)."""

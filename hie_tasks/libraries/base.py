@@ -1,0 +1,146 @@
+"""The library interface every kind of library implements: built-in, external process and WASM.
+
+A `.hie` file never knows which kind serves `lib.fn(...)`; the interpreter only sees `Library`.
+Besides the upstream interface (call, check, documentation) a library tells the incremental engine who it
+is (`identity`) and how its results may be reused (`purity`), and reports what it read through the
+`CallContext` it is handed, so verdicts can be replayed only when none of those inputs changed.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from hie_tasks.model.values import CheckResult, Value
+
+
+class Purity(str, enum.Enum):
+    """How a library's answers may be reused between runs."""
+
+    #: The answer depends only on the arguments (e.g. a wasm plugin with fs="none" and no env).
+    PURE = "pure"
+    #: The answer depends on the arguments plus workspace files: the Scope paths' contents and whatever the
+    #: call records in its CallContext (deps, trees).
+    READS_WORKSPACE = "reads_workspace"
+    #: Never replay (e.g. fs="write" plugins, or env access to the whole host environment).
+    IMPURE = "impure"
+
+
+@dataclass(frozen=True)
+class TreeDep:
+    """A directory listing a call depended on: every file below `root` whose name ends in one of `suffixes`
+    (empty = every file), not entering directories named in `exclude`. Adding or removing such a file
+    changes the answer even though no file the call read changed."""
+
+    root: str
+    suffixes: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass
+class CallContext:
+    """Per-call side channel. Libraries record what they read; plugins' captured output lands here."""
+
+    workspace: str
+    deps: set[str] = field(default_factory=set)
+    trees: set[TreeDep] = field(default_factory=set)
+    output: list[str] = field(default_factory=list)
+    # Free-form notes for `explain` and verbose output (e.g. "module loaded from cache").
+    notes: list[str] = field(default_factory=list)
+
+    def record_dep(self, path: str) -> None:
+        self.deps.add(path)
+
+    def record_tree(self, root: str, suffixes: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+        self.trees.add(TreeDep(root, suffixes, exclude))
+
+    def record_output(self, text: str) -> None:
+        if text:
+            self.output.append(text)
+
+
+@dataclass(frozen=True)
+class ParamDoc:
+    name: str
+    param_type: str
+    description: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "param_type": self.param_type, "description": self.description}
+
+
+@dataclass(frozen=True)
+class FunctionDoc:
+    name: str
+    description: str
+    parameters: tuple[ParamDoc, ...] = ()
+    return_type: str = ""
+    example: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": [p.to_json() for p in self.parameters],
+            "return_type": self.return_type,
+            "example": self.example,
+        }
+
+
+@dataclass(frozen=True)
+class LibraryDoc:
+    name: str
+    description: str
+    version: str
+    functions: tuple[FunctionDoc, ...] = ()
+    checks: tuple[FunctionDoc, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "version": self.version,
+            "functions": [f.to_json() for f in self.functions],
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+
+class Library(ABC):
+    """One library as the interpreter sees it.
+
+    `call` serves selectors (`scope s = lib.fn(...)`, nested calls in arguments) and returns a Value;
+    `check` serves `check lib.fn(...)` and returns a CheckResult. Both raise `LibraryError` for failures
+    (the interpreter turns that into a diagnostic or an Error verdict). Implementations must be safe to
+    call from several threads; `lock` is there for those that are not (an external process serves one
+    request at a time).
+    """
+
+    #: "builtin" | "external" | "wasm"
+    kind: str = "builtin"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.lock = threading.Lock()
+
+    @abstractmethod
+    def call(self, function: str, args: list[Value], ctx: CallContext) -> Value: ...
+
+    @abstractmethod
+    def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult: ...
+
+    @abstractmethod
+    def documentation(self) -> LibraryDoc: ...
+
+    @abstractmethod
+    def identity(self) -> str:
+        """A string that changes whenever the library's behaviour may change (code digest, version,
+        configuration that affects answers). Part of every fingerprint of a call into this library."""
+
+    def purity(self) -> Purity:
+        return Purity.READS_WORKSPACE
+
+    def close(self) -> None:
+        """Release processes, instances and other resources at the end of a run."""

@@ -1,0 +1,1 @@
+"""Built-in libraries `files`, `python` and `rust`."""

@@ -1,0 +1,1 @@
+"""WASM plugins: wasmtime engine, compiled-module cache, capability sandbox, the Library adapter."""

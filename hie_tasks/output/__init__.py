@@ -1,0 +1,1 @@
+"""Result formats: human, JSON, JUnit XML, GitHub annotations."""
