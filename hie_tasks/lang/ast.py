@@ -7,7 +7,6 @@ This module imports nothing from the rest of the package except `Span`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from hie_tasks.diagnostics import Span
 
@@ -61,7 +60,7 @@ class Call:
     span: Span
 
 
-Expr = Union[Identifier, StringLit, NumberLit, BoolLit, ListLit, MemberAccess, Call]
+Expr = Identifier | StringLit | NumberLit | BoolLit | ListLit | MemberAccess | Call
 
 # ---------------------------------------------------------------- items inside elements and patterns
 
@@ -142,7 +141,7 @@ class ElementReq:
     span: Span
 
 
-Component = Union[ScopeDecl, RefDecl, CheckDecl, ConnectionReq, ImplementsReq, LanguageReq, ElementReq]
+Component = ScopeDecl | RefDecl | CheckDecl | ConnectionReq | ImplementsReq | LanguageReq | ElementReq
 
 
 @dataclass
@@ -165,6 +164,8 @@ class Element:
     name_span: Span
     doc: str | None = None
     braces: bool = False
+    #: `element layer: Layer` inside a pattern names the element's type; None elsewhere.
+    type_name: str | None = None
 
     @property
     def scopes(self) -> list[ScopeDecl]:
@@ -179,7 +180,7 @@ class Element:
         return [i for i in self.items if isinstance(i, Element)]
 
 
-ElementItem = Union[ScopeDecl, RefDecl, CheckDecl, Element, UsesDecl, Binding, Requirement]
+ElementItem = ScopeDecl | RefDecl | CheckDecl | Element | UsesDecl | Binding | Requirement
 
 
 @dataclass
@@ -211,7 +212,7 @@ class LanguageDecl:
     doc: str | None = None
 
 
-Declaration = Union[Element, Pattern, LanguageDecl]
+Declaration = Element | Pattern | LanguageDecl
 
 # ---------------------------------------------------------------- files
 

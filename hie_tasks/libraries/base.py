@@ -142,5 +142,5 @@ class Library(ABC):
     def purity(self) -> Purity:
         return Purity.READS_WORKSPACE
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op default: most libraries hold nothing to release
         """Release processes, instances and other resources at the end of a run."""

@@ -9,6 +9,7 @@ type is an error naming the tag instead of silently becoming a zero value.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from hie_tasks.model.errors import LibraryError
@@ -86,8 +87,9 @@ def decode_value(data: Any) -> Value:
             return v
         if "Int" in data:
             v = data["Int"]
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise _bad_tag("Int", v, "a number")
+            # 1e400 parses as inf and NaN is accepted by Python's json; int() of either would raise.
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
+                raise _bad_tag("Int", v, "a finite number")
             return int(v)
         if "Float" in data:
             v = data["Float"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 
 class ScopeKindTag(str, enum.Enum):
@@ -51,7 +51,7 @@ class ConnectionPoint:
     data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
 
 
-Value = Union[None, bool, int, float, str, list["Value"], Scope, ConnectionPoint]
+Value: TypeAlias = bool | int | float | str | list["Value"] | Scope | ConnectionPoint | None
 
 
 class ValueKind(str, enum.Enum):

@@ -1,0 +1,162 @@
+"""`run` (and `check` in hie-tasks): validate, then execute the spec's checks against a workspace."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rich.text import Text
+
+from hie_tasks.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CliError,
+    console,
+    error_console,
+    print_diagnostics,
+    resolve_spec,
+)
+from hie_tasks.cli.loading import load_spec_or_exit
+from hie_tasks.engine.project import ProjectOptions
+from hie_tasks.engine.results import RunReport
+from hie_tasks.engine.runner import RunOptions
+from hie_tasks.lang import ast
+from hie_tasks.lang.loader import SpecSet
+from hie_tasks.lang.printer import expr_text
+from hie_tasks.output import github, json_report, junit
+from hie_tasks.output.human import HumanReporter
+
+FORMATS = ["human", "json", "junit", "github"]
+
+
+def project_options(args: argparse.Namespace, *, upstream: bool) -> ProjectOptions:
+    return ProjectOptions(
+        workspace=args.workspace,
+        cache_dir=getattr(args, "cache_dir", None),
+        module_cache_dir=getattr(args, "module_cache", None),
+        # The drop-in behaves like upstream: it leaves nothing behind in the workspace.
+        use_store=not upstream and not getattr(args, "no_cache", False),
+        refresh=getattr(args, "refresh", False),
+        element_filter=args.filter,
+        run=RunOptions(jobs=getattr(args, "jobs", 0) or 0, limit=args.limit),
+    )
+
+
+def _dry_run(spec: SpecSet) -> None:
+    out = console()
+
+    def visit(element: ast.Element, parent: str) -> None:
+        path = f"{parent}.{element.name}" if parent else element.name
+        out.print(Text(f"element {path}", style="bold"))
+        for item in element.items:
+            if isinstance(item, ast.ScopeDecl):
+                lang = f"<{item.language}>" if item.language else ""
+                value = f" = {expr_text(item.expr)}" if item.expr is not None else ""
+                out.print(f"  scope {item.name}{lang}{value}")
+            elif isinstance(item, ast.RefDecl):
+                value = f" = {expr_text(item.expr)}" if item.expr is not None else ""
+                out.print(f"  {item.keyword} {item.name}: {item.type_name}{value}")
+            elif isinstance(item, ast.UsesDecl):
+                out.print(f"  {item.source} uses {'.'.join(item.target)}")
+            elif isinstance(item, ast.CheckDecl):
+                out.print(f"  check {expr_text(item.expr)}")
+        for child in element.children:
+            visit(child, path)
+
+    for program in spec.programs:
+        for element in program.elements:
+            visit(element, "")
+
+
+def emit(report: RunReport, fmt: str, output: str | None) -> None:
+    if fmt == "json":
+        text = json_report.render(report)
+    elif fmt == "junit":
+        text = junit.render(report)
+    elif fmt == "github":
+        text = github.render(report)
+    else:
+        return
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
+    check_arguments(args)
+    spec_path = resolve_spec(args.file)
+    options = project_options(args, upstream=upstream)
+    machine = args.format != "human"
+    spec, project = load_spec_or_exit(spec_path, None, machine, options)
+    with project:
+        err = error_console()
+        if spec.diagnostics:
+            print_diagnostics(err, spec.diagnostics, spec.sources)
+        if any(d.is_error for d in spec.diagnostics):
+            err.print(Text(f"✗ {spec_path} has errors; no checks were run", style="bold red"))
+            return EXIT_FAILED
+        if args.dry_run:
+            _dry_run(spec)
+            return EXIT_OK
+        if args.verbose:
+            err.print(f"workspace: {project.workspace}")
+            if project.options.use_store:
+                err.print(f"result store: {project.result_cache_dir()}")
+        plan = project.plan(spec)
+        for warning in project.store_warnings:
+            err.print(Text(f"warning: {warning}", style="yellow"))
+        if args.format == "human":
+            reporter = HumanReporter(console())
+            with reporter:
+                reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
+                if plan.diagnostics:
+                    reporter.diagnostics(plan.diagnostics, spec.sources)
+                report = project.run_plan(plan, reporter.on_outcome)
+                reporter.summary(report)
+        else:
+            if plan.diagnostics and args.verbose:
+                print_diagnostics(err, plan.diagnostics, spec.sources)
+            report = project.run_plan(plan)
+            emit(report, args.format, getattr(args, "output", None))
+        if args.verbose:
+            err.print(f"finished in {report.duration_ms:.1f} ms")
+        return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def run(args: argparse.Namespace) -> int:
+    return execute(args)
+
+
+def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
+    p.add_argument("file", nargs=None if upstream else "?", help="the .hie spec (default: ./hielements.hie)")
+    p.add_argument("-w", "--workspace", help="workspace root (default: the spec file's directory)")
+    p.add_argument("-f", "--format", choices=["human", "json"] if upstream else FORMATS, default="human")
+    p.add_argument("--dry-run", action="store_true", help="list elements, scopes, refs and checks; run nothing")
+    p.add_argument("-v", "--verbose", action="store_true", help="trace progress on stderr")
+    p.add_argument("--filter", help="only run checks of elements whose path contains this text")
+    p.add_argument("--limit", type=int, help="stop after this many results")
+    if upstream:
+        return
+    p.add_argument("-j", "--jobs", type=int, default=0, help="checks run in parallel (default: cores)")
+    p.add_argument("-o", "--output", help="write the json/junit/github report to this file")
+    p.add_argument("--no-cache", action="store_true", help="ignore the result store: run every check")
+    p.add_argument("--refresh", action="store_true", help="run every check and rewrite the result store")
+    p.add_argument("--cache-dir", help="result store directory (default: $HIE_TASKS_CACHE_DIR or WS/.hie-cache)")
+    p.add_argument("--module-cache", help="compiled-module cache directory (default: $HIE_TASKS_MODULE_CACHE)")
+
+
+def add_parser(subparsers: Any, name: str = "run", help: str = "run the spec's checks") -> None:
+    p = subparsers.add_parser(name, help=help)
+    add_run_arguments(p, upstream=False)
+    p.set_defaults(func=run)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    if getattr(args, "jobs", 0) and args.jobs < 0:
+        raise CliError("--jobs must be a positive number", 2)
+    if args.limit is not None and args.limit < 0:
+        raise CliError("--limit must be zero or more", 2)
+

@@ -1,0 +1,51 @@
+"""`validate` (upstream: `check`): parse and validate a spec without running anything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from rich.text import Text
+
+from hie_tasks.cli.common import EXIT_FAILED, EXIT_OK, console, print_diagnostics
+from hie_tasks.cli.loading import load_spec_or_exit
+from hie_tasks.diagnostics import Diagnostic
+
+
+def validation_json(errors: list[Diagnostic], warnings: list[Diagnostic]) -> dict[str, Any]:
+    return {
+        "version": "1.0",
+        "status": "error" if errors else "ok",
+        "errors": [d.to_json() for d in errors],
+        "warnings": [d.to_json() for d in warnings],
+        "summary": {"total_errors": len(errors), "total_warnings": len(warnings)},
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    # Upstream's `check` reads ./hielements.toml of the current directory; `-w` chooses another workspace.
+    workspace = os.path.abspath(args.workspace or ".")
+    spec, _project = load_spec_or_exit(args.file, workspace, args.format == "json")
+    errors = [d for d in spec.diagnostics if d.is_error]
+    warnings = [d for d in spec.diagnostics if not d.is_error]
+    out = console()
+    if args.format == "json":
+        print(json.dumps(validation_json(errors, warnings), indent=2, ensure_ascii=False))
+    else:
+        print_diagnostics(out, spec.diagnostics, spec.sources)
+        if errors:
+            out.print(Text(f"✗ {args.file}: {len(errors)} errors, {len(warnings)} warnings", style="bold red"))
+        else:
+            note = f" ({len(warnings)} warnings)" if warnings else ""
+            out.print(Text(f"✓ {args.file} is valid{note}", style="bold green"))
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def add_parser(subparsers: Any, name: str = "validate") -> None:
+    p = subparsers.add_parser(name, help="parse and validate a specification (no checks run)")
+    p.add_argument("file", help="the .hie file (or a directory of .hie files)")
+    p.add_argument("-f", "--format", choices=["human", "json"], default="human")
+    p.add_argument("-w", "--workspace", help="workspace whose hielements.toml names the libraries (default: .)")
+    p.set_defaults(func=run)

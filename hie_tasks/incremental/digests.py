@@ -1,0 +1,241 @@
+"""Content digests of workspace files and directory listings, with a persistent stat cache.
+
+A file's digest is the SHA-256 of its bytes. A path that is not a readable regular file gets a fixed marker
+instead, so "the file disappeared" or "it became unreadable" is a change like any other:
+`absent` (missing, or a broken symlink), `dir` (a directory — its listing is not part of the marker; listings
+are tracked by `tree_digest`), `unreadable` (EACCES and other read errors), `special` (FIFOs, devices, sockets:
+never opened, because reading a FIFO would block the run).
+
+Stat cache. Re-hashing every file of every scope on every run would cost more than many checks, so a digest is
+stored with the file's (size, mtime_ns, inode, ctime_ns) and reused while those four are unchanged — across runs,
+via the `stat_cache` table of the `ResultStore`. Within a run each path is stat'ed and hashed at most once
+(first observation wins; `begin_run` starts a fresh snapshot), which is both faster and conservative: if a file
+changes while the run is going, the stored digest is the older one and the next run reruns the check.
+
+Racy timestamps. Filesystems advance mtime/ctime with a coarse clock (a few ms on ext4), so a file rewritten
+with the same size within one tick of being hashed would look unchanged forever. As git does with its index,
+an entry whose ctime/mtime is younger than `racy_window_ns` at the time of hashing is used for this run but not
+persisted; the next run hashes it again, by which time its timestamps are trustworthy.
+
+Why SHA-256, read whole below 1 MiB and in 1 MiB chunks above: `bench/hash_bench.py` on this machine (x86-64
+with SHA-NI, Python 3.11, warm page cache), 10 000 source-sized files (median ≈ 3 KB, 37 MB) + 4 files of
+2–8 MB (20 MB):
+
+    hash     strategy  small ms  large ms   MB/s (large)
+    sha256   whole        204       15        1323
+    sha256   chunked      451       15        1319
+    sha256   mmap         414       14        1439
+    blake2b  whole        277       36         558
+    blake2s  whole        305       52         382
+    md5      whole        234       33         598
+    stat only (no hashing), all 10 004 files: 42 ms
+
+SHA-256 is hardware-accelerated through OpenSSL here and 2–3.5x faster than BLAKE2/MD5 on large files; for
+small files the cost is the open/read syscalls, where one whole read beats chunking (which allocates a buffer
+per file) and mmap (extra syscalls). Chunking above 1 MiB keeps memory bounded for huge files at no speed
+cost. A warm stat cache replaces ≈ 220 ms of hashing with ≈ 42 ms of stat calls for this corpus.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Callable
+
+from hie_tasks.incremental.store import ResultStore, StatEntry
+from hie_tasks.libraries.base import TreeDep
+
+ABSENT = "absent"
+DIR = "dir"
+UNREADABLE = "unreadable"
+SPECIAL = "special"
+
+#: Files up to this size are read in one call; larger ones are streamed in chunks of this size.
+CHUNK_SIZE = 1 << 20
+#: Stat-cache entries younger than this are not persisted (see "Racy timestamps" above).
+RACY_WINDOW_NS = 2_000_000_000
+#: Pending stat-cache entries are written at least this often during a long run.
+FLUSH_INTERVAL_S = 5.0
+
+
+def hash_bytes(data: bytes) -> str:
+    """The one hash used for every digest and fingerprint in the incremental layer."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def hash_text(text: str) -> str:
+    return hash_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def _hash_file(path: str, size: int) -> str:
+    if size <= CHUNK_SIZE:
+        with open(path, "rb") as f:
+            return hash_bytes(f.read())
+    h = hashlib.sha256()
+    buf = bytearray(CHUNK_SIZE)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])
+    return h.hexdigest()
+
+
+class FileDigester:
+    """Digests files and listings for one run at a time; thread-safe.
+
+    `read_hook`, when set, is called with each path whose *content* is read — the observable difference between
+    a stat-cache hit and a miss (tests count reads with it; verbose output could too).
+    """
+
+    def __init__(self, store: ResultStore | None, *, racy_window_ns: int = RACY_WINDOW_NS,
+                 read_hook: Callable[[str], None] | None = None) -> None:
+        self._store = store
+        self.racy_window_ns = racy_window_ns
+        self.read_hook = read_hook
+        self._lock = threading.Lock()
+        self._memo: dict[str, str] = {}
+        self._tree_memo: dict[TreeDep, str] = {}
+        self._persisted: dict[str, StatEntry] | None = None
+        self._pending: dict[str, StatEntry] = {}
+        self._last_flush = time.monotonic()
+        self.reads = 0
+        self.store_error: sqlite3.Error | None = None
+
+    def begin_run(self) -> None:
+        """Forget this process's snapshot of the file system; the persistent stat cache stays."""
+        with self._lock:
+            self._memo.clear()
+            self._tree_memo.clear()
+
+    def digest(self, path: str) -> str:
+        with self._lock:
+            known = self._memo.get(path)
+        if known is not None:
+            return known
+        value = self._digest_uncached(path)
+        with self._lock:
+            # Another thread may have raced us to the same path; keep the first answer so every user of this
+            # run sees one consistent snapshot.
+            return self._memo.setdefault(path, value)
+
+    def _digest_uncached(self, path: str) -> str:
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return ABSENT
+        except PermissionError:
+            return UNREADABLE
+        except OSError as exc:
+            return ABSENT if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP) else UNREADABLE
+        if stat.S_ISDIR(st.st_mode):
+            return DIR
+        if not stat.S_ISREG(st.st_mode):
+            return SPECIAL
+        cached = self._persisted_entry(path)
+        if (cached is not None and cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns
+                and cached.ino == st.st_ino and cached.ctime_ns == st.st_ctime_ns):
+            return cached.digest
+        hashed_at = time.time_ns()
+        try:
+            if self.read_hook is not None:
+                self.read_hook(path)
+            with self._lock:
+                self.reads += 1
+            value = _hash_file(path, st.st_size)
+        except FileNotFoundError:
+            return ABSENT
+        except OSError:
+            return UNREADABLE
+        newest = max(st.st_mtime_ns, st.st_ctime_ns)
+        if self._store is not None and hashed_at - newest >= self.racy_window_ns:
+            self._remember(path, _entry(st, value))
+        return value
+
+    def _persisted_entry(self, path: str) -> StatEntry | None:
+        if self._store is None:
+            return None
+        with self._lock:
+            if self._persisted is None:
+                # One bulk read beats a query per file: ~10 ms per 10k entries, once per process.
+                try:
+                    self._persisted = self._store.load_stat_cache()
+                except sqlite3.Error as exc:
+                    # A broken store only costs speed here: hash everything, persist nothing. The session
+                    # notices the same failure on its next store access and reports it.
+                    self.store_error = exc
+                    self._store = None
+                    self._persisted = {}
+            return self._persisted.get(path)
+
+    def _remember(self, path: str, entry: StatEntry) -> None:
+        with self._lock:
+            self._pending[path] = entry
+            if self._persisted is not None:
+                self._persisted[path] = entry
+            due = time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S
+        if due:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending stat-cache entries to the store in one transaction."""
+        with self._lock:
+            batch, self._pending = self._pending, {}
+            self._last_flush = time.monotonic()
+        if self._store is not None and batch:
+            self._store.put_stat_entries(batch)
+
+    def tree_digest(self, tree: TreeDep) -> str:
+        """Digest of the sorted relative paths of the files `tree` selects (names only, not contents)."""
+        with self._lock:
+            known = self._tree_memo.get(tree)
+        if known is not None:
+            return known
+        listing = list_tree(tree)
+        value = hash_text("\n".join(listing)) if listing is not None else ABSENT
+        with self._lock:
+            return self._tree_memo.setdefault(tree, value)
+
+
+def list_tree(tree: TreeDep) -> list[str] | None:
+    """The sorted '/'-separated relative paths `tree` selects, or None when its root is not a directory.
+
+    Directories named in `exclude` and symlinked directories are not entered (a symlink cycle would never end,
+    and the link target is not part of the tree). A subdirectory that cannot be listed contributes an
+    `<dir>/<unreadable>` entry, so fixing its permissions counts as a change.
+    """
+    if not os.path.isdir(tree.root):
+        return None
+    out: list[str] = []
+    excluded = frozenset(tree.exclude)
+    stack = [("", tree.root)]
+    while stack:
+        rel, absdir = stack.pop()
+        try:
+            with os.scandir(absdir) as it:
+                entries = list(it)
+        except OSError:
+            out.append(f"{rel}<unreadable>")
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if entry.name not in excluded:
+                        stack.append((f"{rel}{entry.name}/", entry.path))
+                    continue
+                if entry.is_symlink() and entry.is_dir():
+                    continue
+            except OSError:
+                continue
+            if not tree.suffixes or entry.name.endswith(tree.suffixes):
+                out.append(rel + entry.name)
+    out.sort()
+    return out
+
+
+def _entry(st: os.stat_result, digest: str) -> StatEntry:
+    return StatEntry(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, digest)

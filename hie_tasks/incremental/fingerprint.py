@@ -1,0 +1,144 @@
+"""The static fingerprint of a check: everything known about its inputs *before* it runs.
+
+The fingerprint is a hash over named components, and the components are kept (the "breakdown") so that
+`explain` and the rerun reasons can say *which* input changed rather than just "something changed".
+
+The rule, as it should read in the README:
+
+    A check's stored verdict is replayed instead of running the check when ALL of these are unchanged since
+    the verdict was recorded:
+      - version    the hie-tasks version;
+      - text       the check's expression text;
+      - location   the .hie file (workspace-relative) and the line the check is on;
+      - library    the library name, and identity: the library's own identity string (for a WASM plugin its
+                   module digest and capabilities, for an external plugin its command, for built-ins their
+                   version);
+      - function   the function name;
+      - args       the arguments, as canonical JSON of their tagged form (a Scope contributes its kind here
+                   and its paths to its scope[i] component);
+      - workspace  the absolute workspace root;
+      - scope[i]   for the i-th Scope among the arguments (counting into lists, left to right): the set of its
+                   files and the content digest of each, so adding, removing or editing a file in the scope
+                   is a change (for PURE libraries, which cannot open files, only the set of paths counts);
+    and, checked after that, every input the check reported while it ran:
+      - each file it read beyond its scopes (deps) has the same content digest;
+      - each directory listing it depended on (trees) still lists the same file names.
+    A check always reruns when there is no stored verdict, when the stored verdict is an Error, with
+    `--refresh`, and when its library is impure (e.g. a WASM plugin with fs = "write"). With `--no-cache`
+    nothing is replayed or recorded.
+
+Component digests are SHA-256 of the component's canonical text; the fingerprint is SHA-256 of the canonical
+JSON of the breakdown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from hie_tasks import __version__
+from hie_tasks.incremental.digests import FileDigester, hash_text
+from hie_tasks.model.codec import dumps_canonical, encode_value
+from hie_tasks.model.values import Scope, Value
+
+#: Stands for a path's content digest when contents are not part of the fingerprint (PURE libraries).
+NOT_HASHED = "-"
+
+
+@dataclass(frozen=True)
+class FingerprintParts:
+    """The static inputs of one check call, as the runner knows them before running it."""
+
+    text: str
+    spec_file: str
+    line: int
+    library: str
+    identity: str
+    function: str
+    args: Sequence[Value]
+    workspace: str = ""
+    version: str = __version__
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    value: str
+    breakdown: dict[str, str]
+    #: scope component name → {path: content digest}
+    scope_paths: dict[str, dict[str, str]]
+
+
+def iter_scopes(args: Sequence[Value]) -> Iterator[Scope]:
+    """Scopes among `args`, depth-first left to right, descending into lists."""
+    for arg in args:
+        if isinstance(arg, Scope):
+            yield arg
+        elif isinstance(arg, list):
+            yield from iter_scopes(arg)
+
+
+def _args_without_paths(args: Sequence[Value]) -> list[object]:
+    """Canonical JSON of the arguments with each Scope's path list replaced by a reference to its scope
+    component, so an added file shows up as "scope[0] changed (x added)" and not also as "arguments changed"."""
+    counter = iter(range(1 << 62))
+
+    def encode(value: Value) -> object:
+        if isinstance(value, Scope):
+            data = encode_value(value)
+            data["Scope"]["paths"] = f"scope[{next(counter)}]"
+            return data
+        if isinstance(value, list):
+            return {"List": [encode(v) for v in value]}
+        return encode_value(value)
+
+    return [encode(a) for a in args]
+
+
+def scope_component(paths: dict[str, str]) -> str:
+    return hash_text(dumps_canonical(sorted(paths.items())))
+
+
+#: Per-run memo of scope components: (paths, contents?) → (component digest, {path: digest}).
+ScopeMemo = dict[tuple[tuple[str, ...], bool], tuple[str, dict[str, str]]]
+
+
+def _scope(scope: Scope, digester: FileDigester, contents: bool, memo: ScopeMemo | None) -> tuple[str, dict[str, str]]:
+    key = (scope.paths, contents)
+    if memo is not None and key in memo:
+        return memo[key]
+    paths = {p: digester.digest(p) if contents else NOT_HASHED for p in scope.paths}
+    result = (scope_component(paths), paths)
+    if memo is not None:
+        memo[key] = result
+    return result
+
+
+def compute_fingerprint(parts: FingerprintParts, digester: FileDigester, *, contents: bool = True,
+                        memo: ScopeMemo | None = None) -> Fingerprint:
+    """The fingerprint with its breakdown and the per-path digests of every scope argument.
+
+    Pass the same `memo` for every check of a run: checks usually share a few big scopes, and the
+    component of a scope is then computed once instead of once per check (digests are per-run snapshots,
+    so the answer cannot differ within a run)."""
+    breakdown = {
+        "version": hash_text(parts.version),
+        "text": hash_text(parts.text),
+        "location": hash_text(f"{parts.spec_file}:{parts.line}"),
+        "library": hash_text(parts.library),
+        "identity": hash_text(parts.identity),
+        "function": hash_text(parts.function),
+        "args": hash_text(dumps_canonical(_args_without_paths(parts.args))),
+        "workspace": hash_text(parts.workspace),
+    }
+    scope_paths: dict[str, dict[str, str]] = {}
+    for i, scope in enumerate(iter_scopes(parts.args)):
+        name = f"scope[{i}]"
+        breakdown[name], scope_paths[name] = _scope(scope, digester, contents, memo)
+    return Fingerprint(hash_text(dumps_canonical(breakdown)), breakdown, scope_paths)
+
+
+def static_fingerprint(parts: FingerprintParts, digester: FileDigester, *,
+                       contents: bool = True) -> tuple[str, dict[str, str]]:
+    """The hex fingerprint and its breakdown {component name: digest}."""
+    fp = compute_fingerprint(parts, digester, contents=contents)
+    return fp.value, fp.breakdown

@@ -1,0 +1,396 @@
+"""The runner's single entry point into the incremental layer: replay a verdict, or run and record it.
+
+One `IncrementalSession` serves one process and may span several runs (watch mode): `begin_run` … `end_run`.
+All methods are thread-safe. Store failures in the middle of a run (disk full, file removed) never abort the
+run: the session switches itself off, appends a line to `warnings`, and every later lookup misses.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Final, TypeVar
+
+from hie_tasks.incremental.digests import ABSENT, FileDigester, hash_text
+from hie_tasks.incremental.fingerprint import Fingerprint, FingerprintParts, ScopeMemo, compute_fingerprint
+from hie_tasks.incremental.store import ResultStore, StoredSelector, StoredVerdict, TreeRecord, looks_corrupt
+from hie_tasks.libraries.base import CallContext, Purity, TreeDep
+from hie_tasks.model.codec import decode_value, dumps_canonical, encode_value
+from hie_tasks.model.errors import LibraryError
+from hie_tasks.model.values import Value
+
+T = TypeVar("T")
+
+#: How many changed paths a reason spells out before summarising the rest as "and N more".
+_SHOWN_CHANGES = 3
+
+_COMPONENT_TEXT = {
+    "version": "hie-tasks version changed",
+    "text": "check text changed",
+    "location": "check moved to another file or line",
+    "library": "library name changed",
+    "identity": "plugin identity changed",
+    "function": "function name changed",
+    "args": "arguments changed",
+    "workspace": "workspace root moved",
+}
+
+REPLAYED = "replayed: inputs unchanged"
+DISABLED = "cache disabled"
+
+
+class _Miss(enum.Enum):
+    MISS = "MISS"
+
+
+#: Returned by `selector_lookup` when there is no usable cached value (None is a legitimate Value).
+MISS: Final = _Miss.MISS
+SelectorAnswer = Value | _Miss
+
+
+@dataclass(frozen=True)
+class CheckKey:
+    """Stable identity of a check across runs."""
+
+    spec_file: str
+    element: str
+    index: int
+    text: str
+
+    def storage_key(self) -> str:
+        return dumps_canonical([self.spec_file, self.element, self.index, self.text])
+
+
+@dataclass
+class Replay:
+    """A stored verdict being replayed instead of running the check."""
+
+    status: str
+    message: str | None
+    duration_ms: float
+    output: list[str] = field(default_factory=list)
+
+
+def _status_text(status: object) -> str:
+    # Status is a str-Enum; str() of it would be "Status.PASS", so take the value.
+    return str(status.value) if isinstance(status, enum.Enum) else str(status)
+
+
+def _listing(items: list[str]) -> str:
+    shown = ", ".join(items[:_SHOWN_CHANGES])
+    rest = len(items) - _SHOWN_CHANGES
+    return f"{shown}, and {rest} more" if rest > 0 else shown
+
+
+def _change_word(old: str, new: str) -> str:
+    if old == ABSENT:
+        return "created"
+    if new == ABSENT:
+        return "deleted"
+    return "modified"
+
+
+class IncrementalSession:
+    """Replays and records check verdicts and selector results for the runner.
+
+    `store` None or `enabled` False: lookups always miss and nothing is recorded (`--no-cache`).
+    `refresh` True: lookups always miss but results are recorded (`--refresh`).
+    `digester` may be passed to share one across sessions or to observe reads; by default the session makes
+    its own backed by `store`. `close` also closes the store.
+    """
+
+    def __init__(self, store: ResultStore | None, *, refresh: bool = False, enabled: bool = True,
+                 digester: FileDigester | None = None) -> None:
+        self._store = store
+        self.enabled = enabled and store is not None
+        self.refresh = refresh
+        self.digester = digester if digester is not None else FileDigester(store if self.enabled else None)
+        #: Lines for the caller to print (store moved aside, store failed mid-run).
+        self.warnings: list[str] = list(store.warnings) if store is not None else []
+        self._lock = threading.Lock()
+        self._run_id: int | None = None
+        self._reasons: dict[CheckKey, str] = {}
+        self._inputs: dict[CheckKey, dict[str, str]] = {}
+        self._fingerprints: dict[CheckKey, tuple[FingerprintParts, Purity, Fingerprint]] = {}
+        self._selectors: dict[str, Value] = {}
+        self._scope_memo: ScopeMemo = {}
+        self._scope_diffs: dict[tuple[str, str], str] = {}
+
+    # -- store access that degrades instead of failing ---------------------------------------------------
+
+    def _guard(self, action: Callable[[ResultStore], T], fallback: T) -> T:
+        store = self._store
+        if not self.enabled or store is None:
+            return fallback
+        try:
+            result = action(store)
+        except sqlite3.Error as exc:
+            self._store_failed(store, exc)
+            return fallback
+        if self.digester.store_error is not None:
+            # The digester swallowed a failure of its own (it must not break fingerprinting); report it.
+            self._store_failed(store, self.digester.store_error)
+            return fallback
+        return result
+
+    def _store_failed(self, store: ResultStore, exc: sqlite3.Error) -> None:
+        with self._lock:
+            if not self.enabled:
+                return
+            self.enabled = False
+            self.warnings.append(
+                f"warning: result cache '{store.path}' failed ({exc}); continuing without it "
+                "(nothing more is replayed or recorded in this run)"
+            )
+        if looks_corrupt(exc):
+            seen = len(store.warnings)
+            store.quarantine(f"it is damaged ({exc})")
+            with self._lock:
+                self.warnings.extend(store.warnings[seen:])
+
+    def _set(self, key: CheckKey, reason: str, inputs: dict[str, str] | None = None) -> None:
+        with self._lock:
+            self._reasons[key] = reason
+            if inputs is not None:
+                self._inputs[key] = inputs
+
+    # -- runs --------------------------------------------------------------------------------------------
+
+    def begin_run(self) -> None:
+        self.digester.begin_run()
+        with self._lock:
+            self._reasons.clear()
+            self._inputs.clear()
+            self._fingerprints.clear()
+            self._selectors.clear()
+            self._scope_memo.clear()
+            self._scope_diffs.clear()
+        self._run_id = self._guard(lambda s: s.begin_run(), None)
+
+    def end_run(self, counts: dict[str, int]) -> None:
+        self._guard(lambda s: self.digester.flush(), None)
+        run_id = self._run_id
+        with self._lock:
+            reasons = {k.storage_key(): (r, self._inputs.get(k, {})) for k, r in self._reasons.items() if r}
+        self._guard(lambda s: s.put_reasons(run_id, reasons), None)
+        if run_id is not None:
+            self._guard(lambda s: s.end_run(run_id, counts), None)
+        self._guard(lambda s: s.prune_scope_sets(), 0)
+        self._run_id = None
+
+    def close(self) -> None:
+        self._guard(lambda s: self.digester.flush(), None)
+        if self._store is not None:
+            try:
+                self._store.close()
+            except sqlite3.Error:
+                pass
+        self.enabled = False
+
+    # -- checks ------------------------------------------------------------------------------------------
+
+    def _fingerprint(self, key: CheckKey, parts: FingerprintParts, purity: Purity) -> Fingerprint:
+        with self._lock:
+            known = self._fingerprints.get(key)
+        if known is not None and known[0] == parts and known[1] == purity:
+            return known[2]
+        fp = compute_fingerprint(parts, self.digester, contents=purity is not Purity.PURE, memo=self._scope_memo)
+        with self._lock:
+            self._fingerprints[key] = (parts, purity, fp)
+        return fp
+
+    def lookup(self, key: CheckKey, parts: FingerprintParts, purity: Purity) -> Replay | None:
+        """The stored verdict when every input is unchanged, else None; `reason(key)` says which."""
+        if not self.enabled:
+            self._set(key, DISABLED)
+            return None
+        if purity is Purity.IMPURE:
+            self._set(key, f"never replayed: library '{parts.library}' is impure")
+            return None
+        fp = self._fingerprint(key, parts, purity)
+        self._set(key, "", dict(fp.breakdown))
+        if self.refresh:
+            self._set(key, "reran: --refresh given")
+            return None
+        stored = self._guard(lambda s: s.get_verdict(key.storage_key()), None)
+        if stored is None:
+            self._set(key, "reran: no previous verdict" if self.enabled else DISABLED)
+            return None
+        changes = self._static_changes(parts, fp, stored)
+        if not changes and stored.status == "error":
+            changes = ["previous verdict was an error (errors are never replayed)"]
+        if not changes:
+            changes = self._dynamic_changes(parts.workspace, stored.deps, stored.trees)
+        if changes:
+            self._set(key, "reran: " + "; ".join(changes))
+            return None
+        self._set(key, REPLAYED, {**fp.breakdown, **_dynamic_inputs(stored.deps, stored.trees)})
+        return Replay(stored.status, stored.message, stored.duration_ms, list(stored.output))
+
+    def record(self, key: CheckKey, parts: FingerprintParts, purity: Purity, status: str,
+               message: str | None, ctx: CallContext, duration_ms: float) -> None:
+        """Store this run's verdict with the digests of what the check read, taken now that it finished."""
+        if not self.enabled or purity is Purity.IMPURE:
+            return
+        fp = self._fingerprint(key, parts, purity)
+        deps = {p: self.digester.digest(p) for p in sorted(_absolute(ctx.workspace, d) for d in ctx.deps)}
+        trees = self._tree_records(ctx.trees, ctx.workspace)
+        verdict = StoredVerdict(
+            fingerprint=fp.value, breakdown=fp.breakdown, deps=deps, trees=trees,
+            status=_status_text(status), message=message, duration_ms=duration_ms, output=list(ctx.output),
+            run_id=self._run_id, recorded_at=time.time(),
+        )
+        sets = {fp.breakdown[name]: paths for name, paths in fp.scope_paths.items()}
+        self._guard(lambda s: s.put_verdict(key.storage_key(), verdict, sets), None)
+        with self._lock:
+            self._inputs[key] = {**fp.breakdown, **_dynamic_inputs(deps, trees)}
+
+    def reason(self, key: CheckKey) -> str:
+        with self._lock:
+            return self._reasons.get(key) or ("not looked up in this run" if self.enabled else DISABLED)
+
+    def last_run_reason(self, key: CheckKey) -> tuple[str, dict[str, str]] | None:
+        """What the most recent run that saw this check recorded about it: (reason, inputs)."""
+        found = self._guard(lambda s: s.get_reason(key.storage_key()), None)
+        return None if found is None else (found[1], found[2])
+
+    def inputs(self, key: CheckKey) -> dict[str, str]:
+        with self._lock:
+            return dict(self._inputs.get(key, {}))
+
+    # -- selectors ---------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _selector_key(library_identity: str, function: str, args_json: str) -> str:
+        return hash_text(dumps_canonical([library_identity, function, args_json]))
+
+    def selector_lookup(self, library_identity: str, function: str, args_json: str) -> SelectorAnswer:
+        """A cached selector result whose recorded deps and listings are unchanged, else `MISS`."""
+        if not self.enabled or self.refresh:
+            return MISS
+        skey = self._selector_key(library_identity, function, args_json)
+        with self._lock:
+            if skey in self._selectors:
+                return self._selectors[skey]
+        stored = self._guard(lambda s: s.get_selector(skey), None)
+        if stored is None or self._dynamic_changes("", stored.deps, stored.trees):
+            return MISS
+        try:
+            value = decode_value(json.loads(stored.value_json))
+        except (ValueError, LibraryError):
+            return MISS
+        with self._lock:
+            self._selectors[skey] = value
+        return value
+
+    def selector_record(self, library_identity: str, function: str, args_json: str, value: Value,
+                        ctx: CallContext) -> None:
+        if not self.enabled:
+            return
+        skey = self._selector_key(library_identity, function, args_json)
+        deps = {p: self.digester.digest(p) for p in sorted(_absolute(ctx.workspace, d) for d in ctx.deps)}
+        row = StoredSelector(dumps_canonical(encode_value(value)), deps, self._tree_records(ctx.trees, ctx.workspace))
+        self._guard(lambda s: s.put_selector(skey, row), None)
+        with self._lock:
+            self._selectors[skey] = value
+
+    # -- comparing against the stored record -------------------------------------------------------------
+
+    def _tree_records(self, trees: set[TreeDep], workspace: str) -> list[TreeRecord]:
+        out: list[TreeRecord] = []
+        for t in sorted(trees, key=lambda t: (t.root, t.suffixes, t.exclude)):
+            tree = TreeDep(_absolute(workspace, t.root), t.suffixes, t.exclude)
+            out.append((tree.root, tree.suffixes, tree.exclude, self.digester.tree_digest(tree)))
+        return out
+
+    def _static_changes(self, parts: FingerprintParts, fp: Fingerprint, stored: StoredVerdict) -> list[str]:
+        if fp.value == stored.fingerprint:
+            return []
+        show = _Display(parts.workspace)
+        changes: list[str] = []
+        for name in sorted(fp.breakdown.keys() | stored.breakdown.keys(), key=_component_order):
+            new, old = fp.breakdown.get(name), stored.breakdown.get(name)
+            if new == old:
+                continue
+            if name in _COMPONENT_TEXT:
+                changes.append(_COMPONENT_TEXT[name])
+            elif new is None:
+                changes.append(f"{name} no longer passed")
+            elif old is None:
+                changes.append(f"{name} is new")
+            else:
+                detail = self._scope_change(old, new, fp.scope_paths.get(name, {}), show)
+                changes.append(f"{name} changed ({detail})" if detail else f"{name} changed")
+        # A stored breakdown equal in every component but with another fingerprint can only come from a
+        # different fingerprint recipe (an older hie-tasks); still a reason to rerun.
+        return changes or ["fingerprint recipe changed"]
+
+    def _scope_change(self, old: str, new: str, new_paths: dict[str, str], show: _Display) -> str:
+        """'a.py modified, …' between two scope sets; memoised because every check over a shared scope asks
+        the same question, and loading a big set costs milliseconds."""
+        with self._lock:
+            known = self._scope_diffs.get((old, new))
+        if known is not None:
+            return known
+        old_paths = self._guard(lambda s: s.get_scope_set(old), None) or {}
+        detail = _scope_diff(old_paths, new_paths, show) if old_paths else ""
+        with self._lock:
+            self._scope_diffs[(old, new)] = detail
+        return detail
+
+    def _dynamic_changes(self, workspace: str, deps: dict[str, str], trees: list[TreeRecord]) -> list[str]:
+        show = _Display(workspace)
+        changed: list[str] = []
+        for path, old in deps.items():
+            new = self.digester.digest(path)
+            if new != old:
+                changed.append(f"{show(path)} {_change_word(old, new)}")
+        changes: list[str] = []
+        if len(changed) == 1:
+            path_text, word = changed[0].rsplit(" ", 1)
+            changes.append(f"dependency {path_text} changed ({word})")
+        elif changed:
+            changes.append(f"dependencies changed: {_listing(changed)}")
+        for root, suffixes, exclude, old in trees:
+            if self.digester.tree_digest(TreeDep(root, suffixes, exclude)) != old:
+                which = f" (files ending in {', '.join(suffixes)})" if suffixes else ""
+                changes.append(f"listing of {show(root)}/ changed{which}")
+        return changes
+
+
+def _component_order(name: str) -> tuple[int, str]:
+    order = list(_COMPONENT_TEXT)
+    return (order.index(name), name) if name in order else (len(order), name)
+
+
+def _scope_diff(old: dict[str, str], new: dict[str, str], show: _Display) -> str:
+    items = [f"{show(p)} added" for p in sorted(new.keys() - old.keys())]
+    items += [f"{show(p)} removed" for p in sorted(old.keys() - new.keys())]
+    items += [f"{show(p)} modified" for p in sorted(old.keys() & new.keys()) if old[p] != new[p]]
+    return _listing(items)
+
+
+def _dynamic_inputs(deps: dict[str, str], trees: list[TreeRecord]) -> dict[str, str]:
+    out = {f"dep {p}": d for p, d in deps.items()}
+    out.update({f"tree {root} {','.join(sfx)}".rstrip(): d for root, sfx, _exc, d in trees})
+    return out
+
+
+def _absolute(workspace: str, path: str) -> str:
+    return os.path.normpath(os.path.join(workspace, path)) if workspace else path
+
+
+class _Display:
+    """Shows paths under the workspace relative to it, the way a user wrote them in the spec."""
+
+    def __init__(self, workspace: str) -> None:
+        self._prefix = workspace.rstrip(os.sep) + os.sep if workspace else ""
+
+    def __call__(self, path: str) -> str:
+        return path[len(self._prefix):] if self._prefix and path.startswith(self._prefix) else path

@@ -1,0 +1,436 @@
+"""The persistent result store: one sqlite file, `<root>/results.sqlite`, shared by every run in a workspace.
+
+Durability model. The file is in WAL mode with `synchronous=NORMAL`: a committed transaction survives the
+process being killed (`kill -9`) at any point, and an uncommitted one simply vanishes, so a verdict row is
+either entirely there or not at all. A verdict is committed on its own, right after its check finished, so a
+run killed half-way keeps the verdicts it already produced. Stat-cache updates are many and individually
+worthless, so they are written in batches by the caller (`put_stat_entries`).
+
+Concurrency model. Two runs in the same workspace (two terminals, an editor plus CI) are separate processes
+writing the same file. Every write transaction starts with `BEGIN IMMEDIATE`, which takes the write lock up
+front: SQLite's busy handler (`busy_timeout`) then waits for the other writer instead of failing with
+"database is locked" the way a deferred transaction that upgrades from read to write does. Inside one process
+there is one connection guarded by a lock; the runner's threads take turns (each statement takes microseconds).
+
+Damaged or foreign files. A file that is not a SQLite database, that is corrupt, or whose `schema_version` this
+code does not know is moved aside to `results.sqlite.corrupt-<timestamp>` (with its `-wal`/`-shm` companions, so
+a stale WAL can never be replayed into the fresh file) and a fresh store is created. The move is reported in
+`warnings` for the caller to print; nothing is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA_VERSION = 1
+DB_NAME = "results.sqlite"
+#: How long a write waits for another process holding the write lock before giving up.
+BUSY_TIMEOUT_MS = 30_000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS verdicts (
+    key TEXT PRIMARY KEY,
+    fingerprint TEXT NOT NULL,
+    breakdown TEXT NOT NULL,
+    deps TEXT NOT NULL,
+    trees TEXT NOT NULL,
+    status TEXT NOT NULL,
+    message TEXT,
+    duration_ms REAL NOT NULL,
+    output TEXT NOT NULL,
+    run_id INTEGER,
+    recorded_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scope_sets (
+    digest TEXT PRIMARY KEY,
+    paths TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stat_cache (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    ino INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
+    digest TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS selector_cache (
+    key TEXT PRIMARY KEY,
+    value_json TEXT NOT NULL,
+    deps TEXT NOT NULL,
+    trees TEXT NOT NULL,
+    recorded_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS last_reasons (
+    key TEXT PRIMARY KEY,
+    run_id INTEGER,
+    reason TEXT NOT NULL,
+    inputs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started REAL NOT NULL,
+    finished REAL,
+    counts TEXT
+);
+"""
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be used at all (directory not creatable, file not writable). The message names the
+    path and what to do; the caller should print it and run without the cache."""
+
+
+@dataclass(frozen=True)
+class StatEntry:
+    """What a file looked like when it was last hashed, and the digest it had then."""
+
+    size: int
+    mtime_ns: int
+    ino: int
+    ctime_ns: int
+    digest: str
+
+
+#: A recorded directory listing: (root, suffixes, exclude, digest).
+TreeRecord = tuple[str, tuple[str, ...], tuple[str, ...], str]
+
+
+@dataclass(frozen=True)
+class StoredVerdict:
+    fingerprint: str
+    #: component name → digest; a `scope[i]` digest also names its row in `scope_sets`.
+    breakdown: dict[str, str]
+    deps: dict[str, str]
+    trees: list[TreeRecord]
+    status: str
+    message: str | None
+    duration_ms: float
+    output: list[str]
+    run_id: int | None = None
+    recorded_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class StoredSelector:
+    value_json: str
+    deps: dict[str, str]
+    trees: list[TreeRecord]
+
+
+def _trees_to_json(trees: list[TreeRecord]) -> str:
+    return json.dumps([[root, list(sfx), list(exc), digest] for root, sfx, exc, digest in trees])
+
+
+def _trees_from_json(text: str) -> list[TreeRecord]:
+    return [(str(r), tuple(s), tuple(e), str(d)) for r, s, e, d in json.loads(text)]
+
+
+class ResultStore:
+    """Verdicts, the stat cache, cached selector results and run history of one workspace.
+
+    Construct with the cache directory (the caller picks it, normally `<workspace>/.hie-cache`). Raises
+    `StoreUnavailable` when the directory or file cannot be used; `try_open` turns that into a warning.
+    Every method is thread-safe. A `sqlite3.Error` escaping a method means the file broke *during* the run
+    (disk full, file deleted); the session layer catches it and carries on without the cache.
+    """
+
+    def __init__(self, root_dir: str) -> None:
+        self.root_dir = root_dir
+        self.path = os.path.join(root_dir, DB_NAME)
+        #: Human-readable notes for the caller to print (e.g. a damaged file that was moved aside).
+        self.warnings: list[str] = []
+        self._lock = threading.RLock()
+        self._scope_json_memo: dict[str, str] = {}
+        try:
+            os.makedirs(root_dir, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"cannot create the result cache directory '{root_dir}': {exc.strerror or exc}; "
+                "run with --no-cache or point the cache at a writable directory"
+            ) from exc
+        self._conn = self._open_checked()
+
+    @classmethod
+    def try_open(cls, root_dir: str) -> tuple[ResultStore | None, list[str]]:
+        """Open the store, or return None plus the reason when it cannot be used; never raises."""
+        try:
+            store = cls(root_dir)
+        except StoreUnavailable as exc:
+            return None, [str(exc)]
+        return store, list(store.warnings)
+
+    # -- opening -----------------------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves (see module docstring).
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                               check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return conn
+
+    def _header_problem(self) -> str | None:
+        # Checked before SQLite opens the file: SQLite would delete or reuse a `-wal` lying next to a file it
+        # cannot read, and the WAL may hold the newest part of the data we promise not to lose.
+        try:
+            with open(self.path, "rb") as f:
+                head = f.read(len(_SQLITE_MAGIC))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StoreUnavailable(
+                f"cannot read the result cache '{self.path}': {exc.strerror or exc}; "
+                "check permissions or run with --no-cache"
+            ) from exc
+        if head and head != _SQLITE_MAGIC:
+            return "it is not a SQLite database (unexpected file header)"
+        return None
+
+    def _open_checked(self) -> sqlite3.Connection:
+        header = self._header_problem()
+        if header is not None:
+            self._move_aside(header)
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = self._connect()
+            problem = self._initialise(conn)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and not looks_corrupt(exc):
+                if conn is not None:
+                    conn.close()
+                raise StoreUnavailable(
+                    f"cannot open the result cache '{self.path}': {exc}; "
+                    "check permissions or run with --no-cache"
+                ) from exc
+            problem = f"it is not a readable SQLite database ({exc})"
+        if problem is None:
+            assert conn is not None
+            return conn
+        if conn is not None:
+            conn.close()
+        self._move_aside(problem)
+        try:
+            conn = self._connect()
+            again = self._initialise(conn)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot create a fresh result cache '{self.path}': {exc}") from exc
+        if again is not None:
+            raise StoreUnavailable(f"cannot create a fresh result cache '{self.path}': {again}")
+        return conn
+
+    def _initialise(self, conn: sqlite3.Connection) -> str | None:
+        """Set up WAL and the schema; return why the existing file is unusable, or None when it is fine."""
+        conn.execute("PRAGMA journal_mode = WAL")
+        # NORMAL in WAL mode: commits survive process death; only an OS crash may lose the last commits.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        with self._write(conn):
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                return None
+            if row[0] != str(SCHEMA_VERSION):
+                return f"its schema_version is {row[0]!r} and this hie-tasks understands {SCHEMA_VERSION}"
+        return None
+
+    def _move_aside(self, problem: str) -> None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        target = f"{self.path}.corrupt-{stamp}"
+        n = 1
+        while os.path.exists(target):
+            n += 1
+            target = f"{self.path}.corrupt-{stamp}-{n}"
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(self.path + suffix):
+                try:
+                    os.replace(self.path + suffix, target + suffix)
+                except OSError as exc:
+                    raise StoreUnavailable(
+                        f"the result cache '{self.path}' is unusable ({problem}) and could not be moved "
+                        f"aside: {exc.strerror or exc}; delete it or run with --no-cache"
+                    ) from exc
+        self.warnings.append(
+            f"warning: result cache '{self.path}' was unusable: {problem}. It was moved to '{target}' "
+            "and a fresh cache was started (all checks run this time)."
+        )
+
+    # -- transactions ------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
+        c = conn if conn is not None else self._conn
+        with self._lock:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                yield c
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            c.execute("COMMIT")
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, tuple(params)).fetchall()
+
+    # -- runs --------------------------------------------------------------------------------------------
+
+    def begin_run(self) -> int:
+        with self._write() as c:
+            cur = c.execute("INSERT INTO runs (started) VALUES (?)", (time.time(),))
+            run_id = cur.lastrowid
+        assert run_id is not None
+        return run_id
+
+    def end_run(self, run_id: int, counts: dict[str, int]) -> None:
+        with self._write() as c:
+            c.execute("UPDATE runs SET finished = ?, counts = ? WHERE id = ?",
+                      (time.time(), json.dumps(counts, sort_keys=True), run_id))
+
+    def put_reasons(self, run_id: int | None, reasons: Mapping[str, tuple[str, dict[str, str]]]) -> None:
+        """Why each check of a run was replayed or rerun, kept for `hie-tasks explain` after the run."""
+        with self._write() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO last_reasons (key, run_id, reason, inputs) VALUES (?, ?, ?, ?)",
+                [(k, run_id, r, json.dumps(i, sort_keys=True)) for k, (r, i) in reasons.items()],
+            )
+
+    def get_reason(self, key: str) -> tuple[int | None, str, dict[str, str]] | None:
+        rows = self._read("SELECT run_id, reason, inputs FROM last_reasons WHERE key = ?", (key,))
+        if not rows:
+            return None
+        return rows[0][0], rows[0][1], json.loads(rows[0][2])
+
+    def runs(self) -> list[tuple[int, float, float | None, dict[str, int] | None]]:
+        rows = self._read("SELECT id, started, finished, counts FROM runs ORDER BY id")
+        return [(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows]
+
+    # -- verdicts ----------------------------------------------------------------------------------------
+
+    def get_verdict(self, key: str) -> StoredVerdict | None:
+        rows = self._read(
+            "SELECT fingerprint, breakdown, deps, trees, status, message, duration_ms, output,"
+            " run_id, recorded_at FROM verdicts WHERE key = ?", (key,))
+        if not rows:
+            return None
+        r = rows[0]
+        return StoredVerdict(
+            fingerprint=r[0], breakdown=json.loads(r[1]), deps=json.loads(r[2]), trees=_trees_from_json(r[3]),
+            status=r[4], message=r[5], duration_ms=float(r[6]), output=json.loads(r[7]), run_id=r[8],
+            recorded_at=float(r[9]),
+        )
+
+    def put_verdict(self, key: str, v: StoredVerdict, scope_sets: Mapping[str, dict[str, str]] | None = None) -> None:
+        """Replace the verdict for `key`, committed immediately (one transaction per verdict).
+
+        `scope_sets` maps a scope component digest to its {path: content digest}. They live in their own
+        content-addressed table because many checks share one scope (a 10k-file folder scope is ~1 MB of
+        JSON; storing it per verdict would make the file grow with checks × files). Written in the same
+        transaction as the verdict, so a verdict never points at a set that is not there.
+        """
+        sets = [(digest, self._scope_json(digest, paths)) for digest, paths in (scope_sets or {}).items()]
+        with self._write() as c:
+            c.executemany("INSERT OR IGNORE INTO scope_sets (digest, paths) VALUES (?, ?)", sets)
+            c.execute(
+                "INSERT OR REPLACE INTO verdicts (key, fingerprint, breakdown, deps, trees, status,"
+                " message, duration_ms, output, run_id, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (key, v.fingerprint, json.dumps(v.breakdown, sort_keys=True), json.dumps(v.deps, sort_keys=True),
+                 _trees_to_json(v.trees), v.status, v.message, v.duration_ms, json.dumps(v.output), v.run_id,
+                 v.recorded_at or time.time()),
+            )
+
+    def _scope_json(self, digest: str, paths: dict[str, str]) -> str:
+        # Serialising a big set once per process instead of once per check that uses it.
+        with self._lock:
+            text = self._scope_json_memo.get(digest)
+            if text is None:
+                text = self._scope_json_memo[digest] = json.dumps(paths, sort_keys=True)
+            return text
+
+    def get_scope_set(self, digest: str) -> dict[str, str] | None:
+        rows = self._read("SELECT paths FROM scope_sets WHERE digest = ?", (digest,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def prune_scope_sets(self) -> int:
+        """Delete scope sets no verdict refers to any more; returns how many went."""
+        with self._write() as c:
+            live: set[str] = set()
+            for (breakdown,) in c.execute("SELECT breakdown FROM verdicts"):
+                live.update(d for name, d in json.loads(breakdown).items() if name.startswith("scope["))
+            stored = [r[0] for r in c.execute("SELECT digest FROM scope_sets")]
+            dead = [(d,) for d in stored if d not in live]
+            c.executemany("DELETE FROM scope_sets WHERE digest = ?", dead)
+        with self._lock:
+            for (d,) in dead:
+                self._scope_json_memo.pop(d, None)
+        return len(dead)
+
+    def verdict_keys(self) -> list[str]:
+        return [r[0] for r in self._read("SELECT key FROM verdicts ORDER BY key")]
+
+    # -- stat cache --------------------------------------------------------------------------------------
+
+    def load_stat_cache(self) -> dict[str, StatEntry]:
+        rows = self._read("SELECT path, size, mtime_ns, ino, ctime_ns, digest FROM stat_cache")
+        return {r[0]: StatEntry(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+
+    def put_stat_entries(self, entries: dict[str, StatEntry]) -> None:
+        """Write a batch of stat-cache entries in one transaction."""
+        if not entries:
+            return
+        with self._write() as c:
+            c.executemany(
+                "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, ino, ctime_ns, digest)"
+                " VALUES (?,?,?,?,?,?)",
+                [(p, e.size, e.mtime_ns, e.ino, e.ctime_ns, e.digest) for p, e in entries.items()],
+            )
+
+    # -- selector cache ----------------------------------------------------------------------------------
+
+    def get_selector(self, key: str) -> StoredSelector | None:
+        rows = self._read("SELECT value_json, deps, trees FROM selector_cache WHERE key = ?", (key,))
+        if not rows:
+            return None
+        return StoredSelector(rows[0][0], json.loads(rows[0][1]), _trees_from_json(rows[0][2]))
+
+    def put_selector(self, key: str, s: StoredSelector) -> None:
+        with self._write() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO selector_cache (key, value_json, deps, trees, recorded_at)"
+                " VALUES (?,?,?,?,?)",
+                (key, s.value_json, json.dumps(s.deps, sort_keys=True), _trees_to_json(s.trees), time.time()),
+            )
+
+    # -- lifetime ----------------------------------------------------------------------------------------
+
+    def quarantine(self, problem: str) -> None:
+        """Corruption found mid-run: close and move the file aside now, so the next run starts fresh
+        instead of tripping over the same damage. Later calls on this object fail with sqlite3 errors."""
+        with self._lock:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+            try:
+                self._move_aside(problem)
+            except StoreUnavailable as exc:
+                self.warnings.append(f"warning: {exc}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def looks_corrupt(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text or "corrupt" in text

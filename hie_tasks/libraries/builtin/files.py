@@ -1,0 +1,172 @@
+"""The built-in `files` library: select files by path, folder or glob, and check existence and size.
+
+Scope paths are absolute (the workspace is resolved once), normalised and sorted, so fingerprints and
+messages are deterministic; upstream kept the workspace string as given and directory-listing order.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from hie_tasks.libraries.base import CallContext
+from hie_tasks.libraries.builtin import glob as globbing
+from hie_tasks.libraries.builtin.args import integer_arg, scope_arg, string_arg
+from hie_tasks.libraries.builtin.docs import FILES_DOC
+from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
+from hie_tasks.libraries.builtin.walk import TOOL_DIRS, WalkRules, walk_files
+from hie_tasks.model.values import CheckResult, Scope, ScopeKind, ScopeKindTag, Value
+
+#: Everything below a folder: hidden files and `.git` included, symlinks neither followed nor listed.
+_FOLDER_RULES = WalkRules(excluded_dirs=TOOL_DIRS, regular_files_only=True)
+#: How many matches a `no_files_matching` failure lists.
+_SHOWN_MATCHES = 5
+
+
+def _scope_arg(args: Sequence[Value], fn: str, code: str) -> Scope:
+    return scope_arg(args, 0, code, f"{fn} requires a scope as first argument")
+
+
+def _name_arg(args: Sequence[Value], fn: str, code: str) -> str:
+    return string_arg(args, 1, code, f"{fn} requires a filename as second argument")
+
+
+def _file_selector(args: Sequence[Value], ctx: CallContext) -> Scope:
+    rel = string_arg(args, 0, "E100", "file_selector requires a string path argument")
+    target = os.path.join(ctx.workspace, rel)
+    ctx.record_dep(os.path.normpath(target))
+    paths = (os.path.normpath(target),) if os.path.isfile(target) else ()
+    return Scope(ScopeKind.file(rel), paths)
+
+
+def _folder_selector(args: Sequence[Value], ctx: CallContext) -> Scope:
+    rel = string_arg(args, 0, "E101", "folder_selector requires a string path argument")
+    root = os.path.normpath(os.path.join(ctx.workspace, rel))
+    ctx.record_tree(root)
+    return Scope(ScopeKind.folder(rel), tuple(walk_files(root, _FOLDER_RULES)))
+
+
+def _glob_selector(args: Sequence[Value], ctx: CallContext) -> Scope:
+    pattern = string_arg(args, 0, "E102", "glob_selector requires a string pattern argument")
+    kind = ScopeKind.glob(pattern)
+    try:
+        matches = globbing.glob(ctx.workspace, pattern)
+    except globbing.GlobPatternError:
+        # Upstream: a bad pattern selects nothing (no diagnostic); nothing on disk can change that.
+        return Scope(kind, ())
+    ctx.record_tree(globbing.literal_directory(ctx.workspace, pattern))
+    paths = sorted({os.path.normpath(p) for p in matches if os.path.isfile(p)})
+    return Scope(kind, tuple(paths))
+
+
+def _exists(args: Sequence[Value], ctx: CallContext) -> CheckResult:
+    scope = _scope_arg(args, "exists", "E110")
+    name = _name_arg(args, "exists", "E111")
+    text = scope.kind.text
+    if scope.kind.tag is ScopeKindTag.GLOB:
+        if any(os.path.basename(p) == name for p in scope.paths):
+            return CheckResult.passed()
+        return CheckResult.failed(f"No file named '{name}' found in scope")
+    if scope.kind.tag is ScopeKindTag.FILE:
+        # Quirk kept from upstream: a File scope tests its own path and ignores `name` entirely.
+        target = os.path.join(ctx.workspace, text)
+        failure = f"File '{text}' does not exist"
+    else:
+        target = os.path.join(ctx.workspace, text, name)
+        failure = f"File '{name}' does not exist in folder '{text}'"
+    # Recorded even when absent: creating the file later must flip the cached verdict. Normalised so it
+    # compares equal to paths a file watcher reports; the probe itself keeps the OS's `..` resolution.
+    ctx.record_dep(os.path.normpath(target))
+    return CheckResult.passed() if os.path.exists(target) else CheckResult.failed(failure)
+
+
+def _contains(args: Sequence[Value], ctx: CallContext) -> CheckResult:
+    scope = _scope_arg(args, "contains", "E112")
+    name = _name_arg(args, "contains", "E113")
+    if scope.kind.tag is ScopeKindTag.FOLDER:
+        target = os.path.join(ctx.workspace, scope.kind.text, name)
+        ctx.record_dep(os.path.normpath(target))
+        if os.path.exists(target):
+            return CheckResult.passed()
+        return CheckResult.failed(f"Folder '{scope.kind.text}' does not contain '{name}'")
+    # Quirk kept from upstream: a plain suffix test on the path text, so `main.rs` matches `domain.rs`.
+    if any(p.endswith(name) or os.path.basename(p) == name for p in scope.paths):
+        return CheckResult.passed()
+    return CheckResult.failed(f"Scope does not contain '{name}'")
+
+
+def _match_base(scope: Scope, workspace: str) -> str:
+    if scope.kind.tag is ScopeKindTag.FOLDER:
+        return os.path.normpath(os.path.join(workspace, scope.kind.text))
+    if scope.kind.tag is ScopeKindTag.FILE:
+        return os.path.dirname(os.path.normpath(os.path.join(workspace, scope.kind.text)))
+    return workspace
+
+
+def rust_debug_str(text: str) -> str:
+    """A string as Rust's `{:?}` prints it (quoted, `\\` `"` and control characters escaped)."""
+    out = ['"']
+    for c in text:
+        if c in _DEBUG_ESCAPES:
+            out.append(_DEBUG_ESCAPES[c])
+        elif c == " " or c.isprintable():
+            out.append(c)
+        else:
+            out.append(f"\\u{{{ord(c):x}}}")
+    out.append('"')
+    return "".join(out)
+
+
+_DEBUG_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+
+
+def _no_files_matching(args: Sequence[Value], ctx: CallContext) -> CheckResult:
+    scope = _scope_arg(args, "no_files_matching", "E114")
+    pattern = _name_arg(args, "no_files_matching", "E115")
+    base = _match_base(scope, ctx.workspace)
+    try:
+        matches = globbing.glob(base, pattern)
+    except globbing.GlobPatternError:
+        return CheckResult.errored(f"Invalid glob pattern: {pattern}")
+    ctx.record_tree(globbing.literal_directory(base, pattern))
+    if not matches:
+        return CheckResult.passed()
+    shown = sorted(os.path.normpath(p) for p in matches)[:_SHOWN_MATCHES]
+    listed = "[" + ", ".join(rust_debug_str(p) for p in shown) + "]"
+    return CheckResult.failed(f"Found {len(matches)} files matching pattern '{pattern}': {listed}")
+
+
+def _max_size(args: Sequence[Value], ctx: CallContext) -> CheckResult:
+    scope = _scope_arg(args, "max_size", "E116")
+    limit = integer_arg(args, 1, "E117", "max_size requires a number as second argument")
+    for path in scope.paths:
+        ctx.record_dep(path)
+        try:
+            size = os.stat(path).st_size
+        except (OSError, ValueError):
+            continue  # Vanished since selection: upstream skips it.
+        if size > limit:
+            return CheckResult.failed(f"File '{path}' exceeds maximum size ({size} > {limit} bytes)")
+    return CheckResult.passed()
+
+
+_SELECTORS: dict[str, SelectorFn] = {
+    "file_selector": _file_selector,
+    "folder_selector": _folder_selector,
+    "glob_selector": _glob_selector,
+}
+_CHECKS: dict[str, CheckFn] = {
+    "exists": _exists,
+    "contains": _contains,
+    "no_files_matching": _no_files_matching,
+    "max_size": _max_size,
+}
+
+
+class FilesLibrary(BuiltinLibrary):
+    canonical_name = "files"
+    semantics_version = 1
+    selectors = _SELECTORS
+    checks = _CHECKS
+    doc = FILES_DOC
+    unknown = ("E199", "Unknown function: files.{}", "Unknown check function: files.{}")

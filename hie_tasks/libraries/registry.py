@@ -1,0 +1,71 @@
+"""The libraries of one run: built-ins plus whatever `hielements.toml` configures, by name.
+
+A configured library whose name is a built-in's replaces it, as upstream's registry does (the config
+loader has already warned). The registry owns the libraries' resources: closing it stops external
+processes.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from hie_tasks.config import ExternalLibraryConfig, WasmLibraryConfig, WorkspaceConfig
+from hie_tasks.libraries.base import Library
+
+if TYPE_CHECKING:
+    from hie_tasks.libraries.wasm.modcache import ModuleCache
+
+
+class Registry:
+    def __init__(self, libraries: list[Library] | None = None) -> None:
+        self._libraries: dict[str, Library] = {}
+        for library in libraries or []:
+            self.add(library)
+
+    def add(self, library: Library) -> None:
+        self._libraries[library.name] = library
+
+    def get(self, name: str) -> Library | None:
+        return self._libraries.get(name)
+
+    def names(self) -> set[str]:
+        return set(self._libraries)
+
+    def libraries(self) -> list[Library]:
+        return [self._libraries[name] for name in sorted(self._libraries)]
+
+    def close(self) -> None:
+        for library in self._libraries.values():
+            library.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def builtin_names() -> set[str]:
+    return {"files", "python", "rust"}
+
+
+def build_registry(
+    workspace: str, config: WorkspaceConfig, *, module_cache: ModuleCache | None = None
+) -> Registry:
+    # Imported here so that commands which never run a check (parse, validate) do not pay for wasmtime.
+    from hie_tasks.libraries.builtin import builtin_libraries
+
+    registry = Registry(builtin_libraries())
+    for entry in config.libraries:
+        if isinstance(entry, WasmLibraryConfig):
+            from hie_tasks.libraries.wasm.library import WasmLibrary
+
+            registry.add(WasmLibrary(entry, workspace, module_cache))
+        elif isinstance(entry, ExternalLibraryConfig):
+            from hie_tasks.libraries.external import ExternalLibrary
+
+            registry.add(ExternalLibrary(entry, workspace))
+    return registry

@@ -1,0 +1,293 @@
+"""Compiled-module cache: serialized wasmtime modules on disk, so a run deserializes (≈0.1 ms) instead of
+compiling (tens of ms per plugin).
+
+Layout under the root: `<key>.cwasm` (the serialized module) and `<key>.json` (metadata: key, size,
+sha256 of the serialized bytes, source wasm digest, source path, created). The `.cwasm` file's mtime is
+the entry's last use (touched on every hit: one utime, no rewrite). The key is sha256 over the wasm
+digest, the wasmtime version and the engine settings that change generated code, so a wasmtime upgrade
+or a settings change simply misses. Serialized bytes are verified against the recorded digest before
+`Module.deserialize` — deserializing trusts its input (it is native code), so a corrupted or tampered file
+must never reach it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import wasmtime
+
+from hie_tasks.libraries.wasm.engine import WasmEngine
+
+ENV_CACHE_DIR = "HIE_TASKS_MODULE_CACHE"
+_DATA = ".cwasm"
+_META = ".json"
+
+
+def default_cache_root() -> str:
+    env = os.environ.get(ENV_CACHE_DIR)
+    if env:
+        return env
+    return os.path.join(platformdirs.user_cache_dir("hie-tasks"), "modules")
+
+
+@functools.cache
+def _wasmtime_version() -> str:
+    """Identifies the wasmtime build: the native library's path, size and mtime.
+
+    Not importlib.metadata.version(): that parses package metadata and cost ≈2 ms, twice the whole
+    first-call budget. A reinstall or upgrade changes the library file, so the key still changes."""
+    lib = Path(wasmtime.__file__).parent / f"{sys.platform}-{platform.machine()}"
+    try:
+        found = next(lib.glob("*wasmtime*"))
+        st = found.stat()
+        return f"{found}:{st.st_size}:{int(st.st_mtime)}"
+    except (OSError, StopIteration):
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    key: str
+    size: int
+    source_digest: str
+    source_path: str
+    created: float
+    last_use: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "size": self.size,
+            "source_digest": self.source_digest,
+            "source_path": self.source_path,
+            "created": self.created,
+            "last_use": self.last_use,
+        }
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class ModuleCache:
+    """Disk cache of compiled modules plus an in-process map, so a run compiles each module at most once."""
+
+    def __init__(self, root: str | None = None) -> None:
+        self.root = root if root is not None else default_cache_root()
+        self._memory: dict[str, wasmtime.Module] = {}
+        self._lock = threading.Lock()
+        self._disk_ok: bool | None = None
+
+    # ---- lookup -------------------------------------------------------------------------------------
+
+    def key_for(self, engine: WasmEngine, wasm_digest: str) -> str:
+        material = "\0".join([wasm_digest, _wasmtime_version(), engine.settings, platform.machine()])
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    def _paths(self, key: str) -> tuple[str, str]:
+        base = os.path.join(self.root, key)
+        return base + _DATA, base + _META
+
+    def _writable(self) -> bool:
+        if self._disk_ok is None:
+            try:
+                os.makedirs(self.root, exist_ok=True)
+                self._disk_ok = os.access(self.root, os.W_OK | os.X_OK)
+            except OSError:
+                self._disk_ok = False
+        return self._disk_ok
+
+    def get_or_compile(
+        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str
+    ) -> tuple[wasmtime.Module, str]:
+        """The compiled module and a note saying where it came from (for verbose output / `explain`).
+
+        Raises wasmtime.WasmtimeError when the bytes are not a valid module.
+        """
+        digest = hashlib.sha256(wasm_bytes).hexdigest()
+        key = self.key_for(engine, digest)
+        with self._lock:
+            cached = self._memory.get(key)
+            if cached is not None:
+                return cached, "module reused (already loaded in this run)"
+            module, note = self._load_or_compile(engine, key, digest, wasm_bytes, source_path)
+            self._memory[key] = module
+            return module, note
+
+    def _load_or_compile(
+        self, engine: WasmEngine, key: str, digest: str, wasm_bytes: bytes | bytearray, source_path: str
+    ) -> tuple[wasmtime.Module, str]:
+        data_path, meta_path = self._paths(key)
+        problem = ""
+        try:
+            with open(meta_path, encoding="utf-8") as f:
+                meta = json.load(f)
+            with open(data_path, "rb") as f:
+                blob = f.read()
+            if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
+                problem = "cached module failed its integrity check"
+            else:
+                module = wasmtime.Module.deserialize(engine.engine, blob)
+                with contextlib.suppress(OSError):
+                    os.utime(data_path)
+                return module, f"module loaded from cache ({data_path})"
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except (OSError, ValueError) as exc:
+            problem = f"cached module unreadable ({exc})"
+        except wasmtime.WasmtimeError as exc:
+            problem = f"cached module could not be deserialized ({exc})"
+        if problem:
+            self._remove(key)
+
+        started = time.perf_counter()
+        module = wasmtime.Module(engine.engine, bytes(wasm_bytes))
+        took = (time.perf_counter() - started) * 1000
+        note = f"module compiled in {took:.1f} ms"
+        if problem:
+            note = f"{problem}; deleted and recompiled; {note}"
+        if self._writable():
+            try:
+                blob = bytes(module.serialize())
+                _atomic_write(data_path, blob)
+                meta = {
+                    "key": key,
+                    "size": len(blob),
+                    "sha256": hashlib.sha256(blob).hexdigest(),
+                    "source_digest": digest,
+                    "source_path": os.path.abspath(source_path),
+                    "created": time.time(),
+                    "wasmtime": _wasmtime_version(),
+                }
+                _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
+                note += ", cached"
+            except OSError as exc:
+                self._disk_ok = False
+                note += f" (cache dir {self.root} not writable: {exc}; kept in memory)"
+        else:
+            note += f" (cache dir {self.root} not writable; kept in memory)"
+        return module, note
+
+    # ---- maintenance --------------------------------------------------------------------------------
+
+    def _remove(self, key: str) -> bool:
+        removed = False
+        for path in self._paths(key):
+            try:
+                os.unlink(path)
+                removed = True
+            except OSError:
+                # Already gone, or the cache dir is unusable; either way nothing to remove.
+                pass
+        return removed
+
+    def info(self) -> list[EntryInfo]:
+        """Every complete entry, most recently used first."""
+        entries: list[EntryInfo] = []
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            return entries
+        for name in names:
+            if not name.endswith(_META) or name.startswith("."):
+                continue
+            key = name[: -len(_META)]
+            data_path, meta_path = self._paths(key)
+            try:
+                with open(meta_path, encoding="utf-8") as f:
+                    meta = json.load(f)
+                st = os.stat(data_path)
+            except (OSError, ValueError):
+                continue
+            entries.append(
+                EntryInfo(
+                    key=key,
+                    size=st.st_size,
+                    source_digest=str(meta.get("source_digest", "")),
+                    source_path=str(meta.get("source_path", "")),
+                    created=float(meta.get("created", st.st_mtime)),
+                    last_use=st.st_mtime,
+                )
+            )
+        entries.sort(key=lambda e: e.last_use, reverse=True)
+        return entries
+
+    def _orphans(self) -> list[str]:
+        """Leftovers that are not part of a complete entry (interrupted writes, lone halves)."""
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            return []
+        keys = {e.key for e in self.info()}
+        return [
+            os.path.join(self.root, n)
+            for n in names
+            if (n.endswith(_DATA) or n.endswith(_META) or n.startswith(".tmp-"))
+            and os.path.splitext(n)[0] not in keys
+        ]
+
+    def clean(self) -> int:
+        """Delete every entry; returns how many entries were removed."""
+        count = sum(1 for e in self.info() if self._remove(e.key))
+        for path in self._orphans():
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        with self._lock:
+            self._memory.clear()
+        return count
+
+    def prune(self, max_age_days: float | None = None, max_total_mb: float | None = None) -> int:
+        """Delete entries unused for longer than `max_age_days`, then least recently used ones until the
+        total is at most `max_total_mb`. Returns how many entries were removed."""
+        entries = self.info()
+        removed = 0
+        keep: list[EntryInfo] = []
+        now = time.time()
+        for entry in entries:
+            if max_age_days is not None and now - entry.last_use > max_age_days * 86400:
+                removed += self._remove(entry.key)
+            else:
+                keep.append(entry)
+        if max_total_mb is not None:
+            budget = max_total_mb * 1024 * 1024
+            total = sum(e.size for e in keep)
+            for entry in reversed(keep):  # oldest first
+                if total <= budget:
+                    break
+                removed += self._remove(entry.key)
+                total -= entry.size
+        return removed
+
+
+_default: ModuleCache | None = None
+_default_lock = threading.Lock()
+
+
+def default_module_cache() -> ModuleCache:
+    """The process-wide cache used when a WasmLibrary is given none."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = ModuleCache()
+        return _default

@@ -1,0 +1,114 @@
+"""Human output for `run`: one line per check as it finishes, messages and plugin output under it, a summary.
+
+Lines keep upstream's shape (`PASS|FAIL|ERROR <element> :: <check>`, the message after `-->`,
+`Summary: T total, P passed, F failed, E errors[, S skipped]`) so scripts that grep them keep working;
+colour, the dimmed `(cached)` marker and the progress bar appear only on a terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from hie_tasks.diagnostics import Diagnostic, render
+from hie_tasks.engine.results import CheckOutcome, RunReport
+from hie_tasks.model.values import Status
+
+_STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "bold red"}
+#: Plugin output shown under a check is cut here; the JSON form carries all of it.
+_OUTPUT_LINES = 20
+#: A progress bar appears only when a run is still going after this long.
+_PROGRESS_AFTER_S = 0.5
+
+
+def summary_line(report: RunReport) -> str:
+    t = report.totals
+    line = f"Summary: {t.total} total, {t.passed} passed, {t.failed} failed, {t.errors} errors"
+    if t.skipped:
+        line += f", {t.skipped} skipped"
+    return line
+
+
+class HumanReporter:
+    def __init__(self, console: Console, *, show_passed: bool = True) -> None:
+        self.console = console
+        self.show_passed = show_passed
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+        self._started = time.perf_counter()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> HumanReporter:
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def header(self, spec: str, workspace: str, checks: int) -> None:
+        self.console.print(Text(f"Running {checks} checks from {spec} (workspace {workspace})", style="bold"))
+
+    def diagnostics(self, diags: list[Diagnostic], sources: dict[str, str]) -> None:
+        for d in diags:
+            self.console.print(Text(render(d, sources.get(d.file)), style="yellow" if not d.is_error else "red"))
+
+    # ------------------------------------------------------------------ per check
+
+    def on_outcome(self, outcome: CheckOutcome, done: int, total: int) -> None:
+        self._maybe_progress(done, total)
+        if outcome.status is Status.PASS and not self.show_passed:
+            return
+        line = Text()
+        line.append(outcome.status.value.upper(), style=_STYLE[outcome.status])
+        line.append(f" {outcome.element} :: {outcome.check}")
+        if outcome.cached:
+            line.append(" (cached)", style="dim")
+        self.console.print(line)
+        if outcome.message and outcome.status is not Status.PASS:
+            self.console.print(Text(f"  --> {outcome.message}"))
+        if outcome.output:
+            shown = outcome.output[:_OUTPUT_LINES]
+            for text in shown:
+                for piece in text.splitlines() or [""]:
+                    self.console.print(Text(f"  | {piece}", style="dim"))
+            if len(outcome.output) > len(shown):
+                self.console.print(Text(f"  | … {len(outcome.output) - len(shown)} more lines", style="dim"))
+
+    def _maybe_progress(self, done: int, total: int) -> None:
+        if not self.console.is_terminal:
+            return
+        if self._progress is None:
+            if time.perf_counter() - self._started < _PROGRESS_AFTER_S or done >= total:
+                return
+            self._progress = Progress(
+                TextColumn("checks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=self.console, transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task("checks", total=total)
+        assert self._task is not None
+        self._progress.update(self._task, completed=done)
+
+    # ------------------------------------------------------------------ end
+
+    def summary(self, report: RunReport) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+        t = report.totals
+        style = "bold green" if report.ok else "bold red"
+        self.console.print(Text(summary_line(report), style=style))
+        if t.cached:
+            ran = t.total - t.cached
+            self.console.print(
+                Text(f"Cache: {t.cached} replayed, {ran} ran ({report.duration_ms / 1000:.2f} s)", style="dim")
+            )

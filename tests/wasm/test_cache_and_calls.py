@@ -1,0 +1,150 @@
+"""Module cache behaviour, the fast path against the public API, and the request/answer protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+import wasmtime
+import wat_plugins as W
+from conftest import MakeLib
+
+from hie_tasks.libraries.base import CallContext
+from hie_tasks.libraries.wasm.abi import ReturnStyle
+from hie_tasks.libraries.wasm.engine import shared_engine
+from hie_tasks.libraries.wasm.fastcall import FreshInstance, PreparedModule
+from hie_tasks.libraries.wasm.modcache import ModuleCache
+from hie_tasks.model.errors import LibraryError
+from hie_tasks.model.values import CheckResult, Scope, ScopeKind
+
+GOOD = W.answer('{"Fail": "nope", "deps": ["/ws/dep.txt"]}')
+
+
+def test_cache_hit_tamper_and_recompile(tmp_path: Path) -> None:
+    engine = shared_engine()
+    wasm = wasmtime.wat2wasm(GOOD)
+    first, note = ModuleCache(str(tmp_path / "c")).get_or_compile(engine, wasm, "p.wasm")
+    assert "compiled" in note and "cached" in note
+    fresh = ModuleCache(str(tmp_path / "c"))
+    _, note = fresh.get_or_compile(engine, wasm, "p.wasm")
+    assert "loaded from cache" in note
+    assert "already loaded" in fresh.get_or_compile(engine, wasm, "p.wasm")[1]
+    [entry] = fresh.info()
+    assert entry.source_path == os.path.abspath("p.wasm") and entry.size > 0
+    blob = tmp_path / "c" / f"{entry.key}.cwasm"
+    data = bytearray(blob.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    blob.write_bytes(bytes(data))
+    module, note = ModuleCache(str(tmp_path / "c")).get_or_compile(engine, wasm, "p.wasm")
+    assert "integrity" in note and "recompiled" in note
+    assert [e.key for e in ModuleCache(str(tmp_path / "c")).info()] == [entry.key]
+    assert {e.name for e in module.exports} == {e.name for e in first.exports}
+
+
+def test_tampered_cache_still_gives_right_verdict(make_lib: MakeLib, ctx: CallContext, cache: ModuleCache) -> None:
+    assert make_lib(GOOD).check("f", [], ctx) == CheckResult.failed("nope")
+    [entry] = cache.info()
+    blob = Path(cache.root) / f"{entry.key}.cwasm"
+    blob.write_bytes(blob.read_bytes()[:-64] + b"\x00" * 64)
+    again = ModuleCache(cache.root)
+    lib = make_lib(GOOD)
+    lib._cache = again
+    ctx2 = CallContext(ctx.workspace)
+    assert lib.check("f", [], ctx2) == CheckResult.failed("nope")
+    assert any("integrity" in n for n in ctx2.notes)
+
+
+def test_unwritable_cache_dir_falls_back_to_memory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a dir")
+    module, note = ModuleCache(str(blocker / "sub")).get_or_compile(shared_engine(), wasmtime.wat2wasm(GOOD), "p")
+    assert "kept in memory" in note and module.exports
+
+
+def test_prune_and_clean(tmp_path: Path) -> None:
+    engine = shared_engine()
+    cache = ModuleCache(str(tmp_path / "c"))
+    for i in range(3):
+        cache.get_or_compile(engine, wasmtime.wat2wasm(W.answer(f'"pass{i}"')), f"p{i}")
+    entries = cache.info()
+    old = Path(cache.root) / f"{entries[-1].key}.cwasm"
+    os.utime(old, (time.time() - 30 * 86400,) * 2)
+    assert cache.prune(max_age_days=7) == 1
+    assert len(cache.info()) == 2
+    assert cache.prune(max_total_mb=entries[0].size * 1.5 / 1024 / 1024) == 1
+    assert cache.clean() == 1 and cache.info() == []
+
+
+def test_request_shape_and_output_capture(make_lib: MakeLib, ctx: CallContext, workspace: Path) -> None:
+    scope = Scope(ScopeKind.folder("src"), (str(workspace / "src/a.py"),), True)
+    assert make_lib(W.PRINT_REQUEST).check("exists", [scope, "a.py", 3], ctx) == CheckResult.passed()
+    [printed] = ctx.output
+    assert json.loads(printed) == {
+        "function": "exists",
+        "args": [
+            {"Scope": {"kind": {"Folder": "src"}, "paths": [str(workspace / "src/a.py")], "resolved": True}},
+            {"String": "a.py"},
+            {"Int": 3},
+        ],
+        "workspace": str(workspace),
+    }
+
+
+def test_check_deps_and_multivalue(make_lib: MakeLib, ctx: CallContext) -> None:
+    assert make_lib(GOOD).check("f", [], ctx) == CheckResult.failed("nope")
+    assert ctx.deps == {"/ws/dep.txt"}
+    assert make_lib(W.MULTI_VALUE).check("f", [], ctx) == CheckResult.failed("multi")
+
+
+def test_call_error_and_missing_entry(make_lib: MakeLib, ctx: CallContext) -> None:
+    with pytest.raises(LibraryError) as info:
+        make_lib(W.answer('{"Error": "bad arg"}')).call("f", [], ctx)
+    assert (info.value.code, info.value.message) == ("E616", "bad arg")
+    with pytest.raises(LibraryError) as missing:
+        make_lib(W.MULTI_VALUE).call("f", [], ctx)
+    assert missing.value.code == "E617" and "selector" in missing.value.message
+
+
+def test_documentation_sources(make_lib: MakeLib) -> None:
+    doc_json = json.dumps({"name": "d", "description": "Docs", "version": "2.0", "checks": [
+        {"name": "c", "description": "a check", "parameters": [{"name": "s", "type": "Scope", "description": "x"}],
+         "return_type": "CheckResult", "example": "d.c(s)"}]})
+    n = len(doc_json)
+    getter = f'(data (i32.const 1024) "{W._escape(doc_json)}") (func (export "library_doc") (result i64) (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const {n})))'
+    doc = make_lib(W.answer('"pass"', getter)).documentation()
+    assert doc.version == "2.0" and doc.checks[0].parameters[0].param_type == "Scope"
+    meta_json = json.dumps({"name": "m", "version": "0.3", "functions": ["f"], "checks": ["c"]})
+    getter = f'(data (i32.const 1024) "{W._escape(meta_json)}") (func (export "library_metadata") (result i64) (i64.or (i64.shl (i64.const 1024) (i64.const 32)) (i64.const {len(meta_json)})))'
+    doc = make_lib(W.answer('"pass"', getter)).documentation()
+    assert (doc.name, doc.version, [f.name for f in doc.functions]) == ("m", "0.3", ["f"])
+    plain = make_lib(W.answer('"pass"'))
+    assert plain.documentation().description == f"WASM library: {plain.config.path}"
+
+
+def test_fast_path_matches_public_api(make_lib: MakeLib, ctx: CallContext) -> None:
+    """The private-bindings path must answer exactly what the public wasmtime API answers."""
+    lib = make_lib(W.ECHO)
+    request = json.dumps({"function": "f", "args": [{"String": "é"}], "workspace": ctx.workspace},
+                         ensure_ascii=False, separators=(",", ":")).encode()
+    engine = shared_engine()
+    module = wasmtime.Module(engine.engine, Path(lib.config.path).read_bytes())
+    store = wasmtime.Store(engine.engine)
+    store.set_epoch_deadline(10_000)
+    store.set_wasi(wasmtime.WasiConfig())
+    exports = engine.linker.instantiate(store, module).exports(store)
+    alloc, check, memory = exports["alloc"], exports["library_check"], exports["memory"]
+    assert isinstance(alloc, wasmtime.Func) and isinstance(check, wasmtime.Func)
+    assert isinstance(memory, wasmtime.Memory)
+    ptr = alloc(store, len(request))
+    memory.write(store, request, ptr)
+    packed = check(store, ptr, len(request)) & 0xFFFF_FFFF_FFFF_FFFF
+    public = bytes(memory.read(store, packed >> 32, (packed >> 32) + (packed & 0xFFFF_FFFF)))
+
+    with FreshInstance(PreparedModule(engine, module), wasmtime.WasiConfig(), 1 << 26, 10_000) as inst:
+        fptr = inst.call_i32(inst.func(b"alloc"), len(request))
+        assert fptr == ptr and inst.write(fptr, request)
+        a, n = inst.call_ptr_len(inst.func(b"library_check"), ReturnStyle.PACKED, (fptr, len(request)))
+        assert inst.read(a, n) == public == request
