@@ -1,3 +1,5 @@
 """hie-tasks: run Hielements architecture checks like a build system runs tasks."""
 
-__version__ = "0.1.0"
+from hie_tasks.version import __version__
+
+__all__ = ["__version__"]

@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.text import Text
 
-from hie_tasks import __version__
 from hie_tasks.cli import (
     cmd_cache,
     cmd_doc,
@@ -24,6 +23,7 @@ from hie_tasks.cli import (
     cmd_watch,
 )
 from hie_tasks.cli.common import EXIT_UNREADABLE, CliError, error_console
+from hie_tasks.version import __version__
 
 DEBUG_ENV = "HIE_TASKS_DEBUG"
 

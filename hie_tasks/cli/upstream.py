@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from hie_tasks import __version__
 from hie_tasks.cli import cmd_doc, cmd_init, cmd_parse, cmd_run, cmd_validate
 from hie_tasks.cli.main import dispatch
+from hie_tasks.version import __version__
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -36,10 +36,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from hie_tasks import __version__
 from hie_tasks.incremental.digests import FileDigester, hash_text
 from hie_tasks.model.codec import dumps_canonical, encode_value
 from hie_tasks.model.values import Scope, Value
+from hie_tasks.version import __version__
 
 #: Stands for a path's content digest when contents are not part of the fingerprint (PURE libraries).
 NOT_HASHED = "-"

@@ -12,7 +12,8 @@ import threading
 import time
 
 import wasmtime
-from wasmtime import _bindings as ffi
+
+from hie_tasks.libraries.wasm.fastcall import enable_pooling
 
 #: How often the epoch advances while a call is running; a timeout is accurate to about this much.
 EPOCH_TICK_MS = 5
@@ -24,30 +25,11 @@ MAX_WASM_STACK = 1024 * 1024
 #: Bytes of each pooled linear memory kept mapped between instances: rewriting them is cheaper than
 #: taking fresh page faults on every call (wasmtime resets them to the module's initial image).
 KEEP_RESIDENT = 64 * 1024
-_WASM32_MAX_MEMORY = 4 * 1024 * 1024 * 1024
 
 
 def _address_space_unlimited() -> bool:
     soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
     return soft == resource.RLIM_INFINITY
-
-
-def _enable_pooling(config: wasmtime.Config) -> None:
-    # The pooling allocator reuses instance slots instead of mmap/munmap per instance: measured ~35 µs
-    # per call instead of ~107 µs with on-demand allocation. It reserves address space up front
-    # (slots × 4 GiB + guards), so it is only used when RLIMIT_AS does not forbid that.
-    pool = ffi.wasmtime_pooling_allocation_config_new()
-    try:
-        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, MAX_LIVE_INSTANCES)
-        ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, MAX_LIVE_INSTANCES)
-        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, MAX_LIVE_INSTANCES)
-        ffi.wasmtime_pooling_allocation_config_total_stacks_set(pool, MAX_LIVE_INSTANCES)
-        # Per-library `max_memory_mb` is enforced by the store limiter; the slot must fit any wasm32 memory.
-        ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, _WASM32_MAX_MEMORY)
-        ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, KEEP_RESIDENT)
-        ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
-    finally:
-        ffi.wasmtime_pooling_allocation_config_delete(pool)
 
 
 class EpochTicker:
@@ -115,7 +97,7 @@ class WasmEngine:
         config.max_wasm_stack = MAX_WASM_STACK
         use_pooling = _address_space_unlimited() if pooling is None else pooling
         if use_pooling:
-            _enable_pooling(config)
+            enable_pooling(config, MAX_LIVE_INSTANCES, KEEP_RESIDENT)
         self.pooling = use_pooling
         self.engine = wasmtime.Engine(config)
         self.linker = wasmtime.Linker(self.engine)

@@ -15,18 +15,39 @@ import ctypes
 import itertools
 from collections.abc import Callable
 from ctypes import byref
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import wasmtime
 from wasmtime import _bindings as ffi
 
 from hie_tasks.libraries.wasm.abi import ReturnStyle
-from hie_tasks.libraries.wasm.engine import WasmEngine
+
+if TYPE_CHECKING:
+    from hie_tasks.libraries.wasm.engine import WasmEngine
 
 _U32 = 0xFFFF_FFFF
 _U64 = 0xFFFF_FFFF_FFFF_FFFF
 _NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
 _TrapPtr = ctypes.POINTER(ffi.wasm_trap_t)
+_WASM32_MAX_MEMORY = 4 * 1024 * 1024 * 1024
+
+
+def enable_pooling(config: wasmtime.Config, live_instances: int, keep_resident: int) -> None:
+    # The pooling allocator reuses instance slots instead of mmap/munmap per instance: measured ~35 µs
+    # per call instead of ~107 µs with on-demand allocation. It reserves address space up front
+    # (slots × 4 GiB + guards), so it is only used when RLIMIT_AS does not forbid that.
+    pool = ffi.wasmtime_pooling_allocation_config_new()
+    try:
+        ffi.wasmtime_pooling_allocation_config_total_memories_set(pool, live_instances)
+        ffi.wasmtime_pooling_allocation_config_total_core_instances_set(pool, live_instances)
+        ffi.wasmtime_pooling_allocation_config_total_tables_set(pool, live_instances)
+        ffi.wasmtime_pooling_allocation_config_total_stacks_set(pool, live_instances)
+        # Per-library `max_memory_mb` is enforced by the store limiter; the slot must fit any wasm32 memory.
+        ffi.wasmtime_pooling_allocation_config_max_memory_size_set(pool, _WASM32_MAX_MEMORY)
+        ffi.wasmtime_pooling_allocation_config_linear_memory_keep_resident_set(pool, keep_resident)
+        ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
+    finally:
+        ffi.wasmtime_pooling_allocation_config_delete(pool)
 
 
 class CallTrap(Exception):

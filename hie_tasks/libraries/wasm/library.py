@@ -119,8 +119,11 @@ class WasmLibrary(Library):
 
     def _wasm_bytes(self) -> bytes:
         if self._bytes is None:
-            self._bytes = read_wasm(self.config.path, self.label)
-            self._digest = hashlib.sha256(self._bytes).hexdigest()
+            data = read_wasm(self.config.path, self.label)
+            # Digest first: checks on other threads take a set `_bytes` to mean `_digest` is ready too, and
+            # hashing releases the GIL (an empty digest in identity() once made verdicts unreplayable).
+            self._bytes = data
+            self._digest = hashlib.sha256(data).hexdigest()
         return self._bytes
 
     def load(self) -> None:

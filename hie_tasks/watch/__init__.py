@@ -1,0 +1,1 @@
+"""Watch mode: rerun exactly the checks a file change can affect, and report each cycle."""

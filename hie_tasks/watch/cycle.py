@@ -1,0 +1,287 @@
+"""One watch cycle: reload what changed (config, libraries, spec), re-plan, run, and describe the result.
+
+Every cycle re-plans from the spec (selectors are cheap, and re-evaluating them is what makes a new file in
+a glob visible) and runs the whole plan through the project's incremental session, so the verdicts are
+exactly those of a fresh `run` while only checks whose fingerprints changed really execute.
+
+What the project caches decides how much is rebuilt:
+- `hielements.toml` or a configured library's file (a `.wasm`, an external plugin given by path) changed →
+  a fresh `Project`: config reloaded, libraries rebuilt (WASM modules recompile through the module cache);
+  the library's identity digest changes, so its checks' fingerprints rerun them.
+- a `.hie` file changed → the spec is parsed again on the same project.
+A config or spec that no longer loads leaves the previous good project and spec in force: the cycle reports
+the diagnostics and runs the old plan, and the next good edit resumes normally.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from hie_tasks.config import ConfigError, ExternalLibraryConfig, WasmLibraryConfig
+from hie_tasks.diagnostics import Diagnostic
+from hie_tasks.engine.interpreter import Plan, PlannedCheck
+from hie_tasks.engine.project import Project
+from hie_tasks.engine.results import CheckOutcome, RunReport
+from hie_tasks.engine.runner import check_key
+from hie_tasks.incremental.session import CheckKey
+from hie_tasks.incremental.store import ResultStore
+from hie_tasks.lang.loader import SpecReadError, SpecSet
+from hie_tasks.libraries.base import Purity, TreeDep
+from hie_tasks.model.values import Status
+from hie_tasks.watch.index import CheckInputs, ReverseIndex, build_index
+
+CONFIG_NAME = "hielements.toml"
+SPEC_SUFFIX = ".hie"
+
+ProjectFactory = Callable[[], Project]
+
+
+class Control:
+    """What a changed control file asks for; a burst's needs are the union of its paths' needs."""
+
+    SPEC = "spec"
+    PROJECT = "project"
+
+
+@dataclass
+class CycleReport:
+    number: int
+    #: changed paths, workspace-relative where possible, sorted
+    changed: list[str]
+    #: checks that really executed this cycle (replayed ones are not repeated), in plan order
+    reran: list[CheckOutcome] = field(default_factory=list)
+    #: the full run; None when nothing could run (no good spec yet)
+    report: RunReport | None = None
+    #: spec/config diagnostics of this cycle (a broken edit) and scope-evaluation diagnostics
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    #: "Type: message" of an unexpected failure inside the cycle (watching continues)
+    error: str | None = None
+    #: a config or spec edit did not load, so the previous good one was used for this cycle
+    kept_previous: bool = False
+    duration_ms: float = 0.0
+
+    @property
+    def initial(self) -> bool:
+        return self.number == 0
+
+
+def _runnable(plan: Plan) -> list[PlannedCheck]:
+    """The checks a run executes, in the order its report lists their outcomes."""
+    return [p for p in plan.checks if not p.skipped]
+
+
+def display_path(workspace: str, path: str) -> str:
+    rel = os.path.relpath(path, workspace)
+    return path if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+class CycleRunner:
+    """Holds the current project, the last good spec and its reverse index across cycles."""
+
+    def __init__(self, factory: ProjectFactory) -> None:
+        self._factory = factory
+        self.project: Project = factory()
+        self.workspace = self.project.workspace
+        self.spec: SpecSet | None = None
+        self.index: ReverseIndex | None = None
+        #: absolute path → Control.* for the files a cycle must reload when they change
+        self.control: dict[str, str] = {}
+        self._config_ok = False
+        self._reader: ResultStore | None = None
+        #: the last cycle's verdict and recorded reads per check
+        self._previous: dict[CheckKey, CheckOutcome] = {}
+        self._recorded: dict[CheckKey, CheckInputs] = {}
+
+    # ------------------------------------------------------------------ classification
+
+    def control_kind(self, path: str) -> str | None:
+        known = self.control.get(path)
+        if known is not None:
+            return known
+        if path.endswith(SPEC_SUFFIX):
+            # Any .hie may be an import a broken spec is waiting for; re-parsing is cheap.
+            return Control.SPEC
+        if path == os.path.join(self.workspace, CONFIG_NAME):
+            return Control.PROJECT
+        return None
+
+    @property
+    def healthy(self) -> bool:
+        """A good config and spec are in force, so the index is trustworthy."""
+        return self._config_ok and self.spec is not None and self.index is not None
+
+    def excluded_dirs(self) -> list[str]:
+        """Directories this process writes to; their events are our own and must never start a cycle."""
+        from hie_tasks.libraries.wasm.modcache import default_cache_root
+
+        return [self.project.result_cache_dir(), self.project.options.module_cache_dir or default_cache_root()]
+
+    # ------------------------------------------------------------------ one cycle
+
+    def run_cycle(self, number: int, changed: dict[str, bool]) -> CycleReport:
+        started = time.perf_counter()
+        cycle = CycleReport(number, sorted(display_path(self.workspace, p) for p in changed))
+        try:
+            self._cycle(cycle, changed)
+        except Exception as exc:  # a cycle must never end watching; the report says what happened
+            cycle.error = f"{type(exc).__name__}: {exc}"
+        cycle.duration_ms = (time.perf_counter() - started) * 1000
+        return cycle
+
+    def _cycle(self, cycle: CycleReport, changed: dict[str, bool]) -> None:
+        needs = {self.control_kind(p) for p in changed}
+        first = cycle.initial
+        if first or Control.PROJECT in needs or not self._config_ok:
+            self._reload_project(cycle, first)
+            needs.add(Control.SPEC)
+        if not self._config_ok:
+            return  # no configuration has loaded yet: nothing can be planned
+        if Control.SPEC in needs or self.spec is None:
+            self._reload_spec(cycle)
+        if self.spec is None:
+            return
+        focus = None if first or needs - {None} else self._focus(changed)
+        plan = self.project.plan(self.spec)
+        report, ran = self._run(plan, focus)
+        cycle.report = report
+        cycle.diagnostics.extend(plan.diagnostics)
+        # A broken edit's own text (already added) must stay: its diagnostics point into it.
+        for file, text in self.spec.sources.items():
+            cycle.sources.setdefault(file, text)
+        cycle.reran = [o for o in report.outcomes if not o.cached]
+        self._update_recorded(plan, report, ran)
+        self.index = build_index(plan, self.workspace, self._recorded)
+        self._previous = {check_key(p): o for p, o in zip(_runnable(plan), report.outcomes, strict=True)}
+
+    # ------------------------------------------------------------------ running only what can have changed
+
+    def _focus(self, changed: dict[str, bool]) -> set[CheckKey] | None:
+        """The checks the previous cycle's index ties to the changed paths; None = all of them."""
+        index = self.index
+        if index is None or index.wildcard:
+            return None
+        focus: set[CheckKey] = set()
+        for path, is_dir in changed.items():
+            focus |= index.affected(path, is_dir)
+        return focus
+
+    def _run(self, plan: Plan, focus: set[CheckKey] | None) -> tuple[RunReport, set[CheckKey] | None]:
+        """Run the plan, executing only `focus` (plus what a fresh run could never replay).
+
+        A check outside `focus` had none of its recorded inputs change since its last verdict, so the
+        incremental session would replay that verdict; carrying it over skips re-hashing every scope of
+        every check on each keystroke. Errors and impure libraries are never replayed, so they always run.
+        Returns the merged report and the keys that really went through the runner (None = all).
+        """
+        if focus is None:
+            return self.project.run_plan(plan), None
+        chosen: list[PlannedCheck] = []
+        carried: dict[CheckKey, CheckOutcome] = {}
+        for planned in _runnable(plan):
+            key = check_key(planned)
+            previous = self._previous.get(key)
+            library = planned.library
+            if (key in focus or previous is None or previous.status is Status.ERROR or library is None
+                    or library.purity() is Purity.IMPURE):
+                chosen.append(planned)
+            else:
+                carried[key] = replace(previous, cached=True)
+        partial = self.project.run_plan(Plan(chosen, plan.diagnostics, plan.scopes, plan.scope_inputs))
+        fresh = {check_key(p): o for p, o in zip(chosen, partial.outcomes, strict=True)}
+        report = RunReport(diagnostics=list(plan.diagnostics), duration_ms=partial.duration_ms)
+        for planned in plan.checks:
+            if planned.skipped:
+                report.totals.skipped += 1
+                continue
+            key = check_key(planned)
+            outcome = fresh.get(key) or carried[key]
+            report.outcomes.append(outcome)
+            report.totals.add(outcome)
+        return report, set(fresh)
+
+    def _reload_project(self, cycle: CycleReport, first: bool) -> None:
+        candidate = self.project if first else self._factory()
+        try:
+            config = candidate.load_config()
+        except ConfigError as exc:
+            cycle.diagnostics.extend(exc.diagnostics)
+            cycle.kept_previous = self._config_ok
+            if candidate is not self.project:
+                candidate.close()
+            return
+        if candidate is not self.project:
+            self.project.close()
+            self.project = candidate
+        self._config_ok = True
+        cycle.diagnostics.extend(candidate.config_warnings)
+        self.control = {p: k for p, k in self.control.items() if k == Control.SPEC}
+        self.control[os.path.join(self.workspace, CONFIG_NAME)] = Control.PROJECT
+        for entry in config.libraries:
+            if isinstance(entry, WasmLibraryConfig):
+                self.control[entry.path] = Control.PROJECT
+            elif isinstance(entry, ExternalLibraryConfig) and os.path.isabs(entry.executable):
+                self.control[entry.executable] = Control.PROJECT
+
+    def _reload_spec(self, cycle: CycleReport) -> None:
+        try:
+            spec = self.project.load_spec()
+        except SpecReadError as exc:
+            cycle.error = f"cannot read {exc.path}: {exc.reason}"
+            cycle.kept_previous = self.spec is not None
+            return
+        cycle.sources.update(spec.sources)
+        if any(d.is_error for d in spec.diagnostics):
+            cycle.diagnostics.extend(spec.diagnostics)
+            cycle.kept_previous = self.spec is not None
+            # Also watch the files of the broken spec: fixing any of them must trigger the next cycle.
+            self._add_spec_files(spec)
+            return
+        cycle.diagnostics.extend(spec.diagnostics)
+        self.control = {p: k for p, k in self.control.items() if k != Control.SPEC}
+        self.spec = spec
+        self._add_spec_files(spec)
+
+    def _add_spec_files(self, spec: SpecSet) -> None:
+        for file in spec.sources:
+            self.control.setdefault(os.path.abspath(file), Control.SPEC)
+
+    # ------------------------------------------------------------------ what each check read
+
+    def _store(self) -> ResultStore | None:
+        if self._reader is None and self.project.options.use_store:
+            self._reader, _warnings = ResultStore.try_open(self.project.result_cache_dir())
+        return self._reader
+
+    def _update_recorded(self, plan: Plan, report: RunReport, ran: set[CheckKey] | None) -> None:
+        """Refresh each check's own reads, as recorded with its verdict in the store, for the checks that
+        went through the runner (`ran`; None = all); carried-over checks keep what they had.
+
+        Only verdicts this cycle replayed or recorded are trusted: an Error is never recorded (so the stored
+        row, if any, is older) and an impure library's verdicts are never recorded at all.
+        """
+        store = self._store()
+        current = {check_key(p): (p, o) for p, o in zip(_runnable(plan), report.outcomes, strict=True)}
+        recorded = {k: v for k, v in self._recorded.items() if k in current and (ran is None or k not in ran)}
+        for key, (planned, outcome) in current.items():
+            if store is None or (ran is not None and key not in ran):
+                continue
+            library = planned.library
+            if library is None or library.purity() is Purity.IMPURE or outcome.status is Status.ERROR:
+                continue
+            stored = store.get_verdict(key.storage_key())
+            if stored is not None:
+                recorded[key] = CheckInputs(
+                    files=frozenset(stored.deps),
+                    trees=frozenset(TreeDep(root, tuple(sfx), tuple(exc)) for root, sfx, exc, _d in stored.trees),
+                )
+        self._recorded = recorded
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        self.project.close()

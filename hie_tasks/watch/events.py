@@ -1,0 +1,194 @@
+"""File events from watchdog, gathered into debounced bursts of net changes.
+
+A burst starts with the first event and ends after a quiet period with no new event (default 150 ms) or,
+during a never-ending stream of events, after a maximum length (default 2 s) so a busy build cannot starve
+the checks forever. An editor's atomic save (write `x.tmp`, rename it over `x`, touch `x`) is a handful of
+events within a few milliseconds; inside one burst it collapses to one change of `x`: a path whose first
+event in the burst created it and that no longer exists when the burst ends came and went, and is dropped.
+
+Only events that can mean "contents or listing changed" are kept. watchdog also reports opens and
+read-only closes; the checks themselves read files, so keeping those would make every cycle trigger the
+next one. The caller's own output directories (result store, module cache) are dropped at the source for
+the same reason.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from watchdog.events import (
+    EVENT_TYPE_ATTRIB,
+    EVENT_TYPE_CLOSED,
+    EVENT_TYPE_CREATED,
+    EVENT_TYPE_DELETED,
+    EVENT_TYPE_MODIFIED,
+    EVENT_TYPE_MOVED,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+DEFAULT_QUIET_MS = 150
+DEFAULT_MAX_MS = 2000
+
+#: A path that appeared in the burst (created, or renamed onto).
+_APPEARED = "appeared"
+_TOUCHED = "touched"
+
+_CHANGE_TYPES = frozenset(
+    {EVENT_TYPE_CREATED, EVENT_TYPE_DELETED, EVENT_TYPE_MODIFIED, EVENT_TYPE_MOVED, EVENT_TYPE_CLOSED, EVENT_TYPE_ATTRIB}
+)
+
+
+@dataclass(frozen=True)
+class DebounceSettings:
+    quiet_ms: int = DEFAULT_QUIET_MS
+    max_ms: int = DEFAULT_MAX_MS
+
+
+@dataclass
+class Burst:
+    """The net changes of one burst: absolute path → whether it is (or was) a directory."""
+
+    paths: dict[str, bool] = field(default_factory=dict)
+    #: paths created (or renamed onto) in the burst and gone at its end: temp files, unless the caller knows
+    #: the path existed before (then it was replaced and deleted, a real change)
+    transient: set[str] = field(default_factory=set)
+    #: perf_counter() of the burst's first event: where change-to-verdict latency starts
+    started: float = 0.0
+
+
+def _text(path: str | bytes) -> str:
+    return os.fsdecode(path)
+
+
+class _Collector(FileSystemEventHandler):
+    """watchdog's callback side: runs on the observer thread, so it only filters and appends."""
+
+    def __init__(self, pool: EventPool, excluded: tuple[str, ...]) -> None:
+        self._pool = pool
+        self._excluded = excluded
+
+    def _keep(self, path: str) -> bool:
+        return not any(path == root or path.startswith(root + os.sep) for root in self._excluded)
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _CHANGE_TYPES:
+            return
+        # A directory's "modified" only says its listing changed; the created/deleted events of the entries
+        # themselves say which, so it adds nothing but a spurious path.
+        if event.is_directory and event.event_type in (EVENT_TYPE_MODIFIED, EVENT_TYPE_ATTRIB, EVENT_TYPE_CLOSED):
+            return
+        src = _text(event.src_path)
+        items: list[tuple[str, str, bool]] = []
+        if event.event_type == EVENT_TYPE_MOVED:
+            items.append((src, _TOUCHED, event.is_directory))
+            items.append((_text(event.dest_path), _APPEARED, event.is_directory))
+        elif event.event_type == EVENT_TYPE_CREATED:
+            items.append((src, _APPEARED, event.is_directory))
+        else:
+            items.append((src, _TOUCHED, event.is_directory))
+        kept = [item for item in items if self._keep(item[0])]
+        if kept:
+            self._pool.add(kept)
+
+
+class EventPool:
+    """Raw changes waiting to be cut into bursts; filled by the observer thread, drained by the watcher."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        # path → (first kind seen in the current burst, is_dir); insertion order = order of first change
+        self._pending: dict[str, tuple[str, bool]] = {}
+        self._first = 0.0
+        self._last = 0.0
+
+    def add(self, items: Iterable[tuple[str, str, bool]]) -> None:
+        now = time.perf_counter()
+        with self._cond:
+            if not self._pending:
+                self._first = now
+            self._last = now
+            for path, kind, is_dir in items:
+                previous = self._pending.get(path)
+                if previous is None:
+                    self._pending[path] = (kind, is_dir)
+                elif is_dir and not previous[1]:
+                    self._pending[path] = (previous[0], True)
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Make a waiting `next_burst` look at its stop event now."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def next_burst(
+        self, settings: DebounceSettings, stop: threading.Event, timeout: float | None = None
+    ) -> Burst | None:
+        """Wait for a burst and return its net changes; None on `stop` or when `timeout` passes first."""
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        quiet, longest = settings.quiet_ms / 1000, settings.max_ms / 1000
+        with self._cond:
+            while not self._pending:
+                if stop.is_set():
+                    return None
+                remaining = None if deadline is None else deadline - time.perf_counter()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            while not stop.is_set():
+                now = time.perf_counter()
+                end = min(self._last + quiet, self._first + longest)
+                if now >= end:
+                    break
+                self._cond.wait(end - now)
+            if stop.is_set():
+                return None
+            pending, started = self._pending, self._first
+            self._pending = {}
+        return _net_changes(pending, started)
+
+
+def _net_changes(pending: dict[str, tuple[str, bool]], started: float) -> Burst:
+    burst = Burst(started=started)
+    for path, (kind, is_dir) in pending.items():
+        if kind == _APPEARED and not os.path.lexists(path):
+            burst.transient.add(path)
+            continue
+        burst.paths[path] = is_dir or os.path.isdir(path)
+    return burst
+
+
+class FileWatcher:
+    """A recursive watchdog observer on the workspace, plus single directories outside it (a spec or a
+    plugin kept elsewhere), feeding an `EventPool`."""
+
+    def __init__(self, root: str, excluded: Iterable[str] = ()) -> None:
+        self.pool = EventPool()
+        self._observer = Observer()
+        self._observer.daemon = True
+        self._handler = _Collector(self.pool, tuple(os.path.abspath(p) for p in excluded))
+        self._root = os.path.abspath(root)
+        self._extra: set[str] = set()
+        self._observer.schedule(self._handler, self._root, recursive=True)
+
+    def watch_file(self, path: str) -> None:
+        """Also report changes to `path` when it lies outside the workspace (its directory is watched)."""
+        directory = os.path.dirname(os.path.abspath(path))
+        if directory == self._root or directory.startswith(self._root + os.sep) or directory in self._extra:
+            return
+        if os.path.isdir(directory):
+            self._observer.schedule(self._handler, directory, recursive=False)
+            self._extra.add(directory)
+
+    def start(self) -> None:
+        self._observer.start()
+
+    def stop(self) -> None:
+        if self._observer.is_alive():
+            self._observer.stop()
+            self._observer.join(timeout=5)

@@ -1,0 +1,135 @@
+"""The long-running part of watch mode: wait for a burst, decide whether it can matter, run a cycle.
+
+`Watcher` is driven without signals so tests and the benchmark can run it in-process: `start()` begins
+observing and runs the initial cycle, `run_cycles(max_cycles=…, timeout=…)` processes bursts, and `stop()`
+(safe from any thread or a signal handler) makes a waiting `run_cycles` return. `close()` stops the observer
+and closes the project, which ends the session and closes the result store.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from hie_tasks.watch.cycle import CycleReport, CycleRunner, ProjectFactory
+from hie_tasks.watch.events import Burst, DebounceSettings, FileWatcher
+from hie_tasks.watch.gitignore import GITIGNORE, GitIgnore
+from hie_tasks.watch.report import CycleSink
+
+#: Directory names whose churn never matters unless a scope selects files inside them.
+ALWAYS_IGNORED = frozenset({".git", "__pycache__"})
+
+
+class Watcher:
+    def __init__(
+        self, factory: ProjectFactory, sink: CycleSink, *, debounce: DebounceSettings | None = None
+    ) -> None:
+        self.sink = sink
+        self.debounce = debounce or DebounceSettings()
+        self.runner = CycleRunner(factory)
+        self.workspace = self.runner.workspace
+        self.cycles = 0
+        #: cycles skipped because nothing in the burst could affect a check
+        self.skipped_bursts = 0
+        self._stop = threading.Event()
+        self._files = FileWatcher(self.workspace, self.runner.excluded_dirs())
+        self._gitignore = GitIgnore.load(self.workspace)
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> CycleReport:
+        """Begin observing, then run and report the initial cycle (events during it start cycle 1)."""
+        self._files.start()
+        self._started = True
+        return self._emit({})
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._files.pool.wake()
+
+    def close(self) -> None:
+        self.stop()
+        self._files.stop()
+        self.runner.close()
+
+    def __enter__(self) -> Watcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ the loop
+
+    def run_cycles(self, max_cycles: int | None = None, timeout: float | None = None) -> int:
+        """Run cycles until `max_cycles` more have been reported, `timeout` seconds pass, or `stop()`."""
+        if not self._started:
+            self.start()
+        deadline = None if timeout is None else time.perf_counter() + timeout
+        ran = 0
+        while not self._stop.is_set() and (max_cycles is None or ran < max_cycles):
+            remaining = None if deadline is None else deadline - time.perf_counter()
+            if remaining is not None and remaining <= 0:
+                break
+            burst = self._files.pool.next_burst(self.debounce, self._stop, remaining)
+            if burst is None:
+                continue
+            changed, relevant = self.select(burst)
+            if not relevant:
+                self.skipped_bursts += 1
+                continue
+            self._emit(changed)
+            ran += 1
+        return ran
+
+    def _emit(self, changed: dict[str, bool]) -> CycleReport:
+        report = self.runner.run_cycle(self.cycles, changed)
+        self.cycles += 1
+        for path in self.runner.control:
+            self._files.watch_file(path)
+        self.sink.cycle(report)
+        return report
+
+    # ------------------------------------------------------------------ which changes matter
+
+    def ignored(self, path: str, is_dir: bool) -> bool:
+        rel = os.path.relpath(path, self.workspace)
+        if rel.startswith(".."):
+            return True
+        parts = rel.split(os.sep)
+        if any(part in ALWAYS_IGNORED for part in parts):
+            return True
+        return self._gitignore.ignored("/".join(parts), is_dir)
+
+    def select(self, burst: Burst) -> tuple[dict[str, bool], bool]:
+        """The burst's paths worth reporting, and whether any of them can change a verdict."""
+        runner, index = self.runner, self.runner.index
+        paths = dict(burst.paths)
+        for path in burst.transient:
+            # Replaced and then deleted within the burst: a real change when the path was an input.
+            if index is not None and index.knows(path):
+                paths[path] = False
+        if os.path.join(self.workspace, GITIGNORE) in paths:
+            self._gitignore = GitIgnore.load(self.workspace)
+        changed: dict[str, bool] = {}
+        relevant = False
+        for path, is_dir in paths.items():
+            if runner.control_kind(path) is not None or (index is not None and index.affected(path, is_dir)):
+                changed[path] = is_dir
+                relevant = True
+            elif not self.ignored(path, is_dir):
+                changed[path] = is_dir
+                # Without a trustworthy index (no good spec or config yet, or a scope that failed to
+                # evaluate) any visible change might be the fix.
+                relevant = relevant or not runner.healthy or (index is not None and index.wildcard)
+        return _without_covered_dirs(changed), relevant
+
+
+def _without_covered_dirs(changed: dict[str, bool]) -> dict[str, bool]:
+    """A new directory is reported through the files that appeared in it, not as a path of its own."""
+    prefixes = tuple(path + os.sep for path, is_dir in changed.items() if is_dir)
+    if not prefixes:
+        return changed
+    covered = {p.rstrip(os.sep) for p in prefixes if any(q.startswith(p) for q in changed)}
+    return {path: is_dir for path, is_dir in changed.items() if path not in covered}
