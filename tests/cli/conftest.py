@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,9 +23,12 @@ def run_cli(*args: str, cwd: Path | None = None, tool: str = "hie_tasks") -> Res
     """The real command line in a real subprocess (entry points are thin wrappers over these modules)."""
     module = "hie_tasks" if tool == "hie_tasks" else "hie_tasks.cli.upstream"
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
-    proc = subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
-    )
+    # Commands read ./hielements.toml; never let the caller's directory (e.g. this repository) leak in.
+    with tempfile.TemporaryDirectory() as empty:
+        proc = subprocess.run(
+            [sys.executable, "-m", module, *args], cwd=cwd or empty, env=env, capture_output=True, text=True,
+            timeout=120,
+        )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

@@ -41,7 +41,7 @@ def test_upstream_check_and_validate_agree(tmp_path: Path, source: str) -> None:
 def test_validate_reports_every_mistake_with_position(tmp_path: Path) -> None:
     spec = tmp_path / "s.hie"
     spec.write_text(THREE_MISTAKES)
-    r = run_cli("validate", str(spec), "-f", "json")
+    r = run_cli("validate", str(spec), "-f", "json", cwd=tmp_path)
     assert r.code == 1
     data = json.loads(r.out)
     assert data["status"] == "error"
@@ -55,7 +55,7 @@ def test_validate_reports_every_mistake_with_position(tmp_path: Path) -> None:
 def test_validate_warning_only_is_exit_0(tmp_path: Path) -> None:
     spec = tmp_path / "s.hie"
     spec.write_text("import nosuchlib\nelement a:\n    check files.exists(files.folder_selector('.'), 'x')\n")
-    r = run_cli("validate", str(spec), "-f", "json")
+    r = run_cli("validate", str(spec), "-f", "json", cwd=tmp_path)
     assert r.code == 0
     data = json.loads(r.out)
     assert [w["code"] for w in data["warnings"]] == ["W001"] and data["status"] == "ok"
@@ -64,7 +64,7 @@ def test_validate_warning_only_is_exit_0(tmp_path: Path) -> None:
 def test_validate_human_shows_caret(tmp_path: Path) -> None:
     spec = tmp_path / "s.hie"
     spec.write_text("element a:\n    ref r = files.file_selector('x')\n")
-    r = run_cli("validate", str(spec))
+    r = run_cli("validate", str(spec), cwd=tmp_path)
     assert r.code == 1
     assert f"{spec}:2:" in r.out and "^" in r.out
 

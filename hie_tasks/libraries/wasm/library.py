@@ -122,8 +122,8 @@ class WasmLibrary(Library):
             data = read_wasm(self.config.path, self.label)
             # Digest first: checks on other threads take a set `_bytes` to mean `_digest` is ready too, and
             # hashing releases the GIL (an empty digest in identity() once made verdicts unreplayable).
-            self._bytes = data
             self._digest = hashlib.sha256(data).hexdigest()
+            self._bytes = data
         return self._bytes
 
     def load(self) -> None:

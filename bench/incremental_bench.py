@@ -1,0 +1,343 @@
+"""Incremental runs at scale: hie-tasks vs doit on the same task graph, cold / no-op / one-file-change.
+
+The workspace is generated: PACKAGES packages × FILES files (default 200 × 50 = 10 000 files: `src/*.py` and
+`docs/*.md`), and a spec with CHECKS_PER_PACKAGE checks per package (default 10 → 2 000 checks): six built-in
+`files` checks and four checks of a WASM plugin (C, built here with the SDK and ziglang, granted fs = "read")
+that opens and reads every file of its Scope or counts them. Every check passes, so neither tool has a failed
+task to redo on the no-op run.
+
+doit gets the same graph: one task per check, `file_dep` = the check's scope files, an action doing the
+equivalent work in Python. Both tools are timed as what a user runs — a fresh process each time (hie-tasks:
+`python -m hie_tasks run -f json`; doit: this script's `_doit` worker calling
+`DoitMain(ModuleTaskLoader(...)).run(...)`), so both pay interpreter start-up; the hie-tasks rows also show
+the run phase it reports itself (`summary.duration_ms`: executing/replaying checks, after planning).
+
+Run: `python bench/incremental_bench.py [--packages 200] [--files 50] [--jobs 0] [--keep DIR]`.
+Profile a phase: `--profile noop` runs that phase under cProfile (printed, sorted by cumulative time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+#: hie_tasks.incremental.digests.RACY_WINDOW_NS (not imported: this module must load without the package).
+RACY_WINDOW_NS = 2_000_000_000
+PLUGIN_NAME = "benchwasm"
+
+#: The WASM side of the benchmark; real work over the Scope (open + read every file), not a canned answer.
+PLUGIN_C = r"""
+#include "hielements.h"
+
+static long long file_size(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    char buf[4096];
+    long long total = 0;
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) total += (long long)n;
+    fclose(f);
+    return total;
+}
+
+static void total_bytes_at_most(hie_ctx *c) {
+    hie_scope scope;
+    long long limit;
+    if (!hie_arg_scope(c, 0, &scope) || !hie_arg_int(c, 1, &limit)) {
+        hie_error(c, "total_bytes_at_most(scope, limit)");
+        return;
+    }
+    long long total = 0;
+    for (size_t i = 0; i < scope.npaths; i++) {
+        long long size = file_size(scope.paths[i]);
+        if (size < 0) { hie_error(c, "cannot read %s", scope.paths[i]); return; }
+        total += size;
+    }
+    if (total <= limit) hie_pass(c);
+    else hie_fail(c, "%lld bytes > %lld", total, limit);
+}
+
+static void count_at_least(hie_ctx *c) {
+    hie_scope scope;
+    long long want;
+    if (!hie_arg_scope(c, 0, &scope) || !hie_arg_int(c, 1, &want)) {
+        hie_error(c, "count_at_least(scope, n)");
+        return;
+    }
+    if ((long long)scope.npaths >= want) hie_pass(c);
+    else hie_fail(c, "%zu files < %lld", scope.npaths, want);
+}
+
+static const hie_function CHECKS[] = {
+    {"total_bytes_at_most", total_bytes_at_most, "Sum of the scope's file sizes, read byte by byte",
+     HIE_PARAMS({"scope", "Scope", "files"}, {"limit", "Int", "bytes"}), "CheckResult", ""},
+    {"count_at_least", count_at_least, "At least n files", HIE_PARAMS({"scope", "Scope", "files"},
+     {"n", "Int", "minimum"}), "CheckResult", ""},
+    {0},
+};
+
+HIE_PLUGIN(.name = "benchwasm", .version = "1.0.0", .description = "incremental benchmark", .checks = CHECKS)
+"""
+
+
+# --------------------------------------------------------------------------------------------- the graph
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of the graph, in both tools' terms: hie-tasks source text, and a scope + work for doit."""
+
+    text: str
+    scope: str  # "src" | "docs" | "init"
+    work: str  # name in WORK
+    arg: str | int
+
+
+def package_checks() -> list[Check]:
+    """The ten checks of every package: six built-in, four WASM."""
+    return [
+        Check("files.exists(src, 'mod_00.py')", "src", "exists", "mod_00.py"),
+        Check("files.max_size(src, 100000)", "src", "max_size", 100000),
+        Check("files.contains(docs, 'doc_00.md')", "docs", "contains", "doc_00.md"),
+        Check("files.no_files_matching(src, '*.tmp')", "src", "no_match", "*.tmp"),
+        Check("files.exists(init, 'mod_00.py')", "init", "exists_file", ""),
+        Check("files.max_size(docs, 50000)", "docs", "max_size", 50000),
+        Check(f"{PLUGIN_NAME}.total_bytes_at_most(src, 10000000)", "src", "total_bytes", 10000000),
+        Check(f"{PLUGIN_NAME}.count_at_least(docs, 5)", "docs", "count", 5),
+        Check(f"{PLUGIN_NAME}.total_bytes_at_most(init, 100000)", "init", "total_bytes", 100000),
+        Check(f"{PLUGIN_NAME}.total_bytes_at_most(docs, 10000000)", "docs", "total_bytes", 10000000),
+    ]
+
+
+def package_name(i: int) -> str:
+    return f"pkg{i:03d}"
+
+
+def file_text(pkg: int, n: int, generation: int = 0) -> str:
+    # A few hundred bytes, different per file, like small source files.
+    return f'"""module {n} of package {pkg}"""\n' + "".join(
+        f"VALUE_{k} = {pkg * 1000 + n * 10 + k + generation}\n" for k in range(12)
+    )
+
+
+def generate_workspace(ws: Path, packages: int, files: int, wasm: Path) -> tuple[int, int]:
+    """Writes the files, the spec and hielements.toml; returns (files, checks)."""
+    docs_per_package = max(5, files // 5)
+    written = 0
+    for p in range(packages):
+        pkg = ws / package_name(p)
+        (pkg / "src").mkdir(parents=True)
+        (pkg / "docs").mkdir()
+        for n in range(files - docs_per_package):
+            (pkg / "src" / f"mod_{n:02d}.py").write_text(file_text(p, n))
+        for n in range(docs_per_package):
+            (pkg / "docs" / f"doc_{n:02d}.md").write_text(f"# doc {n} of {p}\n")
+        written += files
+    checks = package_checks()
+    lines: list[str] = []
+    for p in range(packages):
+        name = package_name(p)
+        lines += [
+            f"element {name}:",
+            f"    scope src = files.folder_selector('{name}/src')",
+            f"    scope docs = files.glob_selector('{name}/docs/*.md')",
+            f"    scope init = files.file_selector('{name}/src/mod_00.py')",
+        ]
+        lines += [f"    check {c.text}" for c in checks]
+    (ws / "bench.hie").write_text("\n".join(lines) + "\n")
+    (ws / "hielements.toml").write_text(
+        f'[libraries.{PLUGIN_NAME}]\npath = "{wasm}"\ncapabilities = {{ fs = "read" }}\n'
+    )
+    return written, packages * len(checks)
+
+
+def build_wasm(out_dir: Path) -> Path:
+    from hie_tasks.plugins_dev.build import build_plugin
+
+    src = out_dir / "plugin-src"
+    src.mkdir()
+    (src / "benchwasm.c").write_text(PLUGIN_C)
+    (src / "plugin.toml").write_text('name = "benchwasm"\nlang = "c"\nsources = ["benchwasm.c"]\n')
+    return Path(build_plugin(str(src), str(out_dir / "benchwasm.wasm")).output)
+
+
+def one_change(ws: Path, packages: int) -> Path:
+    """Edit one source file in the middle package; returns it."""
+    target = ws / package_name(packages // 2) / "src" / "mod_07.py"
+    target.write_text(file_text(packages // 2, 7, generation=1))
+    return target
+
+
+# --------------------------------------------------------------------------------------------- doit side
+
+
+def _scope_paths(ws: str, pkg: str) -> dict[str, list[str]]:
+    """The three scopes of a package, computed as the `files` selectors would (doit re-lists each run)."""
+    src = sorted(os.path.join(d, f) for d, _, names in os.walk(os.path.join(ws, pkg, "src")) for f in names)
+    docs = sorted(glob.glob(os.path.join(ws, pkg, "docs", "*.md")))
+    init = os.path.join(ws, pkg, "src", "mod_00.py")
+    return {"src": src, "docs": docs, "init": [init] if os.path.isfile(init) else []}
+
+
+def _base(paths: list[str]) -> str:
+    return os.path.dirname(paths[0]) if paths else "."
+
+
+WORK: dict[str, Callable[[list[str], Any], bool]] = {
+    "exists": lambda paths, name: os.path.exists(os.path.join(_base(paths), name)),
+    "exists_file": lambda paths, _arg: bool(paths) and os.path.isfile(paths[0]),
+    "max_size": lambda paths, limit: all(os.path.getsize(p) <= limit for p in paths),
+    "contains": lambda paths, name: any(p.endswith(name) for p in paths),
+    "no_match": lambda paths, pattern: not glob.glob(os.path.join(_base(paths), "**", pattern), recursive=True),
+    "total_bytes": lambda paths, limit: sum(len(Path(p).read_bytes()) for p in paths) <= limit,
+    "count": lambda paths, n: len(paths) >= n,
+}
+
+
+def doit_tasks(ws: str, packages: int) -> Iterator[dict[str, Any]]:
+    checks = package_checks()
+    for p in range(packages):
+        pkg = package_name(p)
+        scopes = _scope_paths(ws, pkg)
+        for i, check in enumerate(checks):
+            paths = scopes[check.scope]
+            yield {
+                "name": f"{pkg}:{i}",
+                "file_dep": paths,
+                "actions": [(WORK[check.work], (paths, check.arg))],
+                "verbosity": 0,
+            }
+
+
+def doit_worker(ws: str, packages: int, db_file: str) -> int:
+    """Entry point of the `_doit` subprocess: load the graph and let doit decide what is up to date."""
+    from doit.cmd_base import ModuleTaskLoader
+    from doit.doit_cmd import DoitMain
+
+    def task_check() -> Iterator[dict[str, Any]]:
+        yield from doit_tasks(ws, packages)
+
+    namespace = {"task_check": task_check, "DOIT_CONFIG": {"dep_file": db_file, "verbosity": 0}}
+    return int(DoitMain(ModuleTaskLoader(namespace)).run(["run"]))
+
+
+# --------------------------------------------------------------------------------------------- timing
+
+
+@dataclass
+class Measure:
+    wall_s: float
+    ran: int
+    run_phase_ms: float | None = None
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def hie_run(ws: Path, store: Path, modcache: Path, jobs: int, profile: bool = False) -> Measure:
+    argv = ["-m", "hie_tasks", "run", str(ws / "bench.hie"), "-w", str(ws), "--cache-dir", str(store),
+            "--module-cache", str(modcache), "-f", "json", "-j", str(jobs)]
+    if profile:
+        argv = ["-m", "cProfile", "-s", "cumtime", "-m", "hie_tasks", *argv[2:]]
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, *argv], cwd=ROOT, env=_env(), capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if profile:
+        # The JSON report comes first, the profile after it.
+        head, _, rest = proc.stdout.partition('\n}\n')
+        print("\n".join(rest.splitlines()[:60]))
+        report = json.loads(head + "\n}")
+    else:
+        if proc.returncode != 0:
+            raise SystemExit(f"hie-tasks run failed ({proc.returncode}):\n{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}")
+        report = json.loads(proc.stdout)
+    ran = sum(not r["cached"] for r in report["results"])
+    bad = [r for r in report["results"] if r["status"] != "pass"]
+    if bad:
+        raise SystemExit(f"benchmark checks must all pass; first failure: {bad[0]}")
+    return Measure(wall, ran, float(report["summary"]["duration_ms"]))
+
+
+def doit_run(ws: Path, packages: int, db_file: Path) -> Measure:
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "_doit", str(ws), str(packages), str(db_file)],
+                          cwd=ROOT, env=_env(), capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"doit run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    # doit's default reporter writes ". task" for a task it executed and "-- task" for an up-to-date one.
+    ran = sum(line.startswith(". ") for line in proc.stdout.splitlines())
+    return Measure(wall, ran)
+
+
+def print_table(rows: dict[str, dict[str, Measure]]) -> None:
+    print(f"\n{'tool':<10} {'phase':<12} {'wall s':>8} {'x cold':>8} {'ran':>6} {'run phase ms':>13}")
+    for tool, phases in rows.items():
+        cold = phases["cold"].wall_s
+        for phase, m in phases.items():
+            inner = f"{m.run_phase_ms:13.0f}" if m.run_phase_ms is not None else f"{'-':>13}"
+            ratio = cold / m.wall_s if m.wall_s else float("inf")
+            print(f"{tool:<10} {phase:<12} {m.wall_s:8.2f} {ratio:7.1f}x {m.ran:>6} {inner}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--packages", type=int, default=200)
+    parser.add_argument("--files", type=int, default=50, help="files per package")
+    parser.add_argument("--jobs", type=int, default=0, help="hie-tasks -j (0 = cores)")
+    parser.add_argument("--keep", help="build the workspace in this (new) directory and keep it")
+    parser.add_argument("--profile", choices=["cold", "noop", "change"], help="cProfile this hie-tasks phase")
+    args = parser.parse_args(argv)
+
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hie-incr-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        wasm = build_wasm(tmp)
+        ws = tmp / "ws"
+        n_files, n_checks = generate_workspace(ws, args.packages, args.files, wasm)
+        print(f"workspace: {n_files} files, {n_checks} checks ({args.packages} packages) in {ws}")
+        # Files younger than the stat cache's racy window are re-hashed on every run by design (their mtime
+        # cannot vouch for their content yet); real source trees are older than that when a run starts.
+        time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
+        store, modcache = tmp / "store", tmp / "modcache"
+        rows: dict[str, dict[str, Measure]] = {"hie-tasks": {}, "doit": {}}
+        for phase in ("cold", "noop", "change"):
+            if phase == "change":
+                one_change(ws, args.packages)
+            rows["hie-tasks"][phase] = hie_run(ws, store, modcache, args.jobs, profile=args.profile == phase)
+        # doit on a pristine copy of the same graph, so its "change" is the same single edit.
+        shutil.rmtree(ws)
+        generate_workspace(ws, args.packages, args.files, wasm)
+        db = tmp / "doit" / ".doit.db"
+        db.parent.mkdir()
+        for phase in ("cold", "noop", "change"):
+            if phase == "change":
+                one_change(ws, args.packages)
+            rows["doit"][phase] = doit_run(ws, args.packages, db)
+        print_table(rows)
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    # Runs from a checkout without installing the package, like the other bench scripts' users expect.
+    sys.path.insert(0, str(ROOT))
+    if len(sys.argv) == 5 and sys.argv[1] == "_doit":
+        _code = doit_worker(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        sys.exit(_code)
+    sys.exit(main())
