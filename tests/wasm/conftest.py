@@ -52,7 +52,9 @@ def cache(tmp_path: Path) -> ModuleCache:
 def make_lib(tmp_path: Path, workspace: Path, cache: ModuleCache) -> MakeLib:
     counter = [0]
 
-    def make(source: str | Path, caps: Capabilities | None = None, **limits: int) -> WasmLibrary:
+    def make(
+        source: str | Path, caps: Capabilities | None = None, module_cache: ModuleCache | None = None, **limits: int
+    ) -> WasmLibrary:
         if isinstance(source, Path):
             path = source
         else:
@@ -60,7 +62,7 @@ def make_lib(tmp_path: Path, workspace: Path, cache: ModuleCache) -> MakeLib:
             path = tmp_path / f"plugin{counter[0]}.wasm"
             path.write_bytes(wasmtime.wat2wasm(source))
         config = WasmLibraryConfig(name="plug", path=str(path), capabilities=caps or Capabilities(), **limits)
-        return WasmLibrary(config, str(workspace), cache)
+        return WasmLibrary(config, str(workspace), module_cache or cache)
 
     return make
 

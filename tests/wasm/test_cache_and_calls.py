@@ -6,19 +6,25 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import wasmtime
 import wat_plugins as W
-from conftest import MakeLib
 
 from hie_tasks.libraries.base import CallContext
+from hie_tasks.libraries.wasm import abi
 from hie_tasks.libraries.wasm.abi import ReturnStyle
 from hie_tasks.libraries.wasm.engine import shared_engine
 from hie_tasks.libraries.wasm.fastcall import FreshInstance, PreparedModule
 from hie_tasks.libraries.wasm.modcache import ModuleCache
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Scope, ScopeKind
+
+if TYPE_CHECKING:
+    # Only a type: importing `conftest` by name at run time finds whichever test directory's
+    # conftest is first on sys.path when several test directories run together.
+    from conftest import MakeLib
 
 GOOD = W.answer('{"Fail": "nope", "deps": ["/ws/dep.txt"]}')
 
@@ -49,9 +55,7 @@ def test_tampered_cache_still_gives_right_verdict(make_lib: MakeLib, ctx: CallCo
     [entry] = cache.info()
     blob = Path(cache.root) / f"{entry.key}.cwasm"
     blob.write_bytes(blob.read_bytes()[:-64] + b"\x00" * 64)
-    again = ModuleCache(cache.root)
-    lib = make_lib(GOOD)
-    lib._cache = again
+    lib = make_lib(GOOD, module_cache=ModuleCache(cache.root))
     ctx2 = CallContext(ctx.workspace)
     assert lib.check("f", [], ctx2) == CheckResult.failed("nope")
     assert any("integrity" in n for n in ctx2.notes)
@@ -148,3 +152,63 @@ def test_fast_path_matches_public_api(make_lib: MakeLib, ctx: CallContext) -> No
         assert fptr == ptr and inst.write(fptr, request)
         a, n = inst.call_ptr_len(inst.func(b"library_check"), ReturnStyle.PACKED, (fptr, len(request)))
         assert inst.read(a, n) == public == request
+
+
+def _facts(cache: ModuleCache) -> dict[str, object]:
+    [entry] = cache.info()
+    meta = json.loads((Path(cache.root) / f"{entry.key}.json").read_text())
+    facts = meta["facts"]
+    assert isinstance(facts, dict)
+    return facts
+
+
+def test_load_facts_are_cached_and_equal_a_fresh_analysis(make_lib: MakeLib, ctx: CallContext, cache: ModuleCache) -> None:
+    versioned = W.answer('{"Pass": null}', '(func (export "hielements_abi_version") (result i32) (i32.const 1))')
+    assert make_lib(versioned).check("f", [], ctx) == CheckResult.passed()
+    facts = _facts(cache)
+    assert facts["abi_version"] == 1
+    module = wasmtime.Module(shared_engine().engine, wasmtime.wat2wasm(versioned))
+    assert abi.ModuleShape.from_json(facts["shape"]) == abi.analyze(module)
+    # A cache hit in a new process (a new ModuleCache) takes the shape from the facts and still answers.
+    lib = make_lib(versioned, module_cache=ModuleCache(cache.root))
+    assert lib.check("f", [], CallContext(ctx.workspace)) == CheckResult.passed()
+
+
+def test_cached_facts_keep_a_bad_abi_version_an_error(make_lib: MakeLib, cache: ModuleCache) -> None:
+    for fresh in (cache, ModuleCache(cache.root)):
+        lib = make_lib(W.BAD_ABI_VERSION, module_cache=fresh)
+        with pytest.raises(LibraryError) as info:
+            lib.load()
+        assert info.value.code == "E604" and "returned 7" in info.value.message
+    assert _facts(cache)["abi_version"] == 7
+
+
+def test_unusable_cached_facts_are_derived_again(make_lib: MakeLib, ctx: CallContext, cache: ModuleCache) -> None:
+    assert make_lib(GOOD).check("f", [], ctx) == CheckResult.failed("nope")
+    [entry] = cache.info()
+    meta_path = Path(cache.root) / f"{entry.key}.json"
+    meta = json.loads(meta_path.read_text())
+    meta["facts"] = {"shape": {"format": 999}}
+    meta_path.write_text(json.dumps(meta))
+    lib = make_lib(GOOD, module_cache=ModuleCache(cache.root))
+    assert lib.check("f", [], CallContext(ctx.workspace)) == CheckResult.failed("nope")
+
+
+def test_prefetch_loads_in_the_background_and_the_first_use_reuses_it(
+    make_lib: MakeLib, ctx: CallContext, cache: ModuleCache
+) -> None:
+    lib = make_lib(GOOD)
+    assert lib._prefetched is not None and lib._prefetched.wait(30)
+    # Loaded (and stored in the module cache) before anything asked for it.
+    assert lib._loaded is not None and len(cache.info()) == 1
+    assert lib.check("f", [], ctx) == CheckResult.failed("nope")
+    assert len(ctx.notes) == 1 and ctx.notes[0].startswith("plug: module compiled in ")
+
+
+def test_a_load_error_found_by_prefetch_is_raised_by_the_first_use(make_lib: MakeLib, ctx: CallContext) -> None:
+    lib = make_lib(W.UNKNOWN_IMPORT)
+    assert lib._prefetched is not None and lib._prefetched.wait(30)
+    assert lib.load_error is not None and lib.load_error.code == "E602"
+    with pytest.raises(LibraryError) as info:
+        lib.check("f", [], ctx)
+    assert info.value is lib.load_error and "env.sneaky" in info.value.message

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from conftest import MakeLib
 
 from hie_tasks.config import Capabilities, FsAccess
 from hie_tasks.libraries.base import CallContext, Purity
 from hie_tasks.model.errors import LibraryError
+
+if TYPE_CHECKING:
+    # Only a type: importing `conftest` by name at run time finds whichever test directory's
+    # conftest is first on sys.path when several test directories run together.
+    from conftest import MakeLib
 
 READ = Capabilities(fs=FsAccess.READ)
 WRITE = Capabilities(fs=FsAccess.WRITE)

@@ -24,5 +24,20 @@ Per-call cost (bench/wasm_bench.py, trivial plugin, shared 2-core machine, so ex
 API ≈ 310 µs; fast path (fastcall.py) without pooling ≈ 107 µs; with the pooling allocator ≈ 35 µs for the
 raw store+instantiate+alloc+write+call+read, ≈ 15–30 µs of which is store+WASI+instantiate. Whole
 `WasmLibrary.check` (JSON encode/decode, sandbox config, ticker, slots) measured ≈ 70–140 µs median depending
-on machine load. Module compile ≈ 1–40 ms (size dependent) vs cached deserialize ≈ 0.05–0.1 ms.
+on machine load. Module compile ≈ 1–110 ms (size dependent) vs cached deserialize ≈ 0.08–0.25 ms.
+
+First call of a run (fresh process, cached module; medians of 7–9 processes, machine load ≈1.6). What a
+run pays once, in sequence: the engine ≈ 1.0–1.1 ms (pooling reservations ≈ 0.5 of it — three cgroup
+CPU-count probes inside wasmtime, not tunable — plus the WASI linker ≈ 0.2), the cached load 0.9 ms
+(trivial) / 1.7 ms (74 KB C plugin: read + verify + deserialize a 254 KB artifact), the process's first
+instance and call ≈ 0.8 ms (wasmtime's memory-image setup and cold code paths). Removed from that path:
+the ABI walk over imports/exports (0.4–2 ms; now stored as "facts" with the cached module, as is the
+hielements_abi_version() answer, so a hit runs no instance just to load), `Path.glob` in the cache key
+(0.35 ms), `Thread.start()`'s start handshake for the epoch ticker (0.2 ms idle, up to ms when busy), the
+pooled async stacks nobody uses (64 guard-page mprotects). Before: engine+load+first call 4.0 ms (trivial)
+/ 6.2 ms (C plugin); after, sequentially: 2.8 / 3.5 ms. What is left is native and one-time, so
+`WasmLibrary` starts it in the background when constructed (registry build) and it overlaps the run's
+scope evaluation and fingerprinting: the first call then measured 0.38 ms (trivial, 5 ms of run work in
+between) / 0.57 ms (20 ms), 0.88–1.0 ms for the C plugin; in a real `hie-tasks run` of the C sample plugin
+(≈ 50 ms from registry to first check) 0.58–0.93 ms, was 6.1–9.6 ms.
 """

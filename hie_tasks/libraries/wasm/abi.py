@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 import wasmtime
 
@@ -31,6 +32,9 @@ class ReturnStyle(str, enum.Enum):
     PACKED = "i64"  # (ptr << 32) | len
     MULTI = "i32,i32"  # multi-value ptr, len
 
+
+#: Bumped whenever ModuleShape's JSON form changes, so facts cached by another version are re-derived.
+_SHAPE_FORMAT = 1
 
 _PACKED_ENTRY = (("i32", "i32"), ("i64",))
 _MULTI_ENTRY = (("i32", "i32"), ("i32", "i32"))
@@ -88,6 +92,43 @@ class ModuleShape:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON form stored with the compiled module (modcache facts); `from_json` reverses it."""
+        return {
+            "format": _SHAPE_FORMAT,
+            "exports": [list(e) for e in self.exports],
+            "imports": [list(i) for i in self.imports],
+            "styles": [s.value if s is not None else None for s in self._styles()],
+            "flags": [self.has_dealloc, self.has_initialize, self.has_abi_version],
+            "problems": list(self.problems),
+        }
+
+    def _styles(self) -> tuple[ReturnStyle | None, ...]:
+        return (self.call_style, self.check_style, self.metadata_style, self.doc_style)
+
+    @classmethod
+    def from_json(cls, data: object) -> ModuleShape | None:
+        """The shape stored by `to_json`, or None when `data` is not one (another format, damaged)."""
+        if not isinstance(data, dict) or data.get("format") != _SHAPE_FORMAT:
+            return None
+        try:
+            call, check, meta, doc = (ReturnStyle(s) if s is not None else None for s in data["styles"])
+            dealloc, init, version = (bool(f) for f in data["flags"])
+            return cls(
+                exports=tuple((str(n), str(d)) for n, d in data["exports"]),
+                imports=tuple((str(m), str(n), str(d)) for m, n, d in data["imports"]),
+                call_style=call,
+                check_style=check,
+                metadata_style=meta,
+                doc_style=doc,
+                has_dealloc=dealloc,
+                has_initialize=init,
+                has_abi_version=version,
+                problems=tuple(str(p) for p in data["problems"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 def _entry_style(

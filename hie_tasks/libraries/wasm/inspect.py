@@ -49,7 +49,7 @@ def inspect_wasm(path: str, engine: WasmEngine | None = None, cache: ModuleCache
     engine = engine or shared_engine()
     try:
         data = read_wasm(path, label)
-        module, _note = compile_module(engine, cache or ModuleCache(), data, path, label)
+        module = compile_module(engine, cache or ModuleCache(), data, path, label).module
     except LibraryError as exc:
         report.problems.append(exc.message)
         return report

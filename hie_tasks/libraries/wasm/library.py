@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import _thread
+import atexit
 import hashlib
 import json
 import os
@@ -17,7 +19,7 @@ from hie_tasks.libraries.base import CallContext, FunctionDoc, Library, LibraryD
 from hie_tasks.libraries.wasm import abi
 from hie_tasks.libraries.wasm.engine import WasmEngine, shared_engine
 from hie_tasks.libraries.wasm.fastcall import CallTrap, FreshInstance, PreparedModule
-from hie_tasks.libraries.wasm.modcache import ModuleCache, default_module_cache
+from hie_tasks.libraries.wasm.modcache import CachedModule, FactsFn, ModuleCache, default_module_cache
 from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config
 from hie_tasks.model.codec import decode_check_result, decode_value, dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
@@ -31,6 +33,7 @@ T = TypeVar("T")
 _ALLOC = abi.EXPORT_ALLOC.encode()
 _DEALLOC = abi.EXPORT_DEALLOC.encode()
 _INITIALIZE = abi.EXPORT_INITIALIZE.encode()
+_ABI_VERSION = abi.EXPORT_ABI_VERSION.encode()
 
 
 def _snippet(data: bytes) -> str:
@@ -60,15 +63,58 @@ def read_wasm(path: str, label: str) -> bytes:
 
 
 def compile_module(
-    engine: WasmEngine, cache: ModuleCache, data: bytes, path: str, label: str
-) -> tuple[wasmtime.Module, str]:
+    engine: WasmEngine, cache: ModuleCache, data: bytes, path: str, label: str, facts: FactsFn | None = None
+) -> CachedModule:
     try:
-        return cache.get_or_compile(engine, data, path)
+        if facts is None:
+            module, note = cache.get_or_compile(engine, data, path)
+            return CachedModule(module, {}, note)
+        return cache.load(engine, data, path, facts)
     except wasmtime.WasmtimeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
         raise LibraryError(
             "E601", f"{label}: {path} is not a valid WebAssembly module ({first}); rebuild the plugin"
         ) from None
+
+
+def _do_nothing(_inst: FreshInstance) -> None:
+    return None
+
+
+#: Prefetches still running; the process waits for them at exit, because the interpreter must not tear
+#: down wasmtime objects (engine, modules) while a background thread is inside wasmtime with them.
+_running_prefetches: set[threading.Event] = set()
+_prefetch_lock = threading.Lock()
+
+
+def _start_prefetch(work: Callable[[], None]) -> threading.Event:
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with _prefetch_lock:
+                _running_prefetches.discard(done)
+            done.set()
+
+    with _prefetch_lock:
+        _running_prefetches.add(done)
+    # Not threading.Thread.start(): it blocks until the new thread runs (0.2 ms idle, ms when busy).
+    _thread.start_new_thread(run, ())
+    return done
+
+
+@atexit.register
+def _wait_for_prefetches() -> None:
+    with _prefetch_lock:
+        pending = list(_running_prefetches)
+    for done in pending:
+        done.wait()
+
+
+def _can_print(shape: abi.ModuleShape) -> bool:
+    return any(m == abi.WASI_MODULE and n == "fd_write" for m, n, _ in shape.imports)
 
 
 @dataclass
@@ -91,7 +137,10 @@ class WasmLibrary(Library):
         workspace: str,
         module_cache: ModuleCache | None = None,
         engine: WasmEngine | None = None,
+        *,
+        prefetch: bool = True,
     ) -> None:
+        """`prefetch` starts loading in the background right away (see `_prefetch`)."""
         super().__init__(config.name)
         self.config = config
         self.workspace = os.path.abspath(workspace)
@@ -105,6 +154,9 @@ class WasmLibrary(Library):
         self._bytes: bytes | None = None
         self._memory_limit = config.max_memory_mb * MIB
         self._output_limit = config.max_output_mb * MIB
+        self._prefetched: threading.Event | None = None
+        if prefetch:
+            self._prefetched = _start_prefetch(self._prefetch)
 
     # ---- loading ------------------------------------------------------------------------------------
 
@@ -148,32 +200,81 @@ class WasmLibrary(Library):
                     raise
             return self._loaded
 
+    def _prefetch(self) -> None:
+        """Load, then run one throwaway instance, off the caller's thread.
+
+        A run's first WASM call otherwise pays, in sequence, for the engine (pooling reservations, WASI
+        linker: ≈1 ms), the module (read, verify, deserialize: 0.3–1 ms) and the first instance of the
+        process (wasmtime's memory-image setup and cold code paths, the epoch ticker's thread: ≈0.4 ms).
+        Almost all of it is native code that releases the GIL, so started when the registry is built it
+        runs on another core while the run evaluates scopes and fingerprints checks. A call that arrives
+        earlier simply waits for the load lock, so nothing is done twice and errors stay the caller's:
+        a load failure is kept in `_load_error` and raised by the first real use, a failing throwaway
+        instance is ignored because the real call reports the same failure with its own function name.
+        """
+        try:
+            loaded = self._ensure_loaded()
+            self._with_instance(loaded, "(prefetch)", None, _do_nothing, load_phase=True)
+        except Exception:  # see the docstring: the caller's first use reports it
+            pass
+
     def _load(self) -> _Loaded:
         engine = self._engine or shared_engine()
         data = self._wasm_bytes()
-        module, note = compile_module(engine, self._cache or default_module_cache(), data, self.config.path, self.label)
-        shape = abi.analyze(module)
+        found = compile_module(
+            engine, self._cache or default_module_cache(), data, self.config.path, self.label, self._facts(engine)
+        )
+        shape = abi.ModuleShape.from_json(found.facts.get("shape")) or abi.analyze(found.module)
+        self._check_shape(shape)
+        loaded = _Loaded(self._prepare(engine, found.module), shape, found.note, _can_print(shape))
+        version = found.facts.get("abi_version")
+        if shape.has_abi_version and not isinstance(version, int):
+            version = self._abi_version(loaded)
+        if shape.has_abi_version and version != abi.ABI_VERSION:
+            raise LibraryError(
+                "E604",
+                f"{self.label}: hielements_abi_version() returned {version}; this host supports ABI "
+                f"{abi.ABI_VERSION} — rebuild the plugin against a matching SDK",
+            )
+        return loaded
+
+    def _facts(self, engine: WasmEngine) -> FactsFn:
+        """What loading learns from the module itself, kept with the compiled module in the module cache.
+
+        A cache hit then needs no import/export walk and no instance just to ask hielements_abi_version():
+        both are functions of the module's bytes alone (the version is asked of a fresh instance without
+        capabilities), so they cannot differ between runs of the same cached module.
+        """
+
+        def facts(module: wasmtime.Module) -> dict[str, Any]:
+            shape = abi.analyze(module)
+            out: dict[str, Any] = {"shape": shape.to_json()}
+            if shape.ok and shape.has_abi_version:
+                loaded = _Loaded(self._prepare(engine, module), shape, "", _can_print(shape))
+                out["abi_version"] = self._abi_version(loaded)
+            return out
+
+        return facts
+
+    def _check_shape(self, shape: abi.ModuleShape) -> None:
         if shape.problems:
             code = "E602" if any(p.startswith("imports ") for p in shape.problems) else "E603"
             raise LibraryError(code, f"{self.label} does not satisfy the plugin ABI: " + "; ".join(shape.problems))
+
+    def _prepare(self, engine: WasmEngine, module: wasmtime.Module) -> PreparedModule:
         try:
-            prepared = PreparedModule(engine, module)
+            return PreparedModule(engine, module)
         except wasmtime.WasmtimeError as exc:
             raise LibraryError("E602", f"{self.label}: cannot link imports: {exc}") from None
-        can_print = any(m == abi.WASI_MODULE and n == "fd_write" for m, n, _ in shape.imports)
-        loaded = _Loaded(prepared, shape, note, can_print)
-        if shape.has_abi_version:
-            version = self._with_instance(
-                loaded, abi.EXPORT_ABI_VERSION, None, lambda inst: inst.call_i32(inst.func(b"hielements_abi_version")),
-                load_phase=True,
-            )
-            if version != abi.ABI_VERSION:
-                raise LibraryError(
-                    "E604",
-                    f"{self.label}: hielements_abi_version() returned {version}; this host supports ABI "
-                    f"{abi.ABI_VERSION} — rebuild the plugin against a matching SDK",
-                )
-        return loaded
+
+    def _abi_version(self, loaded: _Loaded) -> int:
+        return self._with_instance(
+            loaded,
+            abi.EXPORT_ABI_VERSION,
+            None,
+            lambda inst: inst.call_i32(inst.func(_ABI_VERSION)),
+            load_phase=True,
+        )
 
     # ---- one fresh instance -------------------------------------------------------------------------
 
@@ -377,6 +478,8 @@ class WasmLibrary(Library):
 
     def close(self) -> None:
         # Instances never outlive a call; the compiled module stays in the module cache for the run.
+        if self._prefetched is not None:
+            self._prefetched.wait()
         self._loaded = None
         self._note_pending = True
 

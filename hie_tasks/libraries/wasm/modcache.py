@@ -22,8 +22,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import platformdirs
@@ -48,11 +48,13 @@ def _wasmtime_version() -> str:
     """Identifies the wasmtime build: the native library's path, size and mtime.
 
     Not importlib.metadata.version(): that parses package metadata and cost ≈2 ms, twice the whole
-    first-call budget. A reinstall or upgrade changes the library file, so the key still changes."""
-    lib = Path(wasmtime.__file__).parent / f"{sys.platform}-{platform.machine()}"
+    first-call budget; not Path.glob either (≈0.35 ms, mostly compiling the pattern). A reinstall or
+    upgrade changes the library file, so the key still changes."""
+    lib = os.path.join(os.path.dirname(wasmtime.__file__), f"{sys.platform}-{platform.machine()}")
     try:
-        found = next(lib.glob("*wasmtime*"))
-        st = found.stat()
+        name = next(n for n in sorted(os.listdir(lib)) if "wasmtime" in n)
+        found = os.path.join(lib, name)
+        st = os.stat(found)
         return f"{found}:{st.st_size}:{int(st.st_mtime)}"
     except (OSError, StopIteration):
         return "unknown"
@@ -90,12 +92,31 @@ def _atomic_write(path: str, data: bytes) -> None:
         raise
 
 
+#: Derives JSON-able facts from a freshly compiled module (the WASM library's ABI shape); they are stored
+#: in the entry's metadata so a cache hit skips the derivation (walking a module's imports and exports
+#: through wasmtime-py's public types took 0.4–2 ms, the largest part of a cached load).
+FactsFn = Callable[[wasmtime.Module], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CachedModule:
+    module: wasmtime.Module
+    #: what `facts` returned for this module — on a hit, read back from the entry's metadata
+    facts: dict[str, Any]
+    #: where the module came from, for verbose output / `explain`
+    note: str
+
+
+def _no_facts(_module: wasmtime.Module) -> dict[str, Any]:
+    return {}
+
+
 class ModuleCache:
     """Disk cache of compiled modules plus an in-process map, so a run compiles each module at most once."""
 
     def __init__(self, root: str | None = None) -> None:
         self.root = root if root is not None else default_cache_root()
-        self._memory: dict[str, wasmtime.Module] = {}
+        self._memory: dict[str, tuple[wasmtime.Module, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
         self._disk_ok: bool | None = None
 
@@ -125,24 +146,55 @@ class ModuleCache:
 
         Raises wasmtime.WasmtimeError when the bytes are not a valid module.
         """
+        found = self.load(engine, wasm_bytes, source_path, _no_facts)
+        return found.module, found.note
+
+    def load(
+        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str, facts: FactsFn
+    ) -> CachedModule:
+        """Like get_or_compile, plus `facts(module)` — computed once per entry, then read from the cache.
+
+        Exceptions from `facts` propagate and nothing about them is cached (a broken plugin is
+        re-examined next time). Raises wasmtime.WasmtimeError when the bytes are not a valid module.
+        """
         digest = hashlib.sha256(wasm_bytes).hexdigest()
         key = self.key_for(engine, digest)
         with self._lock:
             cached = self._memory.get(key)
             if cached is not None:
-                return cached, "module reused (already loaded in this run)"
-            module, note = self._load_or_compile(engine, key, digest, wasm_bytes, source_path)
-            self._memory[key] = module
-            return module, note
+                module, known = cached
+                note = "module reused (already loaded in this run)"
+            else:
+                module, known, note = self._load_or_compile(engine, key, digest, wasm_bytes, source_path)
+            if not known:
+                known = facts(module)
+                if known:
+                    self._record_facts(key, known)
+            self._memory[key] = (module, known)
+            return CachedModule(module, known, note)
+
+    def _record_facts(self, key: str, facts: dict[str, Any]) -> None:
+        """Add facts to an entry written without them (by get_or_compile, or an older hie-tasks)."""
+        data_path, meta_path = self._paths(key)
+        if not self._writable() or not os.path.exists(data_path):
+            return
+        try:
+            with open(meta_path, "rb") as f:
+                meta = json.loads(f.read())
+            meta["facts"] = facts
+            _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
+        except (OSError, ValueError):
+            # Facts are an optimisation; without them the next run derives them again.
+            pass
 
     def _load_or_compile(
         self, engine: WasmEngine, key: str, digest: str, wasm_bytes: bytes | bytearray, source_path: str
-    ) -> tuple[wasmtime.Module, str]:
+    ) -> tuple[wasmtime.Module, dict[str, Any] | None, str]:
         data_path, meta_path = self._paths(key)
         problem = ""
         try:
-            with open(meta_path, encoding="utf-8") as f:
-                meta = json.load(f)
+            with open(meta_path, "rb") as f:
+                meta = json.loads(f.read())
             with open(data_path, "rb") as f:
                 blob = f.read()
             if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
@@ -151,7 +203,8 @@ class ModuleCache:
                 module = wasmtime.Module.deserialize(engine.engine, blob)
                 with contextlib.suppress(OSError):
                     os.utime(data_path)
-                return module, f"module loaded from cache ({data_path})"
+                facts = meta.get("facts")
+                return module, facts if isinstance(facts, dict) else None, f"module loaded from cache ({data_path})"
         except (FileNotFoundError, NotADirectoryError):
             pass
         except (OSError, ValueError) as exc:
@@ -187,7 +240,7 @@ class ModuleCache:
                 note += f" (cache dir {self.root} not writable: {exc}; kept in memory)"
         else:
             note += f" (cache dir {self.root} not writable; kept in memory)"
-        return module, note
+        return module, None, note
 
     # ---- maintenance --------------------------------------------------------------------------------
 
