@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class Severity(str, enum.Enum):
@@ -17,15 +17,24 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
-@dataclass(frozen=True)
-class Span:
-    """A region of a source file. Lines and columns are 1-based; the end is exclusive."""
-
+class _SpanFields(NamedTuple):
     file: str
     line: int
     column: int
     end_line: int
     end_column: int
+
+
+class Span(_SpanFields):
+    """A region of a source file. Lines and columns are 1-based; the end is exclusive.
+
+    A named tuple rather than a frozen dataclass because the parser builds one per syntax-tree node, and
+    creating a tuple costs a fraction of a frozen dataclass's per-field `object.__setattr__`. Equality,
+    hashing and ordering behave as they did for the dataclass (a Span equals only another Span, spans are
+    unordered), so the tuple base stays an implementation detail.
+    """
+
+    __slots__ = ()
 
     @classmethod
     def point(cls, file: str, line: int, column: int) -> Span:
@@ -41,6 +50,25 @@ class Span:
             "start": {"line": self.line, "column": self.column},
             "end": {"line": self.end_line, "column": self.end_column},
         }
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is Span:
+            return tuple.__eq__(self, other)
+        # A plain tuple with the same fields is not a Span; anything else decides for itself.
+        return False if isinstance(other, tuple) else NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    # The hash of the field tuple: exactly what the frozen dataclass computed.
+    __hash__ = tuple.__hash__
+
+    def _unordered(self, other: object) -> bool:
+        # Tuples compare element-wise; spans, like the dataclass they replaced, do not compare at all.
+        raise TypeError(f"spans are unordered (compared with {type(other).__name__})")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _unordered
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
 """Text → tokens, with Python-style INDENT/DEDENT layout tokens.
 
-One compiled master regex is applied to the whole source with `findall`: each match is optional leading
-blanks followed by exactly one token class, and every character belongs to some match, so positions are
-recovered by summing lengths. The Python loop only dispatches on which group matched; this keeps per-character
-work in C, which matters because watch mode re-lexes on every edit.
+One compiled regex splits the whole source with `findall` into pieces that cover every character: a blank run,
+or exactly one token class. Offsets come from a running sum of piece lengths (`accumulate`, in C), and the
+Python loop only classifies each piece: a dict lookup settles keywords and punctuation, the first character
+the rest. Tokens are plain tuples (`RawToken`). This keeps per-character work in C and per-token work to a few
+bytecodes, which matters because every run and every watch cycle re-lexes the spec.
 
-Layout: a line-break match swallows any following blank lines and captures the indentation of the next
-non-blank line (space = 1, tab = 4). Lines holding only a comment still count as non-blank, so they adjust the
-indent stack like code lines do (upstream behaviour). At end of input a final NEWLINE and one DEDENT per open
-level are emitted, so the parser always sees a balanced stream.
+Layout: a line-break piece swallows any following blank lines and the indentation of the next non-blank line
+(space = 1, tab = 4). Lines holding only a comment still count as non-blank, so they adjust the indent stack
+like code lines do (upstream behaviour). At end of input a final NEWLINE and one DEDENT per open level are
+emitted, so the parser always sees a balanced stream.
 
 Diagnostics of our own (upstream has no lexer diagnostics):
 - W002 (warning): characters that cannot start any token; they are skipped, as upstream does silently.
@@ -21,27 +22,51 @@ import gc
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
+from itertools import accumulate
 
 from hie_tasks.diagnostics import Diagnostic, Span, error, warning
-from hie_tasks.lang.tokens import KEYWORDS, PUNCTUATION, Token, TokenKind
+from hie_tasks.lang.tokens import KEYWORDS, PUNCTUATION, RawToken, Token, TokenKind
 
-_MASTER = re.compile(
-    r"""([ \t\r]*)
-(?:
-   ([A-Za-z_][A-Za-z0-9_]*)                                    # identifier or keyword
-  |([:=.,()\[\]{}<>*])                                          # punctuation
-  |((?:\n[ \t\r]*)+)                                            # line break(s) + next indentation
-  |("(?:[^"\\\r\n]|\\[^\r\n])*"|'(?:[^'\\\r\n]|\\[^\r\n])*')    # string
-  |([0-9]+(?:\.[0-9]+)?)                                        # number
-  |(\#\#\#[^#]*\#\#\#)                                          # block comment (may span lines)
-  |(\#\#[^\r\n]*)                                               # doc comment
-  |(\#[^\r\n]*)                                                # comment
-  |(["'][^\r\n]*)                                               # unterminated string
-  |([^ \t\r\nA-Za-z0-9_"'\#:=.,()\[\]{}<>*]+)                   # characters that start no token
-  |\Z
-)""",
-    re.VERBOSE,
+_STRING_SRC = r"\"(?:[^\"\\\r\n]|\\[^\r\n])*\"|'(?:[^'\\\r\n]|\\[^\r\n])*'"
+_BLOCK_SRC = r"\#\#\#[^#]*\#\#\#"
+
+# Alternatives are tried in order, so a block comment wins over a doc comment, which wins over a comment, and a
+# closed string over an unterminated one. No alternative matches the empty string, so the pieces tile the input.
+_PIECES = re.compile(
+    "|".join(
+        (
+            r"[ \t\r]+",  # blanks
+            r"[A-Za-z_][A-Za-z0-9_]*",  # identifier or keyword
+            r"[:=.,()\[\]{}<>*]",  # punctuation
+            r"(?:\n[ \t\r]*)+",  # line break(s) + next indentation
+            _STRING_SRC,  # string
+            r"[0-9]+(?:\.[0-9]+)?",  # number
+            _BLOCK_SRC,  # block comment (may span lines)
+            r"\#\#[^\r\n]*",  # doc comment
+            r"\#[^\r\n]*",  # comment
+            r"[\"'][^\r\n]*",  # unterminated string
+            r"[^ \t\r\nA-Za-z0-9_\"'\#:=.,()\[\]{}<>*]+",  # characters that start no token
+        )
+    )
 )
+# Tell which alternative matched a piece that starts with a quote (closed or not) or with `###`.
+_STRING = re.compile(_STRING_SRC)
+_BLOCK = re.compile(_BLOCK_SRC)
+
+#: Pieces whose whole text decides the kind.
+_FIXED: dict[str, TokenKind] = {**KEYWORDS, **PUNCTUATION}
+
+# What the first character of any other piece says it is; anything unlisted starts no token.
+_BLANK, _WORD, _BREAK, _QUOTE, _DIGIT, _HASH, _JUNK = range(7)
+_FIRST: dict[str, int] = {
+    **dict.fromkeys(" \t\r", _BLANK),
+    **dict.fromkeys("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_", _WORD),
+    "\n": _BREAK,
+    **dict.fromkeys("\"'", _QUOTE),
+    **dict.fromkeys("0123456789", _DIGIT),
+    "#": _HASH,
+}
 
 _ESCAPE = re.compile(r"\\(.)")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"'}
@@ -65,6 +90,16 @@ def _indent_width(ws: str) -> int:
     return len(ws) + 3 * ws.count("\t")
 
 
+@lru_cache(maxsize=256)
+def _line_break(text: str) -> tuple[int, int, int]:
+    """(line breaks, length of the final indentation, its width) of a line-break piece.
+
+    Cached because a spec repeats a handful of indentation levels over and over.
+    """
+    indent = text[text.rfind("\n") + 1 :]
+    return text.count("\n"), len(indent), _indent_width(indent)
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector while building acyclic token lists and ASTs.
@@ -84,24 +119,28 @@ def gc_paused() -> Iterator[None]:
 def tokenize(source: str, file: str) -> tuple[list[Token], list[Diagnostic]]:
     """Split `source` into tokens. Never raises; problems become diagnostics."""
     with gc_paused():
-        return _tokenize(source, file)
+        raw, diags = scan(source, file)
+        return [Token._make(t) for t in raw], diags
 
 
-def _tokenize(source: str, file: str) -> tuple[list[Token], list[Diagnostic]]:
+def scan(source: str, file: str) -> tuple[list[RawToken], list[Diagnostic]]:
+    """`tokenize` with plain-tuple tokens, as the parser consumes them. Never raises."""
     if source.startswith("\ufeff"):
         source = source[1:]
-    tokens: list[Token] = []
+    tokens: list[RawToken] = []
     diags: list[Diagnostic] = []
     append = tokens.append
-    keyword = KEYWORDS.get
-    punctuation = PUNCTUATION
+    # Piece text → kind for pieces whose text alone decides it: keywords and punctuation, plus each identifier
+    # once seen, so repeated names (most of them) skip the first-character dispatch below.
+    known = dict(_FIXED)
+    fixed = known.get
+    first_char = _FIRST.get
     NEWLINE, INDENT, DEDENT = TokenKind.NEWLINE, TokenKind.INDENT, TokenKind.DEDENT
-    IDENT, STRING, NUMBER, DOC = TokenKind.IDENT, TokenKind.STRING, TokenKind.NUMBER, TokenKind.DOC
+    IDENT = TokenKind.IDENT
     n = len(source)
 
     line = 1
-    line_start = 0  # offset of the current line's first character
-    pos = 0
+    base = -1  # offset of the current line's first character, minus one: a column is `offset - base`
     stack = [0]
     # True when the last token emitted is a layout token (or none yet): a line break then adds no NEWLINE.
     after_layout = True
@@ -110,102 +149,96 @@ def _tokenize(source: str, file: str) -> tuple[list[Token], list[Diagnostic]]:
         """Adjust the indent stack for a new line; returns whether a layout token was emitted."""
         if width > stack[-1]:
             stack.append(width)
-            append(Token(INDENT, "", None, line, col, col))
+            append((INDENT, "", None, line, col, col))
             return True
         emitted = False
         while width < stack[-1]:
             stack.pop()
-            append(Token(DEDENT, "", None, line, col, col))
+            append((DEDENT, "", None, line, col, col))
             emitted = True
         if width > stack[-1]:
             # Dedent to a level never opened: open it, so the parser reports the odd indentation itself.
             stack.append(width)
-            append(Token(INDENT, "", None, line, col, col))
+            append((INDENT, "", None, line, col, col))
             emitted = True
         return emitted
 
-    matches = _MASTER.findall(source)
-    first = matches[0] if matches else None
-    if first is not None and first[0] and not first[3] and len(first[0]) < n:
+    pieces: list[str] = _PIECES.findall(source)
+    if len(pieces) > 1 and first_char(pieces[0][0]) == _BLANK and pieces[1][0] != "\n":
         # The first line's indentation is not preceded by a line break, so measure it here.
-        layout(_indent_width(first[0]), len(first[0]) + 1)
+        layout(_indent_width(pieces[0]), len(pieces[0]) + 1)
 
-    for ws, ident, punct, nl, string, number, block, doc, comment, badstr, junk in matches:
-        pos += len(ws)
-        if ident:
-            col = pos - line_start + 1
-            pos += len(ident)
-            append(Token(keyword(ident, IDENT), ident, None, line, col, pos - line_start + 1))
+    # `pos` is each piece's offset. Branches are ordered by how often each class occurs in real specs.
+    # `accumulate` yields one offset more than there are pieces, hence strict=False.
+    for text, pos in zip(pieces, accumulate(map(len, pieces), initial=0), strict=False):
+        kind = fixed(text)
+        if kind is not None:
+            col = pos - base
+            append((kind, text, None, line, col, col + len(text)))
             after_layout = False
-        elif punct:
-            col = pos - line_start + 1
-            pos += 1
-            append(Token(punctuation[punct], punct, None, line, col, col + 1))
+            continue
+        cls = first_char(text[0], _JUNK)
+        if cls == _BLANK:
+            continue
+        col = pos - base
+        if cls == _WORD:
+            known[text] = IDENT
+            append((IDENT, text, None, line, col, col + len(text)))
             after_layout = False
-        elif nl:
+        elif cls == _BREAK:
             if not after_layout:
-                col = pos - line_start + 1
-                append(Token(NEWLINE, "", None, line, col, col + 1))
+                append((NEWLINE, "", None, line, col, col + 1))
                 after_layout = True
-            line += nl.count("\n")
-            pos += len(nl)
-            indent = nl[nl.rfind("\n") + 1 :]
-            line_start = pos - len(indent)
-            if pos < n and layout(_indent_width(indent), len(indent) + 1):
+            breaks, indent_len, width = _line_break(text)
+            line += breaks
+            end = pos + len(text)
+            base = end - indent_len - 1
+            if width != stack[-1] and end < n and layout(width, indent_len + 1):
                 after_layout = True
-        elif string:
-            col = pos - line_start + 1
-            pos += len(string)
-            body = string[1:-1]
-            value = _ESCAPE.sub(_unescape_one, body) if "\\" in body else body
-            append(Token(STRING, string, value, line, col, pos - line_start + 1))
-            after_layout = False
-        elif number:
-            col = pos - line_start + 1
-            pos += len(number)
-            append(Token(NUMBER, number, _number_value(number), line, col, pos - line_start + 1))
-            after_layout = False
-        elif comment:
-            pos += len(comment)
-        elif doc:
-            col = pos - line_start + 1
-            pos += len(doc)
-            append(Token(DOC, doc, doc.lstrip("#").strip(), line, col, pos - line_start + 1))
-            after_layout = False
-        elif block:
-            breaks = block.count("\n")
-            if breaks:
-                line += breaks
-                line_start = pos + block.rfind("\n") + 1
-            pos += len(block)
-        elif badstr:
-            col = pos - line_start + 1
-            pos += len(badstr)
-            text = badstr.rstrip()
-            diags.append(
-                error(
-                    "E009",
-                    f"unterminated string literal: no closing {text[0]} on this line",
-                    Span(file, line, col, line, col + len(text)),
-                    help=f"close the string with {text[0]}; strings cannot span lines",
+        elif cls == _QUOTE:
+            if _STRING.fullmatch(text):
+                body = text[1:-1]
+                value = _ESCAPE.sub(_unescape_one, body) if "\\" in body else body
+                append((TokenKind.STRING, text, value, line, col, col + len(text)))
+                after_layout = False
+            else:
+                shown = text.rstrip()
+                diags.append(
+                    error(
+                        "E009",
+                        f"unterminated string literal: no closing {shown[0]} on this line",
+                        Span(file, line, col, line, col + len(shown)),
+                        help=f"close the string with {shown[0]}; strings cannot span lines",
+                    )
                 )
-            )
-        elif junk:
-            col = pos - line_start + 1
-            pos += len(junk)
+        elif cls == _DIGIT:
+            append((TokenKind.NUMBER, text, _number_value(text), line, col, col + len(text)))
+            after_layout = False
+        elif cls == _HASH:
+            if not text.startswith("##"):
+                continue  # a comment
+            if _BLOCK.fullmatch(text):
+                breaks = text.count("\n")
+                if breaks:
+                    line += breaks
+                    base = pos + text.rfind("\n")
+            else:
+                append((TokenKind.DOC, text, text.lstrip("#").strip(), line, col, col + len(text)))
+                after_layout = False
+        else:
             diags.append(
                 warning(
                     "W002",
-                    f"ignored character(s) {junk!r}: they cannot start any token",
-                    Span(file, line, col, line, col + len(junk)),
+                    f"ignored character(s) {text!r}: they cannot start any token",
+                    Span(file, line, col, line, col + len(text)),
                     help="remove them; identifiers are ASCII letters, digits and `_`",
                 )
             )
 
-    end_col = n - line_start + 1
+    end_col = n - base
     if not after_layout:
-        append(Token(NEWLINE, "", None, line, end_col, end_col + 1))
+        append((NEWLINE, "", None, line, end_col, end_col + 1))
     for _ in range(len(stack) - 1):
-        append(Token(DEDENT, "", None, line, end_col, end_col))
-    append(Token(TokenKind.EOF, "", None, line, end_col, end_col))
+        append((DEDENT, "", None, line, end_col, end_col))
+    append((TokenKind.EOF, "", None, line, end_col, end_col))
     return tokens, diags

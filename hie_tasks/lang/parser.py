@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from hie_tasks.diagnostics import Diagnostic, Span, error
@@ -47,13 +48,27 @@ from hie_tasks.lang.ast import (
     StringLit,
     UsesDecl,
 )
-from hie_tasks.lang.lexer import gc_paused, tokenize
-from hie_tasks.lang.tokens import NAME_KINDS, Token, TokenKind
+from hie_tasks.lang.lexer import gc_paused, scan
+from hie_tasks.lang.tokens import (
+    COLUMN,
+    END_COLUMN,
+    KIND,
+    LINE,
+    NAME_KINDS,
+    TEXT,
+    VALUE,
+    RawToken,
+    TokenKind,
+    describe,
+)
 
 #: Deepest nesting of brackets in one expression, and of elements in one declaration.
 MAX_NESTING = 100
 
 K = TokenKind
+# Spans are built with `tuple.__new__` directly: one per syntax-tree node, and the named tuple's own `__new__`
+# is a Python-level wrapper around exactly this call.
+_new = tuple.__new__
 _NEWLINE, _INDENT, _DEDENT, _EOF, _DOC = K.NEWLINE, K.INDENT, K.DEDENT, K.EOF, K.DOC
 _LAYOUT = frozenset({_NEWLINE, _INDENT, _DEDENT})
 _TOP_KEYWORDS = frozenset({K.ELEMENT, K.PATTERN, K.TEMPLATE, K.LANGUAGE, _DOC})
@@ -82,7 +97,7 @@ class _Abort(Exception):
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], file: str, diags: list[Diagnostic]) -> None:
+    def __init__(self, tokens: list[RawToken], file: str, diags: list[Diagnostic]) -> None:
         self.toks = tokens
         self.pos = 0
         self.file = file
@@ -96,72 +111,72 @@ class _Parser:
 
     # ------------------------------------------------------------ token helpers
 
-    def _advance(self) -> Token:
+    def _advance(self) -> RawToken:
         tok = self.toks[self.pos]
-        if tok.kind is not _EOF:
+        if tok[KIND] is not _EOF:
             self.pos += 1
         return tok
 
-    def _span(self, tok: Token) -> Span:
-        return Span(self.file, tok.line, tok.column, tok.line, tok.end_column)
+    def _span(self, tok: RawToken) -> Span:
+        return _new(Span, (self.file, tok[LINE], tok[COLUMN], tok[LINE], tok[END_COLUMN]))
 
-    def _since(self, start: Token | Span) -> Span:
+    def _since(self, start: RawToken) -> Span:
         """From `start` to the end of the last consumed non-layout token."""
         i = self.pos - 1
         toks = self.toks
-        while i > 0 and toks[i].kind in _LAYOUT:
+        while i > 0 and toks[i][KIND] in _LAYOUT:
             i -= 1
         last = toks[i]
-        return Span(self.file, start.line, start.column, last.line, last.end_column)
+        return _new(Span, (self.file, start[LINE], start[COLUMN], last[LINE], last[END_COLUMN]))
 
-    def _report(self, code: str, message: str, at: Token | Span, help: str | None = None) -> None:
+    def _report(self, code: str, message: str, at: RawToken | Span, help: str | None = None) -> None:
         span = at if isinstance(at, Span) else self._span(at)
         self.diags.append(error(code, message, span, help))
 
-    def _fail(self, code: str, message: str, at: Token | Span, help: str | None = None) -> _Abort:
+    def _fail(self, code: str, message: str, at: RawToken | Span, help: str | None = None) -> _Abort:
         self._report(code, message, at, help)
         return _Abort()
 
-    def _expect(self, kind: TokenKind, purpose: str, help: str | None = None) -> Token:
+    def _expect(self, kind: TokenKind, purpose: str, help: str | None = None) -> RawToken:
         tok = self.toks[self.pos]
-        if tok.kind is kind:
+        if tok[KIND] is kind:
             self.pos += 1
             return tok
-        raise self._fail("E007", f"expected {kind.describe()} {purpose}, found {tok.describe()}", tok, help)
+        raise self._fail("E007", f"expected {kind.describe()} {purpose}, found {describe(tok)}", tok, help)
 
-    def _name(self, purpose: str) -> Token:
+    def _name(self, purpose: str) -> RawToken:
         tok = self.toks[self.pos]
-        if tok.kind in NAME_KINDS:
+        if tok[KIND] in NAME_KINDS:
             self.pos += 1
             return tok
-        raise self._fail("E004", f"expected an identifier {purpose}, found {tok.describe()}", tok)
+        raise self._fail("E004", f"expected an identifier {purpose}, found {describe(tok)}", tok)
 
     def _path(self, purpose: str) -> tuple[str, ...]:
-        parts = [self._name(purpose).text]
-        while self.toks[self.pos].kind is K.DOT:
+        parts = [self._name(purpose)[TEXT]]
+        while self.toks[self.pos][KIND] is K.DOT:
             self.pos += 1
-            parts.append(self._name("after `.`").text)
+            parts.append(self._name("after `.`")[TEXT])
         return tuple(parts)
 
     def _end(self, what: str, help: str | None = None) -> None:
         """A statement ends at a newline, or at the `}` closing an enclosing brace block."""
         tok = self.toks[self.pos]
-        kind = tok.kind
+        kind = tok[KIND]
         if kind is _NEWLINE:
             self.pos += 1
         elif not (kind is _DEDENT or kind is _EOF or (kind is K.RBRACE and self.brace_depth > 0)):
-            raise self._fail("E008", f"expected end of line after {what}, found {tok.describe()}", tok, help)
+            raise self._fail("E008", f"expected end of line after {what}, found {describe(tok)}", tok, help)
 
     # ------------------------------------------------------------ recovery
 
     def _sync_statement(self, start: int) -> None:
         """Skip the rest of a broken statement: its line and any brace or indented body it opened."""
         toks = self.toks
-        if self.pos == start and toks[self.pos].kind is not _EOF:
+        if self.pos == start and toks[self.pos][KIND] is not _EOF:
             self.pos += 1
         depth = 0
         while True:
-            kind = toks[self.pos].kind
+            kind = toks[self.pos][KIND]
             if kind is _EOF:
                 return
             if kind is K.LBRACE:
@@ -175,7 +190,7 @@ class _Parser:
             elif depth == 0:
                 if kind is _NEWLINE:
                     self.pos += 1
-                    if toks[self.pos].kind is _INDENT:
+                    if toks[self.pos][KIND] is _INDENT:
                         self._skip_indented()
                     return
                 if kind is _DEDENT:
@@ -187,7 +202,7 @@ class _Parser:
         depth = 0
         toks = self.toks
         while True:
-            kind = toks[self.pos].kind
+            kind = toks[self.pos][KIND]
             if kind is _EOF:
                 return
             self.pos += 1
@@ -204,7 +219,7 @@ class _Parser:
         i = self.pos
         depth = 0
         while True:
-            kind = toks[i].kind
+            kind = toks[i][KIND]
             if kind is _INDENT:
                 depth += 1
             elif kind is _DEDENT:
@@ -218,13 +233,13 @@ class _Parser:
 
     def _sync_top(self, start: int) -> None:
         toks = self.toks
-        if self.pos == start and toks[self.pos].kind is not _EOF:
+        if self.pos == start and toks[self.pos][KIND] is not _EOF:
             self.pos += 1
         while True:
             tok = toks[self.pos]
-            if tok.kind is _EOF:
+            if tok[KIND] is _EOF:
                 return
-            if tok.column == 1 and tok.kind in _TOP_KEYWORDS and toks[self.pos - 1].kind in _LAYOUT:
+            if tok[COLUMN] == 1 and tok[KIND] in _TOP_KEYWORDS and toks[self.pos - 1][KIND] in _LAYOUT:
                 return
             self.pos += 1
 
@@ -237,14 +252,14 @@ class _Parser:
         docs: list[str] = []
         while True:
             tok = toks[self.pos]
-            kind = tok.kind
+            kind = tok[KIND]
             if kind is _EOF:
                 break
             if kind in _LAYOUT:
                 self.pos += 1
                 continue
             if kind is _DOC:
-                docs.append(str(tok.value))
+                docs.append(str(tok[VALUE]))
                 self.pos += 1
                 continue
             doc = "\n".join(docs) if docs else None
@@ -273,8 +288,8 @@ class _Parser:
             self.nesting = 0
         return prog
 
-    def _declaration(self, tok: Token, doc: str | None) -> Declaration:
-        kind = tok.kind
+    def _declaration(self, tok: RawToken, doc: str | None) -> Declaration:
+        kind = tok[KIND]
         if kind is K.ELEMENT:
             return self._element(doc, _Ctx.REGULAR)
         if kind is K.PATTERN or kind is K.TEMPLATE:
@@ -283,7 +298,7 @@ class _Parser:
             return self._language(doc)
         raise self._fail(
             "E001",
-            f"expected `element`, `pattern`, `template` or `language` at top level, found {tok.describe()}",
+            f"expected `element`, `pattern`, `template` or `language` at top level, found {describe(tok)}",
             tok,
         )
 
@@ -298,33 +313,33 @@ class _Parser:
     def _import(self) -> Import:
         kw = self._advance()
         path, is_string = self._import_path(kw)
-        if kw.kind is K.IMPORT:
+        if kw[KIND] is K.IMPORT:
             alias = None
-            if self.toks[self.pos].kind is K.AS:
+            if self.toks[self.pos][KIND] is K.AS:
                 self.pos += 1
-                alias = self._name("after `as`").text
+                alias = self._name("after `as`")[TEXT]
             span = self._since(kw)
             self._end("the import")
             return Import("import", path, is_string, alias, (), span)
         self._expect(K.IMPORT, "after the module path of a `from` import")
-        names = [self._name("to import").text]
-        while self.toks[self.pos].kind is K.COMMA:
+        names = [self._name("to import")[TEXT]]
+        while self.toks[self.pos][KIND] is K.COMMA:
             self.pos += 1
-            names.append(self._name("to import after `,`").text)
+            names.append(self._name("to import after `,`")[TEXT])
         span = self._since(kw)
         self._end("the import")
         return Import("from", path, is_string, None, tuple(names), span)
 
-    def _import_path(self, kw: Token) -> tuple[tuple[str, ...], bool]:
+    def _import_path(self, kw: RawToken) -> tuple[tuple[str, ...], bool]:
         tok = self.toks[self.pos]
-        if tok.kind is K.STRING:
+        if tok[KIND] is K.STRING:
             self.pos += 1
-            return (str(tok.value),), True
-        if tok.kind in NAME_KINDS:
+            return (str(tok[VALUE]),), True
+        if tok[KIND] in NAME_KINDS:
             return self._path("in the import path"), False
         raise self._fail(
             "E005",
-            f"expected a library name or a quoted spec path after `{kw.text}`, found {tok.describe()}",
+            f"expected a library name or a quoted spec path after `{kw[TEXT]}`, found {describe(tok)}",
             tok,
             help="for example `import files` or `import './specs/core.hie'`",
         )
@@ -334,28 +349,28 @@ class _Parser:
     def _block(self, owner: str, item: Callable[[str | None], T | None]) -> tuple[list[T], bool]:
         """Parse `{ items }` or `: NL INDENT items DEDENT`; returns the items and whether braces were used."""
         tok = self.toks[self.pos]
-        if tok.kind is K.LBRACE:
+        if tok[KIND] is K.LBRACE:
             return self._brace_body(item), True
-        if tok.kind is not K.COLON:
+        if tok[KIND] is not K.COLON:
             raise self._fail(
-                "E007", f"expected `:` or `{{` to open the body of {owner}, found {tok.describe()}", tok
+                "E007", f"expected `:` or `{{` to open the body of {owner}, found {describe(tok)}", tok
             )
         self.pos += 1
         after = self.toks[self.pos]
-        if after.kind is not _NEWLINE:
+        if after[KIND] is not _NEWLINE:
             raise self._fail(
                 "E008",
-                f"expected end of line after `:` opening the body of {owner}, found {after.describe()}",
+                f"expected end of line after `:` opening the body of {owner}, found {describe(after)}",
                 after,
                 help="an element type annotation (`element x: T`) is only allowed inside a pattern",
             )
         self.pos += 1
-        while self.toks[self.pos].kind is _INDENT and self._skip_empty_indent():
+        while self.toks[self.pos][KIND] is _INDENT and self._skip_empty_indent():
             pass
-        if self.toks[self.pos].kind is not _INDENT:
+        if self.toks[self.pos][KIND] is not _INDENT:
             self._report(
                 "E007",
-                f"expected an indented block for the body of {owner}, found {self.toks[self.pos].describe()}",
+                f"expected an indented block for the body of {owner}, found {describe(self.toks[self.pos])}",
                 self.toks[self.pos],
                 help="indent the body under the line ending with `:`, or use `{ … }`",
             )
@@ -369,7 +384,7 @@ class _Parser:
         toks = self.toks
         while True:
             tok = toks[self.pos]
-            kind = tok.kind
+            kind = tok[KIND]
             if kind is _NEWLINE:
                 self.pos += 1
             elif kind is _DEDENT:
@@ -391,7 +406,7 @@ class _Parser:
                     self.pos += 1
                     self.debt += 1  # its DEDENT does not end this block
             elif kind is _DOC:
-                docs.append(str(tok.value))
+                docs.append(str(tok[VALUE]))
                 self.pos += 1
             else:
                 self._item(items, docs, item)
@@ -407,7 +422,7 @@ class _Parser:
         try:
             while True:
                 tok = toks[self.pos]
-                kind = tok.kind
+                kind = tok[KIND]
                 if kind is _NEWLINE:
                     self.pos += 1
                 elif kind is _INDENT:
@@ -428,13 +443,13 @@ class _Parser:
                 elif kind is _EOF:
                     self._report(
                         "E007",
-                        f"expected `}}` to close the block opened at line {opener.line}, column {opener.column},"
+                        f"expected `}}` to close the block opened at line {opener[LINE]}, column {opener[COLUMN]},"
                         " found end of file",
                         tok,
                     )
                     break
                 elif kind is _DOC:
-                    docs.append(str(tok.value))
+                    docs.append(str(tok[VALUE]))
                     self.pos += 1
                 else:
                     self._item(items, docs, item)
@@ -464,38 +479,38 @@ class _Parser:
         type_name: str | None = None
         if (
             ctx is not _Ctx.REGULAR
-            and toks[self.pos].kind is K.COLON
-            and toks[self.pos + 1].kind in NAME_KINDS
-            and toks[self.pos + 2].kind in _AFTER_TYPE
+            and toks[self.pos][KIND] is K.COLON
+            and toks[self.pos + 1][KIND] in NAME_KINDS
+            and toks[self.pos + 2][KIND] in _AFTER_TYPE
         ):
-            type_name = toks[self.pos + 1].text
+            type_name = toks[self.pos + 1][TEXT]
             self.pos += 2
         implements: list[str] = []
-        if toks[self.pos].kind is K.IMPLEMENTS:
+        if toks[self.pos][KIND] is K.IMPLEMENTS:
             self.pos += 1
-            implements.append(self._name("after `implements`").text)
-            while toks[self.pos].kind is K.COMMA:
+            implements.append(self._name("after `implements`")[TEXT])
+            while toks[self.pos][KIND] is K.COMMA:
                 self.pos += 1
-                implements.append(self._name("after `,` in the implements list").text)
+                implements.append(self._name("after `,` in the implements list")[TEXT])
         child = _Ctx.REGULAR if ctx is _Ctx.REGULAR else _Ctx.NESTED
         items: list[ElementItem]
         if (
             type_name is not None
-            and toks[self.pos].kind is not K.LBRACE
-            and toks[self.pos].kind is not K.COLON
+            and toks[self.pos][KIND] is not K.LBRACE
+            and toks[self.pos][KIND] is not K.COLON
         ):
-            self._end(f"element `{name.text}`")
+            self._end(f"element `{name[TEXT]}`")
             items, braces = [], False
         else:
             self.nesting += 1
             try:
                 if self.nesting > MAX_NESTING:
                     raise self._fail("E010", f"elements nested more than {MAX_NESTING} levels deep", name)
-                items, braces = self._block(f"element `{name.text}`", lambda d: self._member(d, child))
+                items, braces = self._block(f"element `{name[TEXT]}`", partial(self._member, ctx=child))
             finally:
                 self.nesting -= 1
         return Element(
-            name.text,
+            name[TEXT],
             tuple(implements),
             items,
             self._since(kw),
@@ -507,62 +522,62 @@ class _Parser:
 
     def _pattern(self, doc: str | None) -> Pattern:
         kw = self._advance()
-        name = self._name(f"for the {kw.text} name")
+        name = self._name(f"for the {kw[TEXT]} name")
         items: list[ElementItem]
-        items, braces = self._block(f"{kw.text} `{name.text}`", lambda d: self._member(d, _Ctx.PATTERN))
-        return Pattern(kw.text, name.text, items, self._since(kw), self._span(name), doc, braces)
+        items, braces = self._block(f"{kw[TEXT]} `{name[TEXT]}`", partial(self._member, ctx=_Ctx.PATTERN))
+        return Pattern(kw[TEXT], name[TEXT], items, self._since(kw), self._span(name), doc, braces)
 
     def _language(self, doc: str | None) -> LanguageDecl:
         kw = self._advance()
         name = self._name("for the language name")
-        kind = self.toks[self.pos].kind
+        kind = self.toks[self.pos][KIND]
         if kind is not K.COLON and kind is not K.LBRACE:
             span = self._since(kw)
-            self._end(f"language `{name.text}`", help="to declare connection checks, end the line with `:`")
-            return LanguageDecl(name.text, [], span, doc)
-        checks, _ = self._block(f"language `{name.text}`", self._language_item)
-        return LanguageDecl(name.text, checks, self._since(kw), doc)
+            self._end(f"language `{name[TEXT]}`", help="to declare connection checks, end the line with `:`")
+            return LanguageDecl(name[TEXT], [], span, doc)
+        checks, _ = self._block(f"language `{name[TEXT]}`", self._language_item)
+        return LanguageDecl(name[TEXT], checks, self._since(kw), doc)
 
     def _language_item(self, doc: str | None) -> ConnectionCheckDecl:
         tok = self.toks[self.pos]
-        if tok.kind is not K.CONNECTION_CHECK:
+        if tok[KIND] is not K.CONNECTION_CHECK:
             raise self._fail(
                 "E013",
-                f"expected `connection_check` in a language body, found {tok.describe()}",
+                f"expected `connection_check` in a language body, found {describe(tok)}",
                 tok,
                 help="a language body holds only `connection_check name(a: scope[], …):` declarations",
             )
         kw = self._advance()
         name = self._name("for the connection check name")
-        self._expect(K.LPAREN, f"to start the parameters of connection_check `{name.text}`")
+        self._expect(K.LPAREN, f"to start the parameters of connection_check `{name[TEXT]}`")
         params: list[str] = []
         toks = self.toks
-        while toks[self.pos].kind is not K.RPAREN:
-            params.append(self._name("for a parameter name").text)
+        while toks[self.pos][KIND] is not K.RPAREN:
+            params.append(self._name("for a parameter name")[TEXT])
             self._expect(K.COLON, "after the parameter name", help="parameters are written `name: scope[]`")
             self._expect(K.SCOPE, "as the parameter type", help="parameters are written `name: scope[]`")
             self._expect(K.LBRACKET, "after `scope` in the parameter type")
             self._expect(K.RBRACKET, "to close `scope[` in the parameter type")
-            if toks[self.pos].kind is not K.COMMA:
+            if toks[self.pos][KIND] is not K.COMMA:
                 break
             self.pos += 1
         self._expect(K.RPAREN, "to close the parameter list")
         self._expect(K.COLON, "before the connection check body")
         self._expect(_NEWLINE, "after `:`; the body goes on the next, indented line")
-        self._expect(_INDENT, f"for the body of connection_check `{name.text}`")
+        self._expect(_INDENT, f"for the body of connection_check `{name[TEXT]}`")
         body = self._expr()
         self._end("the connection check expression")
-        while toks[self.pos].kind is _NEWLINE:
+        while toks[self.pos][KIND] is _NEWLINE:
             self.pos += 1
         self._expect(_DEDENT, "after the connection check expression: the body is one expression")
-        return ConnectionCheckDecl(name.text, tuple(params), body, self._since(kw), doc)
+        return ConnectionCheckDecl(name[TEXT], tuple(params), body, self._since(kw), doc)
 
     # ------------------------------------------------------------ body items
 
     def _member(self, doc: str | None, ctx: _Ctx) -> ElementItem | None:
         toks = self.toks
         tok = toks[self.pos]
-        kind = tok.kind
+        kind = tok[KIND]
         if kind is K.SCOPE:
             return self._scope(doc, ctx)
         if kind is K.CHECK:
@@ -575,14 +590,14 @@ class _Parser:
             if ctx is _Ctx.REGULAR:
                 self._report(
                     "E012",
-                    f"`{tok.text}` is only allowed inside a pattern",
+                    f"`{tok[TEXT]}` is only allowed inside a pattern",
                     tok,
                     help="move the requirement into a `pattern` and let the element `implements` it",
                 )
                 self._requirement(doc)
                 return None
             return self._requirement(doc)
-        following = toks[self.pos + 1].kind
+        following = toks[self.pos + 1][KIND]
         if ctx is not _Ctx.PATTERN:
             if kind in NAME_KINDS:
                 if following is K.USES:
@@ -592,31 +607,33 @@ class _Parser:
             if kind is K.USES or following is K.USES:
                 raise self._fail(
                     "E016",
-                    f"`uses` needs an identifier before it, found {tok.describe()}",
+                    f"`uses` needs an identifier before it, found {describe(tok)}",
                     tok,
                     help="write `source uses target.path`",
                 )
         if kind is K.PATTERN or kind is K.TEMPLATE:
             raise self._fail(
                 "E002",
-                f"a {tok.text} cannot be declared inside an element or pattern",
+                f"a {tok[TEXT]} cannot be declared inside an element or pattern",
                 tok,
-                help=f"declare the {tok.text} at top level",
+                help=f"declare the {tok[TEXT]} at top level",
             )
         expected = _PATTERN_EXPECTED if ctx is _Ctx.PATTERN else _ELEMENT_EXPECTED
         help = None
         if kind in NAME_KINDS and following is K.EQUALS:
-            help = f"to declare a scope write `scope {tok.text} = …`; a binding needs a dotted path `a.b = …`"
+            help = (
+                f"to declare a scope write `scope {tok[TEXT]} = …`; a binding needs a dotted path `a.b = …`"
+            )
         raise self._fail(
-            "E002", f"unexpected {tok.describe()} in {ctx.value} body; expected {expected}", tok, help
+            "E002", f"unexpected {describe(tok)} in {ctx.value} body; expected {expected}", tok, help
         )
 
     def _looks_like_binding(self) -> bool:
         toks = self.toks
         i = self.pos + 1
-        while toks[i].kind is K.DOT and toks[i + 1].kind in NAME_KINDS:
+        while toks[i][KIND] is K.DOT and toks[i + 1][KIND] in NAME_KINDS:
             i += 2
-        return toks[i].kind is K.EQUALS
+        return toks[i][KIND] is K.EQUALS
 
     def _scope(self, doc: str | None, ctx: _Ctx) -> ScopeDecl:
         kw = self._advance()
@@ -624,62 +641,62 @@ class _Parser:
         toks = self.toks
         language: str | None = None
         syntax: str | None = None
-        kind = toks[self.pos].kind
+        kind = toks[self.pos][KIND]
         if kind is K.LANGLE:
             self.pos += 1
-            language = self._name("for the scope language inside `<…>`").text
+            language = self._name("for the scope language inside `<…>`")[TEXT]
             self._expect(K.RANGLE, "to close the language annotation")
             syntax = "angle"
         elif kind is K.COLON:
             self.pos += 1
-            language = self._name("for the scope language after `:`").text
+            language = self._name("for the scope language after `:`")[TEXT]
             syntax = "colon"
         binds = self._binds()
         expr = self._assignment()
         span = self._since(kw)
         self._end(
-            f"scope `{name.text}`", help="did you forget `=` before the selector?" if expr is None else None
+            f"scope `{name[TEXT]}`", help="did you forget `=` before the selector?" if expr is None else None
         )
         if expr is None and ctx is _Ctx.REGULAR:
             self._report(
                 "E014",
-                f"scope `{name.text}` has no selector; every scope of an element needs `= expression`",
+                f"scope `{name[TEXT]}` has no selector; every scope of an element needs `= expression`",
                 span,
                 help="write `scope x = files.folder_selector('…')`; only elements inside patterns may leave "
                 "scopes unbounded",
             )
-        return ScopeDecl(name.text, language, syntax, binds, expr, span, doc)
+        return ScopeDecl(name[TEXT], language, syntax, binds, expr, span, doc)
 
     def _ref(self, doc: str | None, ctx: _Ctx) -> RefDecl:
         kw = self._advance()
-        name = self._name(f"for the {kw.text} name")
+        name = self._name(f"for the {kw[TEXT]} name")
         self._expect(
             K.COLON,
-            f"and a type after `{kw.text} {name.text}`",
-            help=f"write `{kw.text} {name.text}: Type = …`",
+            f"and a type after `{kw[TEXT]} {name[TEXT]}`",
+            help=f"write `{kw[TEXT]} {name[TEXT]}: Type = …`",
         )
-        type_name = self._name(f"for the type of `{name.text}`").text
+        type_name = self._name(f"for the type of `{name[TEXT]}`")[TEXT]
         binds = self._binds()
         expr = self._assignment()
         span = self._since(kw)
-        self._end(f"{kw.text} `{name.text}`")
+        self._end(f"{kw[TEXT]} `{name[TEXT]}`")
         if expr is None and ctx is _Ctx.REGULAR:
             self._report(
                 "E015",
-                f"{kw.text} `{name.text}` has no value; every ref of an element needs `= expression`",
+                f"{kw[TEXT]} `{name[TEXT]}` has no value; every ref of an element needs `= expression`",
                 span,
                 help="only elements inside patterns may leave refs unbounded",
             )
-        return RefDecl(kw.text, name.text, type_name, binds, expr, span, doc)
+        return RefDecl(kw[TEXT], name[TEXT], type_name, binds, expr, span, doc)
 
     def _binds(self) -> tuple[str, ...] | None:
-        if self.toks[self.pos].kind is not K.BINDS:
+        if self.toks[self.pos][KIND] is not K.BINDS:
             return None
         self.pos += 1
         return self._path("after `binds`")
 
     def _assignment(self) -> Expr | None:
-        if self.toks[self.pos].kind is not K.EQUALS:
+        if self.toks[self.pos][KIND] is not K.EQUALS:
             return None
         self.pos += 1
         return self._expr()
@@ -697,7 +714,7 @@ class _Parser:
         target = self._path("after `uses`")
         span = self._since(source)
         self._end("the uses declaration")
-        return UsesDecl(source.text, target, span, doc)
+        return UsesDecl(source[TEXT], target, span, doc)
 
     def _binding(self, doc: str | None) -> Binding:
         start = self.toks[self.pos]
@@ -713,16 +730,16 @@ class _Parser:
     def _requirement(self, doc: str | None) -> Requirement:
         kw = self._advance()
         descendant = False
-        if self.toks[self.pos].kind is K.DESCENDANT:
+        if self.toks[self.pos][KIND] is K.DESCENDANT:
             self.pos += 1
             descendant = True
         component = self._component(kw)
-        return Requirement(kw.text, descendant, component, self._since(kw), doc)
+        return Requirement(kw[TEXT], descendant, component, self._since(kw), doc)
 
-    def _component(self, kw: Token) -> Component:
+    def _component(self, kw: RawToken) -> Component:
         toks = self.toks
         tok = toks[self.pos]
-        kind = tok.kind
+        kind = tok[KIND]
         if kind is K.SCOPE:
             return self._scope(None, _Ctx.PATTERN)
         if kind is K.CHECK:
@@ -731,32 +748,32 @@ class _Parser:
             return self._ref(None, _Ctx.PATTERN)
         if kind is K.CONNECTION:
             self.pos += 1
-            has_to = toks[self.pos].kind is K.TO
+            has_to = toks[self.pos][KIND] is K.TO
             if has_to:
                 self.pos += 1
-            parts = [self._name("for the connection target").text]
+            parts = [self._name("for the connection target")[TEXT]]
             wildcard = False
-            while toks[self.pos].kind is K.DOT:
+            while toks[self.pos][KIND] is K.DOT:
                 self.pos += 1
-                if toks[self.pos].kind is K.STAR:
+                if toks[self.pos][KIND] is K.STAR:
                     self.pos += 1
                     wildcard = True
                     break
-                parts.append(self._name("or `*` after `.` in the connection target").text)
+                parts.append(self._name("or `*` after `.` in the connection target")[TEXT])
             span = self._since(tok)
             self._end("the connection pattern")
             return ConnectionReq(has_to, tuple(parts), wildcard, span)
         if kind is K.IMPLEMENTS or kind is K.LANGUAGE:
             self.pos += 1
-            name = self._name(f"after `{tok.text}`").text
+            name = self._name(f"after `{tok[TEXT]}`")[TEXT]
             span = self._since(tok)
-            self._end(f"`{tok.text} {name}`")
+            self._end(f"`{tok[TEXT]} {name}`")
             return ImplementsReq(name, span) if kind is K.IMPLEMENTS else LanguageReq(name, span)
         if kind is K.ELEMENT:
             return self._element_requirement()
         raise self._fail(
             "E011",
-            f"expected what `{kw.text}` applies to, found {tok.describe()}",
+            f"expected what `{kw[TEXT]}` applies to, found {describe(tok)}",
             tok,
             help="one of `scope`, `ref`, `connection_point`, `check`, `connection [to] a.b`, `implements P`, "
             "`language L` or `element name`",
@@ -768,95 +785,97 @@ class _Parser:
         toks = self.toks
         type_name: str | None = None
         if (
-            toks[self.pos].kind is K.COLON
-            and toks[self.pos + 1].kind in NAME_KINDS
-            and (toks[self.pos + 2].kind in _AFTER_TYPE)
+            toks[self.pos][KIND] is K.COLON
+            and toks[self.pos + 1][KIND] in NAME_KINDS
+            and (toks[self.pos + 2][KIND] in _AFTER_TYPE)
         ):
-            type_name = toks[self.pos + 1].text
+            type_name = toks[self.pos + 1][TEXT]
             self.pos += 2
         implements: str | None = None
-        if toks[self.pos].kind is K.IMPLEMENTS:
+        if toks[self.pos][KIND] is K.IMPLEMENTS:
             self.pos += 1
-            implements = self._name("after `implements`").text
+            implements = self._name("after `implements`")[TEXT]
         items: list[ElementItem] = []
-        kind = toks[self.pos].kind
+        kind = toks[self.pos][KIND]
         if kind is K.COLON or kind is K.LBRACE:
             self.nesting += 1
             try:
                 if self.nesting > MAX_NESTING:
                     raise self._fail("E010", f"elements nested more than {MAX_NESTING} levels deep", name)
-                items, _ = self._block(f"element `{name.text}`", lambda d: self._member(d, _Ctx.NESTED))
+                items, _ = self._block(f"element `{name[TEXT]}`", partial(self._member, ctx=_Ctx.NESTED))
             finally:
                 self.nesting -= 1
-            return ElementReq(name.text, type_name, implements, items, self._since(kw))
+            return ElementReq(name[TEXT], type_name, implements, items, self._since(kw))
         span = self._since(kw)
-        self._end(f"the required element `{name.text}`")
-        return ElementReq(name.text, type_name, implements, items, span)
+        self._end(f"the required element `{name[TEXT]}`")
+        return ElementReq(name[TEXT], type_name, implements, items, span)
 
     # ------------------------------------------------------------ expressions
 
     def _expr(self) -> Expr:
-        # The hottest function of the parser: spans are built inline rather than through helpers.
+        # The hottest function of the parser: the position lives in a local (written back before any call
+        # that reads it, and before raising, so recovery sees the same position) and spans are built inline.
         toks = self.toks
         file = self.file
-        tok = toks[self.pos]
-        kind = tok.kind
-        span = Span(file, tok.line, tok.column, tok.line, tok.end_column)
+        pos = self.pos
+        tok = toks[pos]
+        kind = tok[KIND]
         node: Expr
-        if kind is K.IDENT:
-            self.pos += 1
-            node = Identifier(tok.text, span)
-        elif kind is K.STRING:
-            self.pos += 1
-            node = StringLit(str(tok.value), span)
-        elif kind is K.NUMBER:
-            self.pos += 1
-            value = tok.value
-            assert isinstance(value, (int, float))
-            node = NumberLit(value, tok.text, span)
-        elif kind is K.TRUE or kind is K.FALSE:
-            self.pos += 1
-            node = BoolLit(kind is K.TRUE, span)
-        elif kind is K.LBRACKET:
+        if kind is K.LBRACKET:
             node = self._list()
-        elif kind in NAME_KINDS:
-            self.pos += 1
-            node = Identifier(tok.text, span)
+            pos = self.pos
         else:
-            raise self._fail("E003", f"expected an expression, found {tok.describe()}", tok)
-        while True:
-            kind = toks[self.pos].kind
-            if kind is K.DOT:
-                self.pos += 1
-                member = toks[self.pos]
-                if member.kind in NAME_KINDS:
-                    self.pos += 1
-                    start = node.span
-                    node = MemberAccess(
-                        node,
-                        member.text,
-                        Span(file, start.line, start.column, member.line, member.end_column),
-                    )
-                elif isinstance(node, NumberLit):
-                    raise self._fail(
-                        "E006",
-                        f"expected a number: `{node.text}.` is not a valid number",
-                        node.span,
-                        help="numbers are written `10` or `2.5`",
-                    )
-                else:
-                    raise self._fail(
-                        "E004", f"expected an identifier after `.`, found {member.describe()}", member
-                    )
-            elif kind is K.LPAREN:
-                node = self._call(node)
+            span = _new(Span, (file, tok[LINE], tok[COLUMN], tok[LINE], tok[END_COLUMN]))
+            if kind is K.IDENT:
+                node = Identifier(tok[TEXT], span)
+            elif kind is K.STRING:
+                node = StringLit(str(tok[VALUE]), span)
+            elif kind is K.NUMBER:
+                value = tok[VALUE]
+                assert isinstance(value, (int, float))
+                node = NumberLit(value, tok[TEXT], span)
+            elif kind is K.TRUE or kind is K.FALSE:
+                node = BoolLit(kind is K.TRUE, span)
+            elif kind in NAME_KINDS:
+                node = Identifier(tok[TEXT], span)
             else:
+                raise self._fail("E003", f"expected an expression, found {describe(tok)}", tok)
+            pos += 1
+        while True:
+            kind = toks[pos][KIND]
+            if kind is K.DOT:
+                member = toks[pos + 1]
+                if member[KIND] not in NAME_KINDS:
+                    self.pos = pos + 1
+                    if isinstance(node, NumberLit):
+                        raise self._fail(
+                            "E006",
+                            f"expected a number: `{node.text}.` is not a valid number",
+                            node.span,
+                            help="numbers are written `10` or `2.5`",
+                        )
+                    raise self._fail(
+                        "E004", f"expected an identifier after `.`, found {describe(member)}", member
+                    )
+                pos += 2
+                start = node.span
+                node = MemberAccess(
+                    node,
+                    member[TEXT],
+                    _new(Span, (file, start.line, start.column, member[LINE], member[END_COLUMN])),
+                )
+            elif kind is K.LPAREN:
+                self.pos = pos
+                node = self._call(node)
+                pos = self.pos
+            else:
+                self.pos = pos
                 return node
 
-    def _join(self, start: Span, end: Token) -> Span:
-        return Span(self.file, start.line, start.column, end.line, end.end_column)
+    def _join(self, start: Span, end: RawToken) -> Span:
+        return _new(Span, (self.file, start.line, start.column, end[LINE], end[END_COLUMN]))
 
-    def _enter(self, tok: Token) -> None:
+    def _enter(self, tok: RawToken) -> None:
         self.depth += 1
         if self.depth > MAX_NESTING:
             raise self._fail("E010", f"expression nested more than {MAX_NESTING} levels deep", tok)
@@ -866,11 +885,11 @@ class _Parser:
         self._enter(toks[self.pos])
         self.pos += 1
         args: list[Expr] = []
-        if toks[self.pos].kind is not K.RPAREN:
+        if toks[self.pos][KIND] is not K.RPAREN:
             args.append(self._expr())
-            while toks[self.pos].kind is K.COMMA:
+            while toks[self.pos][KIND] is K.COMMA:
                 self.pos += 1
-                if toks[self.pos].kind is K.RPAREN:
+                if toks[self.pos][KIND] is K.RPAREN:
                     raise self._fail(
                         "E003",
                         "expected an expression after `,`, found `)`",
@@ -878,9 +897,17 @@ class _Parser:
                         help="trailing commas are not allowed in call arguments",
                     )
                 args.append(self._expr())
-        close = self._expect(K.RPAREN, "to close the call arguments")
+        close = toks[self.pos]
+        if close[KIND] is not K.RPAREN:
+            self._expect(K.RPAREN, "to close the call arguments")  # raises the E007
+        self.pos += 1
         self.depth -= 1
-        return Call(callee, tuple(args), self._join(callee.span, close))
+        start = callee.span
+        return Call(
+            callee,
+            tuple(args),
+            _new(Span, (self.file, start.line, start.column, close[LINE], close[END_COLUMN])),
+        )
 
     def _list(self) -> ListLit:
         toks = self.toks
@@ -888,9 +915,9 @@ class _Parser:
         self._enter(opener)
         self.pos += 1
         items: list[Expr] = []
-        while toks[self.pos].kind is not K.RBRACKET:
+        while toks[self.pos][KIND] is not K.RBRACKET:
             items.append(self._expr())
-            if toks[self.pos].kind is not K.COMMA:
+            if toks[self.pos][KIND] is not K.COMMA:
                 break
             self.pos += 1
         close = self._expect(K.RBRACKET, "to close the list")
@@ -901,7 +928,7 @@ class _Parser:
 def parse(source: str, file: str) -> tuple[Program, list[Diagnostic]]:
     """Parse one file. Never raises: every problem, lexical or syntactic, is a diagnostic (sorted by place)."""
     with gc_paused():
-        tokens, diags = tokenize(source, file)
+        tokens, diags = scan(source, file)
         parser = _Parser(tokens, file, diags)
         try:
             program = parser.program()
@@ -909,5 +936,8 @@ def parse(source: str, file: str) -> tuple[Program, list[Diagnostic]]:
             # Belt and braces: MAX_NESTING should stop recursion long before Python's limit.
             diags.append(error("E010", "spec nested too deeply to parse", Span.point(file, 1, 1)))
             program = Program(file)
+        # Drop the token list while the collector is still paused: its first pass afterwards would otherwise
+        # traverse every token tuple only to find them about to die.
+        del tokens, parser
     diags.sort(key=lambda d: (d.line, d.column))
     return program, diags

@@ -7,6 +7,7 @@ A token kind is an enum member whose value is the text shown to users in diagnos
 from __future__ import annotations
 
 import enum
+from typing import Final, NamedTuple
 
 from hie_tasks.diagnostics import Span
 
@@ -106,30 +107,49 @@ RESERVED = frozenset({TokenKind.IMPORT, TokenKind.FROM, TokenKind.AS, TokenKind.
 NAME_KINDS = frozenset({TokenKind.IDENT} | {k for k in KEYWORDS.values() if k not in RESERVED})
 
 
-class Token:
+#: The lexer's output as the parser consumes it: a plain tuple (kind, text, value, line, column, end_column),
+#: read by the index constants below. Building a plain tuple is a single bytecode, several times cheaper than
+#: any class instance, and there is one per few characters of a spec. `Token` is the same tuple with names.
+RawToken = tuple[TokenKind, str, str | int | float | None, int, int, int]
+KIND: Final = 0
+TEXT: Final = 1
+VALUE: Final = 2
+LINE: Final = 3
+COLUMN: Final = 4
+END_COLUMN: Final = 5
+
+
+def describe(tok: RawToken) -> str:
+    """How a found token is named in a message, including its text where that helps."""
+    kind = tok[KIND]
+    if kind is TokenKind.IDENT:
+        return f"identifier `{tok[TEXT]}`"
+    if kind is TokenKind.STRING or kind is TokenKind.NUMBER:
+        return f"{kind.value} {tok[TEXT]}"
+    if kind in _CLASSES:
+        return str(kind.value)
+    return f"`{tok[TEXT]}`"
+
+
+class _TokenFields(NamedTuple):
+    kind: TokenKind
+    text: str
+    value: str | int | float | None
+    line: int
+    column: int
+    end_column: int
+
+
+class Token(_TokenFields):
     """One token; it never spans lines. Line and columns are 1-based, `end_column` is exclusive.
 
     `value` is the decoded payload: the unescaped text of a string, the int/float of a number, the stripped
     text of a doc comment; None otherwise.
+
+    The named view of a `RawToken`, for callers of `tokenize` that want fields by name.
     """
 
-    __slots__ = ("column", "end_column", "kind", "line", "text", "value")
-
-    def __init__(
-        self,
-        kind: TokenKind,
-        text: str,
-        value: str | int | float | None,
-        line: int,
-        column: int,
-        end_column: int,
-    ) -> None:
-        self.kind = kind
-        self.text = text
-        self.value = value
-        self.line = line
-        self.column = column
-        self.end_column = end_column
+    __slots__ = ()
 
     @property
     def end_line(self) -> int:
@@ -140,14 +160,7 @@ class Token:
 
     def describe(self) -> str:
         """How a found token is named in a message, including its text where that helps."""
-        kind = self.kind
-        if kind is TokenKind.IDENT:
-            return f"identifier `{self.text}`"
-        if kind is TokenKind.STRING or kind is TokenKind.NUMBER:
-            return f"{kind.value} {self.text}"
-        if kind in _CLASSES:
-            return str(kind.value)
-        return f"`{self.text}`"
+        return describe(self)
 
     def __repr__(self) -> str:
         return f"Token({self.kind.name}, {self.text!r}, {self.line}:{self.column})"
