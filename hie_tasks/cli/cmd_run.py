@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
-
-from rich.text import Text
+from typing import TYPE_CHECKING, Any
 
 from hie_tasks.cli.common import (
     EXIT_FAILED,
@@ -19,13 +17,14 @@ from hie_tasks.cli.common import (
 )
 from hie_tasks.cli.loading import load_spec_or_exit
 from hie_tasks.engine.project import ProjectOptions
-from hie_tasks.engine.results import RunReport
 from hie_tasks.engine.runner import RunOptions
-from hie_tasks.lang import ast
-from hie_tasks.lang.loader import SpecSet
-from hie_tasks.lang.printer import expr_text
-from hie_tasks.output import github, json_report, junit
-from hie_tasks.output.human import HumanReporter
+
+if TYPE_CHECKING:
+    from hie_tasks.engine.results import RunReport
+    from hie_tasks.lang.loader import SpecSet
+
+# Only what `run -f json` needs is imported at module level: rich (human output, messages) and the other
+# report formats load on the paths that use them, because start-up dominates a run that replays everything.
 
 FORMATS = ["human", "json", "junit", "github"]
 
@@ -44,6 +43,11 @@ def project_options(args: argparse.Namespace, *, upstream: bool) -> ProjectOptio
 
 
 def _dry_run(spec: SpecSet) -> None:
+    from rich.text import Text
+
+    from hie_tasks.lang import ast
+    from hie_tasks.lang.printer import expr_text
+
     out = console()
 
     def visit(element: ast.Element, parent: str) -> None:
@@ -71,10 +75,16 @@ def _dry_run(spec: SpecSet) -> None:
 
 def emit(report: RunReport, fmt: str, output: str | None) -> None:
     if fmt == "json":
+        from hie_tasks.output import json_report
+
         text = json_report.render(report)
     elif fmt == "junit":
+        from hie_tasks.output import junit
+
         text = junit.render(report)
     elif fmt == "github":
+        from hie_tasks.output import github
+
         text = github.render(report)
     else:
         return
@@ -92,23 +102,29 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
     machine = args.format != "human"
     spec, project = load_spec_or_exit(spec_path, None, machine, options)
     with project:
-        err = error_console()
         if spec.diagnostics:
-            print_diagnostics(err, spec.diagnostics, spec.sources)
+            print_diagnostics(error_console(), spec.diagnostics, spec.sources)
         if any(d.is_error for d in spec.diagnostics):
-            err.print(Text(f"✗ {spec_path} has errors; no checks were run", style="bold red"))
+            from rich.text import Text
+
+            error_console().print(Text(f"✗ {spec_path} has errors; no checks were run", style="bold red"))
             return EXIT_FAILED
         if args.dry_run:
             _dry_run(spec)
             return EXIT_OK
         if args.verbose:
-            err.print(f"workspace: {project.workspace}")
+            error_console().print(f"workspace: {project.workspace}")
             if project.options.use_store:
-                err.print(f"result store: {project.result_cache_dir()}")
+                error_console().print(f"result store: {project.result_cache_dir()}")
         plan = project.plan(spec)
-        for warning in project.store_warnings:
-            err.print(Text(f"warning: {warning}", style="yellow"))
+        if project.store_warnings:
+            from rich.text import Text
+
+            for warning in project.store_warnings:
+                error_console().print(Text(f"warning: {warning}", style="yellow"))
         if args.format == "human":
+            from hie_tasks.output.human import HumanReporter
+
             reporter = HumanReporter(console())
             with reporter:
                 reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
@@ -118,11 +134,11 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
                 reporter.summary(report)
         else:
             if plan.diagnostics and args.verbose:
-                print_diagnostics(err, plan.diagnostics, spec.sources)
+                print_diagnostics(error_console(), plan.diagnostics, spec.sources)
             report = project.run_plan(plan)
             emit(report, args.format, getattr(args, "output", None))
         if args.verbose:
-            err.print(f"finished in {report.duration_ms:.1f} ms")
+            error_console().print(f"finished in {report.duration_ms:.1f} ms")
         return EXIT_OK if report.ok else EXIT_FAILED
 
 

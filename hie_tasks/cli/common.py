@@ -5,12 +5,12 @@ from __future__ import annotations
 import glob
 import os
 import sys
-from typing import TextIO
-
-from rich.console import Console
-from rich.text import Text
+from typing import TYPE_CHECKING, TextIO
 
 from hie_tasks.diagnostics import Diagnostic, render
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -29,6 +29,9 @@ class CliError(Exception):
 
 
 def console(stream: TextIO | None = None) -> Console:
+    # Imported on first use: rich costs ~0.1 s of start-up, and `run -f json` with no problem never prints.
+    from rich.console import Console
+
     # highlight=False: messages contain paths and numbers that rich would otherwise colour at random
     return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
 
@@ -58,6 +61,8 @@ def resolve_spec(arg: str | None) -> str:
 
 
 def print_diagnostics(out: Console, diags: list[Diagnostic], sources: dict[str, str]) -> None:
+    from rich.text import Text
+
     for d in diags:
         out.print(Text(render(d, sources.get(d.file)), style="red" if d.is_error else "yellow"))
         out.print()

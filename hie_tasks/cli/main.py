@@ -1,50 +1,58 @@
-"""`hie-tasks`: the command line. Each sub-command lives in its own `cmd_*` module."""
+"""`hie-tasks`: the command line. Each sub-command lives in its own `cmd_*` module.
+
+Start-up time is part of every run (a no-op `run` is mostly start-up), so a sub-command module — with its
+heavy dependencies: wasmtime, watchdog, rich's progress bars — is imported only when it is the command being
+run, or when the whole command list is needed (`--help`, no or an unknown command).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rich.text import Text
-
-from hie_tasks.cli import (
-    cmd_cache,
-    cmd_doc,
-    cmd_explain,
-    cmd_init,
-    cmd_parse,
-    cmd_plugins,
-    cmd_run,
-    cmd_validate,
-    cmd_watch,
-)
 from hie_tasks.cli.common import EXIT_UNREADABLE, CliError, error_console
 from hie_tasks.version import __version__
 
 DEBUG_ENV = "HIE_TASKS_DEBUG"
 
+#: The sub-commands in `--help` order: name → (module under hie_tasks.cli, extra add_parser arguments).
+_COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "check": ("cmd_run", ("check", "run the spec's checks, replaying unchanged verdicts (alias of run)")),
+    "run": ("cmd_run", ("run",)),
+    "validate": ("cmd_validate", ()),
+    "parse": ("cmd_parse", ()),
+    "explain": ("cmd_explain", ()),
+    "watch": ("cmd_watch", ()),
+    "doc": ("cmd_doc", ()),
+    "init": ("cmd_init", ()),
+    "cache": ("cmd_cache", ()),
+    "plugins": ("cmd_plugins", ()),
+}
 
-def build_parser() -> argparse.ArgumentParser:
+
+def _register(sub: Any, name: str) -> None:
+    module_name, extra = _COMMANDS[name]
+    module = importlib.import_module(f"hie_tasks.cli.{module_name}")
+    module.add_parser(sub, *extra)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for `argv`: only its sub-command when argv starts with a known one, else all of them."""
     parser = argparse.ArgumentParser(
         prog="hie-tasks",
         description="Run Hielements architecture checks like a build system runs tasks.",
     )
     parser.add_argument("--version", action="version", version=f"hie-tasks {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    cmd_run.add_parser(sub, "check", help="run the spec's checks, replaying unchanged verdicts (alias of run)")
-    cmd_run.add_parser(sub, "run")
-    cmd_validate.add_parser(sub)
-    cmd_parse.add_parser(sub)
-    cmd_explain.add_parser(sub)
-    cmd_watch.add_parser(sub)
-    cmd_doc.add_parser(sub)
-    cmd_init.add_parser(sub)
-    cmd_cache.add_parser(sub)
-    cmd_plugins.add_parser(sub)
+    # Only argv[0] may select: any earlier token is a top-level option (-h, --version) that needs the full list.
+    first = argv[0] if argv else None
+    for name in [first] if first in _COMMANDS else list(_COMMANDS):
+        _register(sub, name)
     return parser
 
 
@@ -59,16 +67,15 @@ def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int
 
 def guarded(func: Callable[[argparse.Namespace], int], args: Any) -> int:
     """Run a command so that user mistakes print one clear message and bugs print a short report."""
-    err = error_console()
     try:
         return func(args)
     except CliError as exc:
-        err.print(Text(f"error: {exc.message}", style="bold red"))
+        _say(f"error: {exc.message}", "bold red")
         if exc.help:
-            err.print(Text(f"  help: {exc.help}"))
+            _say(f"  help: {exc.help}")
         return exc.exit_code
     except KeyboardInterrupt:
-        err.print(Text("interrupted", style="yellow"))
+        _say("interrupted", "yellow")
         return 130
     except BrokenPipeError:
         # The reader went away (e.g. `| head`); stop quietly instead of writing to a closed pipe.
@@ -77,10 +84,18 @@ def guarded(func: Callable[[argparse.Namespace], int], args: Any) -> int:
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             traceback.print_exc()
-        err.print(Text(f"internal error: {type(exc).__name__}: {exc}", style="bold red"))
-        err.print(f"  this is a bug in hie-tasks; rerun with {DEBUG_ENV}=1 for a traceback and report it")
+        _say(f"internal error: {type(exc).__name__}: {exc}", "bold red")
+        error_console().print(f"  this is a bug in hie-tasks; rerun with {DEBUG_ENV}=1 for a traceback and report it")
         return 3
 
 
+def _say(message: str, style: str = "") -> None:
+    # rich is imported only on this (error) path: a successful run never needs it.
+    from rich.text import Text
+
+    error_console().print(Text(message, style=style))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    return dispatch(build_parser(), argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    return dispatch(build_parser(args), args)

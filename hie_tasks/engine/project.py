@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from hie_tasks.config import ConfigError, WorkspaceConfig, load_config
+from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, load_config
 from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.interpreter import Interpreter, Plan, direct_selector_call
 from hie_tasks.engine.results import RunReport
@@ -77,10 +77,14 @@ class Project:
 
     def registry(self) -> Registry:
         if self._registry is None:
-            from hie_tasks.libraries.wasm.modcache import ModuleCache
+            config = self.load_config()
+            module_cache = None
+            # The module cache (and with it wasmtime, ~50 ms of start-up) only when a WASM plugin is configured.
+            if any(isinstance(entry, WasmLibraryConfig) for entry in config.libraries):
+                from hie_tasks.libraries.wasm.modcache import ModuleCache
 
-            module_cache = ModuleCache(self.options.module_cache_dir)
-            self._registry = build_registry(self.workspace, self.load_config(), module_cache=module_cache)
+                module_cache = ModuleCache(self.options.module_cache_dir)
+            self._registry = build_registry(self.workspace, config, module_cache=module_cache)
         return self._registry
 
     def result_cache_dir(self) -> str:

@@ -113,8 +113,8 @@ class FileDigester:
             self._tree_memo.clear()
 
     def digest(self, path: str) -> str:
-        with self._lock:
-            known = self._memo.get(path)
+        # No lock to read: a dict lookup is atomic, and entries are never changed once set (first wins).
+        known = self._memo.get(path)
         if known is not None:
             return known
         value = self._digest_uncached(path)
@@ -157,6 +157,10 @@ class FileDigester:
         return value
 
     def _persisted_entry(self, path: str) -> StatEntry | None:
+        persisted = self._persisted
+        if persisted is not None:
+            # Loaded already (the common case, once per file): a dict lookup needs no lock.
+            return persisted.get(path)
         if self._store is None:
             return None
         with self._lock:

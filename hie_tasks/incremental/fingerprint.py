@@ -33,16 +33,21 @@ JSON of the breakdown.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hie_tasks.incremental.digests import FileDigester, hash_text
-from hie_tasks.model.codec import dumps_canonical, encode_value
+from hie_tasks.model.codec import encode_value
 from hie_tasks.model.values import Scope, Value
 from hie_tasks.version import __version__
 
 #: Stands for a path's content digest when contents are not part of the fingerprint (PURE libraries).
 NOT_HASHED = "-"
+
+#: `dumps_canonical` with its encoder built once: the function form builds a JSONEncoder per call, which is
+#: most of its cost for the small documents hashed once per check (tests pin the two to the same output).
+canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,13 @@ def iter_scopes(args: Sequence[Value]) -> Iterator[Scope]:
             yield from iter_scopes(arg)
 
 
+def _scope_item(scope: Scope, index: int) -> dict[str, object]:
+    """The tagged form of the `index`-th Scope argument, its paths replaced by its component's name."""
+    data: dict[str, object] = encode_value(Scope(scope.kind, (), scope.resolved))
+    data["Scope"]["paths"] = f"scope[{index}]"  # type: ignore[index]
+    return data
+
+
 def _args_without_paths(args: Sequence[Value]) -> list[object]:
     """Canonical JSON of the arguments with each Scope's path list replaced by a reference to its scope
     component, so an added file shows up as "scope[0] changed (x added)" and not also as "arguments changed"."""
@@ -84,9 +96,7 @@ def _args_without_paths(args: Sequence[Value]) -> list[object]:
 
     def encode(value: Value) -> object:
         if isinstance(value, Scope):
-            data = encode_value(value)
-            data["Scope"]["paths"] = f"scope[{next(counter)}]"
-            return data
+            return _scope_item(value, next(counter))
         if isinstance(value, list):
             return {"List": [encode(v) for v in value]}
         return encode_value(value)
@@ -95,18 +105,71 @@ def _args_without_paths(args: Sequence[Value]) -> list[object]:
 
 
 def scope_component(paths: dict[str, str]) -> str:
-    return hash_text(dumps_canonical(sorted(paths.items())))
+    return hash_text(canonical_json(sorted(paths.items())))
 
 
 #: Per-run memo of scope components: (paths, contents?) → (component digest, {path: digest}).
 ScopeMemo = dict[tuple[tuple[str, ...], bool], tuple[str, dict[str, str]]]
 
 
+@dataclass
+class FingerprintMemo:
+    """What every check of one run shares, computed once instead of once per check.
+
+    Checks of a spec share a few Scope objects, libraries and function names: a 2000-check spec has ~600
+    distinct scopes and a handful of distinct identities. Valid for one run only (file digests are per-run
+    snapshots), so the session clears it in `begin_run`. Entries keyed by `id()` keep their objects alive
+    in the value, so an id cannot be reused for another object while the entry exists.
+    """
+
+    scopes: ScopeMemo = field(default_factory=dict)
+    #: component text → its digest, for the components most checks share (version, library, ...)
+    texts: dict[str, str] = field(default_factory=dict)
+    #: (id of a Scope argument, its position among the scopes) → (the Scope, its canonical JSON item)
+    scope_items: dict[tuple[int, int], tuple[Scope, str]] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        self.scopes.clear()
+        self.texts.clear()
+        self.scope_items.clear()
+
+    def text_digest(self, text: str) -> str:
+        digest = self.texts.get(text)
+        if digest is None:
+            digest = self.texts[text] = hash_text(text)
+        return digest
+
+    def args_digest(self, args: Sequence[Value]) -> str:
+        return _args_digest(args, self.scope_items)
+
+
+def _args_digest(args: Sequence[Value], fragments: dict[tuple[int, int], tuple[Scope, str]] | None = None) -> str:
+    if fragments is None or any(isinstance(a, list) for a in args):
+        return hash_text(canonical_json(_args_without_paths(args)))
+    # Flat arguments (the usual case): the canonical JSON of a list is its items' canonical JSON joined by
+    # ",", and a Scope's item depends only on the Scope and its position — memoised, as scopes are shared.
+    items: list[str] = []
+    index = 0
+    for arg in args:
+        if isinstance(arg, Scope):
+            known = fragments.get((id(arg), index))
+            if known is None:
+                known = fragments[(id(arg), index)] = (arg, canonical_json(_scope_item(arg, index)))
+            items.append(known[1])
+            index += 1
+        else:
+            items.append(canonical_json(encode_value(arg)))
+    return hash_text("[" + ",".join(items) + "]")
+
+
 def _scope(scope: Scope, digester: FileDigester, contents: bool, memo: ScopeMemo | None) -> tuple[str, dict[str, str]]:
     key = (scope.paths, contents)
-    if memo is not None and key in memo:
-        return memo[key]
-    paths = {p: digester.digest(p) if contents else NOT_HASHED for p in scope.paths}
+    if memo is not None:
+        known = memo.get(key)
+        if known is not None:
+            return known
+    digest = digester.digest
+    paths = {p: digest(p) for p in scope.paths} if contents else dict.fromkeys(scope.paths, NOT_HASHED)
     result = (scope_component(paths), paths)
     if memo is not None:
         memo[key] = result
@@ -114,27 +177,35 @@ def _scope(scope: Scope, digester: FileDigester, contents: bool, memo: ScopeMemo
 
 
 def compute_fingerprint(parts: FingerprintParts, digester: FileDigester, *, contents: bool = True,
-                        memo: ScopeMemo | None = None) -> Fingerprint:
+                        memo: FingerprintMemo | None = None) -> Fingerprint:
     """The fingerprint with its breakdown and the per-path digests of every scope argument.
 
     Pass the same `memo` for every check of a run: checks usually share a few big scopes, and the
     component of a scope is then computed once instead of once per check (digests are per-run snapshots,
     so the answer cannot differ within a run)."""
+    m = memo if memo is not None else FingerprintMemo()
+    text = m.text_digest
     breakdown = {
-        "version": hash_text(parts.version),
+        "version": text(parts.version),
         "text": hash_text(parts.text),
         "location": hash_text(f"{parts.spec_file}:{parts.line}"),
-        "library": hash_text(parts.library),
-        "identity": hash_text(parts.identity),
-        "function": hash_text(parts.function),
-        "args": hash_text(dumps_canonical(_args_without_paths(parts.args))),
-        "workspace": hash_text(parts.workspace),
+        "library": text(parts.library),
+        "identity": text(parts.identity),
+        "function": text(parts.function),
+        "args": m.args_digest(parts.args),
+        "workspace": text(parts.workspace),
     }
     scope_paths: dict[str, dict[str, str]] = {}
     for i, scope in enumerate(iter_scopes(parts.args)):
         name = f"scope[{i}]"
-        breakdown[name], scope_paths[name] = _scope(scope, digester, contents, memo)
-    return Fingerprint(hash_text(dumps_canonical(breakdown)), breakdown, scope_paths)
+        breakdown[name], scope_paths[name] = _scope(scope, digester, contents, m.scopes)
+    return Fingerprint(hash_text(_breakdown_json(breakdown)), breakdown, scope_paths)
+
+
+def _breakdown_json(breakdown: dict[str, str]) -> str:
+    """`canonical_json(breakdown)`, built directly: component names are fixed ASCII words and `scope[i]`,
+    digests are hex, so nothing needs escaping, and this runs once per check."""
+    return "{" + ",".join([f'"{name}":"{digest}"' for name, digest in sorted(breakdown.items())]) + "}"
 
 
 def static_fingerprint(parts: FingerprintParts, digester: FileDigester, *,

@@ -8,6 +8,7 @@ run: the session switches itself off, appends a line to `warnings`, and every la
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import os
 import sqlite3
@@ -18,8 +19,22 @@ from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 from hie_tasks.incremental.digests import ABSENT, FileDigester, hash_text
-from hie_tasks.incremental.fingerprint import Fingerprint, FingerprintParts, ScopeMemo, compute_fingerprint
-from hie_tasks.incremental.store import ResultStore, StoredSelector, StoredVerdict, TreeRecord, looks_corrupt
+from hie_tasks.incremental.fingerprint import (
+    Fingerprint,
+    FingerprintMemo,
+    FingerprintParts,
+    canonical_json,
+    compute_fingerprint,
+)
+from hie_tasks.incremental.store import (
+    ResultStore,
+    StoredSelector,
+    StoredVerdict,
+    TreeRecord,
+    VerdictRow,
+    decode_verdict,
+    looks_corrupt,
+)
 from hie_tasks.libraries.base import CallContext, Purity, TreeDep
 from hie_tasks.model.codec import decode_value, dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
@@ -64,7 +79,13 @@ class CheckKey:
     text: str
 
     def storage_key(self) -> str:
-        return dumps_canonical([self.spec_file, self.element, self.index, self.text])
+        return _storage_key(self)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _storage_key(key: CheckKey) -> str:
+    # Asked for at lookup and again when the run's reasons are written; a run has thousands of checks.
+    return canonical_json([key.spec_file, key.element, key.index, key.text])
 
 
 @dataclass
@@ -119,7 +140,11 @@ class IncrementalSession:
         self._inputs: dict[CheckKey, dict[str, str]] = {}
         self._fingerprints: dict[CheckKey, tuple[FingerprintParts, Purity, Fingerprint]] = {}
         self._selectors: dict[str, Value] = {}
-        self._scope_memo: ScopeMemo = {}
+        self._memo = FingerprintMemo()
+        #: this run's snapshot of the stored verdicts, read in one query at the first lookup of a run
+        self._verdicts: dict[str, VerdictRow | StoredVerdict] | None = None
+        #: whether this run stored a verdict (only then can a scope set have lost its last reference)
+        self._recorded = False
         self._scope_diffs: dict[tuple[str, str], str] = {}
 
     # -- store access that degrades instead of failing ---------------------------------------------------
@@ -169,7 +194,9 @@ class IncrementalSession:
             self._inputs.clear()
             self._fingerprints.clear()
             self._selectors.clear()
-            self._scope_memo.clear()
+            self._memo.clear()
+            self._verdicts = None
+            self._recorded = False
             self._scope_diffs.clear()
         self._run_id = self._guard(lambda s: s.begin_run(), None)
 
@@ -181,7 +208,8 @@ class IncrementalSession:
         self._guard(lambda s: s.put_reasons(run_id, reasons), None)
         if run_id is not None:
             self._guard(lambda s: s.end_run(run_id, counts), None)
-        self._guard(lambda s: s.prune_scope_sets(), 0)
+        if self._recorded:
+            self._guard(lambda s: s.prune_scope_sets(), 0)
         self._run_id = None
 
     def close(self) -> None:
@@ -200,7 +228,7 @@ class IncrementalSession:
             known = self._fingerprints.get(key)
         if known is not None and known[0] == parts and known[1] == purity:
             return known[2]
-        fp = compute_fingerprint(parts, self.digester, contents=purity is not Purity.PURE, memo=self._scope_memo)
+        fp = compute_fingerprint(parts, self.digester, contents=purity is not Purity.PURE, memo=self._memo)
         with self._lock:
             self._fingerprints[key] = (parts, purity, fp)
         return fp
@@ -218,7 +246,7 @@ class IncrementalSession:
         if self.refresh:
             self._set(key, "reran: --refresh given")
             return None
-        stored = self._guard(lambda s: s.get_verdict(key.storage_key()), None)
+        stored = self._stored_verdict(key.storage_key(), fp)
         if stored is None:
             self._set(key, "reran: no previous verdict" if self.enabled else DISABLED)
             return None
@@ -247,9 +275,36 @@ class IncrementalSession:
             run_id=self._run_id, recorded_at=time.time(),
         )
         sets = {fp.breakdown[name]: paths for name, paths in fp.scope_paths.items()}
-        self._guard(lambda s: s.put_verdict(key.storage_key(), verdict, sets), None)
+        skey = key.storage_key()
+        self._guard(lambda s: s.put_verdict(skey, verdict, sets), None)
         with self._lock:
             self._inputs[key] = {**fp.breakdown, **_dynamic_inputs(deps, trees)}
+            if self._verdicts is not None:
+                self._verdicts[skey] = verdict
+            self._recorded = True
+
+    def _stored_verdict(self, storage_key: str, fp: Fingerprint) -> StoredVerdict | None:
+        """The stored verdict for a key: from this run's snapshot of the whole table, read in one query at
+        the first lookup of a run (a no-op run finds every key there), else from the store itself, so that a
+        verdict another process recorded since the snapshot is still found."""
+        # Loaded at the first lookup rather than in begin_run, so that a store which broke in between is
+        # noticed (and reported) by the lookup, as with a per-key query.
+        with self._lock:
+            verdicts = self._verdicts
+        if verdicts is None:
+            rows = self._guard(lambda s: s.get_verdict_rows(), None)
+            if rows is None:
+                return None
+            with self._lock:
+                if self._verdicts is None:
+                    self._verdicts = dict(rows)
+                verdicts = self._verdicts
+        found = verdicts.get(storage_key)
+        if found is None:
+            return self._guard(lambda s: s.get_verdict(storage_key), None)
+        if isinstance(found, StoredVerdict):
+            return found
+        return decode_verdict(found, fp.breakdown if found[0] == fp.value else None)
 
     def reason(self, key: CheckKey) -> str:
         with self._lock:

@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 SCHEMA_VERSION = 1
 DB_NAME = "results.sqlite"
@@ -90,9 +90,11 @@ class StoreUnavailable(Exception):
     path and what to do; the caller should print it and run without the cache."""
 
 
-@dataclass(frozen=True)
-class StatEntry:
-    """What a file looked like when it was last hashed, and the digest it had then."""
+class StatEntry(NamedTuple):
+    """What a file looked like when it was last hashed, and the digest it had then.
+
+    A named tuple rather than a dataclass: a run loads one per workspace file, and building 10 000 frozen
+    dataclasses cost several times more than the query that read them."""
 
     size: int
     mtime_ns: int
@@ -127,12 +129,40 @@ class StoredSelector:
     trees: list[TreeRecord]
 
 
+#: `json.dumps(x, sort_keys=True)` without building an encoder per call (thousands of calls per run).
+_SORTED_JSON = json.JSONEncoder(sort_keys=True).encode
+
+
 def _trees_to_json(trees: list[TreeRecord]) -> str:
     return json.dumps([[root, list(sfx), list(exc), digest] for root, sfx, exc, digest in trees])
 
 
 def _trees_from_json(text: str) -> list[TreeRecord]:
-    return [(str(r), tuple(s), tuple(e), str(d)) for r, s, e, d in json.loads(text)]
+    return [(str(r), tuple(s), tuple(e), str(d)) for r, s, e, d in _loads(text)]
+
+
+def _loads(text: str) -> Any:
+    # Most verdicts have no output, no trees and no deps: skip the decoder for those.
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    return json.loads(text)
+
+
+#: A verdict row as read, before decoding: (fingerprint, breakdown, deps, trees, status, message,
+#: duration_ms, output, run_id, recorded_at), JSON columns still text.
+VerdictRow = tuple[Any, ...]
+
+
+def decode_verdict(r: VerdictRow, breakdown: dict[str, str] | None = None) -> StoredVerdict:
+    """The verdict of a row. `breakdown`: the caller's breakdown for the row's fingerprint, when it has
+    one (equal fingerprints hash equal breakdowns), saving the decoding of the stored copy."""
+    return StoredVerdict(
+        fingerprint=r[0], breakdown=_loads(r[1]) if breakdown is None else breakdown, deps=_loads(r[2]),
+        trees=_trees_from_json(r[3]), status=r[4], message=r[5], duration_ms=float(r[6]), output=_loads(r[7]),
+        run_id=r[8], recorded_at=float(r[9]),
+    )
 
 
 class ResultStore:
@@ -298,11 +328,22 @@ class ResultStore:
                       (time.time(), json.dumps(counts, sort_keys=True), run_id))
 
     def put_reasons(self, run_id: int | None, reasons: Mapping[str, tuple[str, dict[str, str]]]) -> None:
-        """Why each check of a run was replayed or rerun, kept for `hie-tasks explain` after the run."""
+        """Why each check of a run was replayed or rerun, kept for `hie-tasks explain` after the run.
+
+        A row whose reason and inputs are what the table already holds (every replayed check of a no-op
+        run) is left alone, so `run_id` is the run that first recorded the reason as it stands: rewriting
+        ~1 KB of inputs (or even only the run id, which dirties every page) per check made this the most
+        expensive statement of a no-op run.
+        """
+        encode = _SORTED_JSON
+        rows = {k: (r, encode(i)) for k, (r, i) in reasons.items()}
         with self._write() as c:
+            for key, reason, inputs in c.execute("SELECT key, reason, inputs FROM last_reasons"):
+                if rows.get(key) == (reason, inputs):
+                    del rows[key]
             c.executemany(
                 "INSERT OR REPLACE INTO last_reasons (key, run_id, reason, inputs) VALUES (?, ?, ?, ?)",
-                [(k, run_id, r, json.dumps(i, sort_keys=True)) for k, (r, i) in reasons.items()],
+                [(k, run_id, r, i) for k, (r, i) in rows.items()],
             )
 
     def get_reason(self, key: str) -> tuple[int | None, str, dict[str, str]] | None:
@@ -317,18 +358,18 @@ class ResultStore:
 
     # -- verdicts ----------------------------------------------------------------------------------------
 
+    _VERDICT_COLUMNS = ("fingerprint, breakdown, deps, trees, status, message, duration_ms, output, run_id,"
+                        " recorded_at")
+
     def get_verdict(self, key: str) -> StoredVerdict | None:
-        rows = self._read(
-            "SELECT fingerprint, breakdown, deps, trees, status, message, duration_ms, output,"
-            " run_id, recorded_at FROM verdicts WHERE key = ?", (key,))
-        if not rows:
-            return None
-        r = rows[0]
-        return StoredVerdict(
-            fingerprint=r[0], breakdown=json.loads(r[1]), deps=json.loads(r[2]), trees=_trees_from_json(r[3]),
-            status=r[4], message=r[5], duration_ms=float(r[6]), output=json.loads(r[7]), run_id=r[8],
-            recorded_at=float(r[9]),
-        )
+        rows = self._read(f"SELECT {self._VERDICT_COLUMNS} FROM verdicts WHERE key = ?", (key,))
+        return decode_verdict(rows[0]) if rows else None
+
+    def get_verdict_rows(self) -> dict[str, VerdictRow]:
+        """Every stored verdict by key, undecoded (`decode_verdict`), in one query: a run looks up nearly
+        all of them, and one statement per check costs more than reading the whole table."""
+        rows = self._read(f"SELECT key, {self._VERDICT_COLUMNS} FROM verdicts")
+        return {r[0]: r[1:] for r in rows}
 
     def put_verdict(self, key: str, v: StoredVerdict, scope_sets: Mapping[str, dict[str, str]] | None = None) -> None:
         """Replace the verdict for `key`, committed immediately (one transaction per verdict).

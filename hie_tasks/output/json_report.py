@@ -8,6 +8,8 @@ and `output` per result, `skipped`/`cached`/`duration_ms` in the summary and sco
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from json.encoder import INFINITY, encode_basestring
 from typing import Any
 
 from hie_tasks.engine.results import CheckOutcome, RunReport
@@ -49,4 +51,67 @@ def report_json(report: RunReport) -> dict[str, Any]:
 
 
 def render(report: RunReport) -> str:
-    return json.dumps(report_json(report), indent=2, ensure_ascii=False)
+    return pretty_json(report_json(report))
+
+
+def pretty_json(data: Any) -> str:
+    """`json.dumps(data, indent=2, ensure_ascii=False)`, about twice as fast.
+
+    With `indent` the standard library falls back to its pure-Python encoder; a report of a few thousand
+    checks then costs tens of milliseconds, a visible share of a run that replays everything. Any value
+    this does not know (a subclass, a non-string key) hands the whole document to the standard encoder.
+    """
+    try:
+        return _pretty(data, "\n")
+    except _Unknown:
+        return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value == INFINITY:
+        return "Infinity"
+    if value == -INFINITY:
+        return "-Infinity"
+    return float.__repr__(value)
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _null(_value: None) -> str:
+    return "null"
+
+
+_SCALARS: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring, int: int.__repr__, float: _float, bool: _bool, type(None): _null,
+}
+
+
+def _pretty(value: Any, indent: str) -> str:
+    scalar = _SCALARS.get(type(value))
+    if scalar is not None:
+        return scalar(value)
+    inner = indent + "  "
+    sep = "," + inner
+    if type(value) is dict:
+        if not value:
+            return "{}"
+        items: list[str] = []
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unknown
+            scalar = _SCALARS.get(type(item))
+            items.append(encode_basestring(key) + ": " + (scalar(item) if scalar is not None else _pretty(item, inner)))
+        return "{" + inner + sep.join(items) + indent + "}"
+    if type(value) is list:
+        if not value:
+            return "[]"
+        return "[" + inner + sep.join([_pretty(item, inner) for item in value]) + indent + "]"
+    raise _Unknown

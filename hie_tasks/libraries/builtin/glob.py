@@ -39,11 +39,15 @@ class _Component:
 
     #: The text when it has no metacharacters: probed directly instead of listing the directory.
     literal: str | None
-    regex: re.Pattern[str]
+    #: None for a literal, which matches exactly its own text (compiling one regex per literal component
+    #: was most of the cost of a `pkg/docs/*.md` selector).
+    regex: re.Pattern[str] | None
     recursive: bool
     leading_dot: bool
 
     def matches(self, name: str) -> bool:
+        if self.regex is None:
+            return name == self.literal
         return self.regex.fullmatch(name) is not None
 
 
@@ -110,7 +114,7 @@ def _compile_component(text: str) -> _Component:
             i += 1
     return _Component(
         literal=text if literal else None,
-        regex=re.compile("".join(parts), re.DOTALL),
+        regex=None if literal else re.compile("".join(parts), re.DOTALL),
         recursive=recursive,
         leading_dot=text.startswith("."),
     )
