@@ -17,10 +17,10 @@ from hie_tasks.cli.common import (
 )
 from hie_tasks.cli.loading import load_spec_or_exit
 from hie_tasks.engine.project import ProjectOptions
-from hie_tasks.engine.runner import RunOptions
+from hie_tasks.engine.runner import ProgressCallback, RunOptions
 
 if TYPE_CHECKING:
-    from hie_tasks.engine.results import RunReport
+    from hie_tasks.engine.results import CheckOutcome, RunReport
     from hie_tasks.lang.loader import SpecSet
 
 # Only what `run -f json` needs is imported at module level: rich (human output, messages) and the other
@@ -95,6 +95,20 @@ def emit(report: RunReport, fmt: str, output: str | None) -> None:
         sys.stdout.write(text + "\n")
 
 
+def verbose_trace(inner: ProgressCallback | None) -> ProgressCallback:
+    """`-v`: one stderr line per finished check (upstream traces progress there), then the normal callback."""
+    err = error_console()
+
+    def trace(outcome: CheckOutcome, done: int, total: int) -> None:
+        how = "cached" if outcome.cached else f"{outcome.duration_ms:.1f} ms"
+        err.print(f"[{done}/{total}] {outcome.status.value} {outcome.element} :: {outcome.check} ({how})",
+                  markup=False, highlight=False)
+        if inner is not None:
+            inner(outcome, done, total)
+
+    return trace
+
+
 def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
     check_arguments(args)
     spec_path = resolve_spec(args.file)
@@ -130,12 +144,14 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
                 reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
                 if plan.diagnostics:
                     reporter.diagnostics(plan.diagnostics, spec.sources)
-                report = project.run_plan(plan, reporter.on_outcome)
+                report = project.run_plan(
+                    plan, verbose_trace(reporter.on_outcome) if args.verbose else reporter.on_outcome
+                )
                 reporter.summary(report)
         else:
             if plan.diagnostics and args.verbose:
                 print_diagnostics(error_console(), plan.diagnostics, spec.sources)
-            report = project.run_plan(plan)
+            report = project.run_plan(plan, verbose_trace(None) if args.verbose else None)
             emit(report, args.format, getattr(args, "output", None))
         if args.verbose:
             error_console().print(f"finished in {report.duration_ms:.1f} ms")

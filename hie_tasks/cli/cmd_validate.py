@@ -27,25 +27,34 @@ def validation_json(errors: list[Diagnostic], warnings: list[Diagnostic]) -> dic
 def run(args: argparse.Namespace) -> int:
     # Upstream's `check` reads ./hielements.toml of the current directory; `-w` chooses another workspace.
     workspace = os.path.abspath(args.workspace or ".")
-    spec, _project = load_spec_or_exit(args.file, workspace, args.format == "json")
-    errors = [d for d in spec.diagnostics if d.is_error]
-    warnings = [d for d in spec.diagnostics if not d.is_error]
+    # `hie-tasks validate` takes several files (pre-commit passes every changed .hie); one report covers all.
+    files: list[str] = args.file if isinstance(args.file, list) else [args.file]
     out = console()
+    errors: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
+    for file in files:
+        spec, _project = load_spec_or_exit(file, workspace, args.format == "json")
+        file_errors = [d for d in spec.diagnostics if d.is_error]
+        file_warnings = [d for d in spec.diagnostics if not d.is_error]
+        errors += file_errors
+        warnings += file_warnings
+        if args.format == "json":
+            continue
+        print_diagnostics(out, spec.diagnostics, spec.sources)
+        if file_errors:
+            out.print(Text(f"✗ {file}: {len(file_errors)} errors, {len(file_warnings)} warnings", style="bold red"))
+        else:
+            note = f" ({len(file_warnings)} warnings)" if file_warnings else ""
+            out.print(Text(f"✓ {file} is valid{note}", style="bold green"))
     if args.format == "json":
         print(json.dumps(validation_json(errors, warnings), indent=2, ensure_ascii=False))
-    else:
-        print_diagnostics(out, spec.diagnostics, spec.sources)
-        if errors:
-            out.print(Text(f"✗ {args.file}: {len(errors)} errors, {len(warnings)} warnings", style="bold red"))
-        else:
-            note = f" ({len(warnings)} warnings)" if warnings else ""
-            out.print(Text(f"✓ {args.file} is valid{note}", style="bold green"))
     return EXIT_FAILED if errors else EXIT_OK
 
 
 def add_parser(subparsers: Any, name: str = "validate") -> None:
     p = subparsers.add_parser(name, help="parse and validate a specification (no checks run)")
-    p.add_argument("file", help="the .hie file (or a directory of .hie files)")
+    # upstream's `check` takes exactly one file; our `validate` any number
+    p.add_argument("file", nargs=None if name == "check" else "+", help="the .hie file(s) or directories of them")
     p.add_argument("-f", "--format", choices=["human", "json"], default="human")
     p.add_argument("-w", "--workspace", help="workspace whose hielements.toml names the libraries (default: .)")
     p.set_defaults(func=run)

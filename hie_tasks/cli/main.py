@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -65,8 +66,18 @@ def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int
     return guarded(func, args)
 
 
+def _terminate(signum: int, _frame: object) -> None:
+    # SIGTERM (CI cancelling a job, `timeout`, a process manager) unwinds like Ctrl-C, so `with` blocks close
+    # the result store and stop plugin processes instead of leaving them running.
+    raise SystemExit(128 + signum)
+
+
 def guarded(func: Callable[[argparse.Namespace], int], args: Any) -> int:
     """Run a command so that user mistakes print one clear message and bugs print a short report."""
+    try:
+        signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:
+        pass  # not the main thread (an embedding program): leave its signal handling alone
     try:
         return func(args)
     except CliError as exc:

@@ -180,9 +180,14 @@ class Runner:
                     slots.append(ready)
                 reported = report(block=False)
             report(block=True)
-        finally:
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM): drop queued checks and return at once, so the caller can stop
+            # plugin processes — which is what unblocks the checks still running in the pool.
             if pool is not None:
-                pool.shutdown(wait=True)
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        if pool is not None:
+            pool.shutdown(wait=True)
         return [slot for slot in slots if isinstance(slot, CheckOutcome)]
 
     def _outcome(self, planned: PlannedCheck, result: CheckResult) -> CheckOutcome:

@@ -68,6 +68,8 @@ class ExternalLibrary(Library):
         self.config = config
         self.workspace = os.path.abspath(workspace)
         self._process: PluginProcess | None = None
+        #: bumped by close(); see _request
+        self._generation = 0
         self._identity: str | None = None
 
     # -- process --------------------------------------------------------------------------------------------
@@ -98,7 +100,12 @@ class ExternalLibrary(Library):
 
     def _request(self, method: str, params: Any, subject: str, ctx: CallContext | None) -> dict[str, Any]:
         sink = _OutputSink(ctx, self.name)
+        generation = self._generation
         with self.lock:
+            if generation != self._generation:
+                # close() ran while this request waited for the process (an interrupted run): it must not
+                # start a new one. Requests made after close() start afresh.
+                raise LibraryError("E500", f"External library '{self.name}' was shut down before {subject} ran")
             if self._process is None or not self._process.alive:
                 self._process = self._spawn()
             process = self._process
@@ -171,10 +178,12 @@ class ExternalLibrary(Library):
         return Purity.READS_WORKSPACE
 
     def close(self) -> None:
-        with self.lock:
-            if self._process is not None:
-                self._process.close()
-                self._process = None
+        # Not under self.lock: after Ctrl-C or SIGTERM a worker thread may still hold it, blocked on this very
+        # process, and stopping the process is what unblocks that thread.
+        self._generation += 1
+        process, self._process = self._process, None
+        if process is not None:
+            process.close()
 
 
 def _result_of(response: dict[str, Any]) -> Any:

@@ -124,3 +124,17 @@ def test_upstream_run_leaves_no_store(tmp_path: Path) -> None:
     r = run_cli("run", str(tmp_path / "s.hie"), "-f", "json", tool="hielements")
     assert r.code == 0 and json.loads(r.out)["summary"]["passed"] == 1
     assert not (tmp_path / ".hie-cache").exists()
+
+
+def test_validate_several_files_reports_them_all(tmp_path: Path) -> None:
+    good = tmp_path / "good.hie"
+    good.write_text("element a:\n    check files.exists(files.folder_selector('.'), 'x')\n")
+    bad = tmp_path / "bad.hie"
+    bad.write_text("element b:\n    ref r = files.file_selector('x')\n")
+    r = run_cli("validate", str(good), str(bad), "-f", "json", cwd=tmp_path)
+    assert r.code == 1
+    data = json.loads(r.out)
+    assert [e["file"] for e in data["errors"]] == [str(bad)]
+    r = run_cli("validate", str(good), str(good), cwd=tmp_path)
+    assert r.code == 0 and r.out.count("is valid") == 2
+    assert run_cli("check", str(good), str(bad), tool="hielements", cwd=tmp_path).code == 2  # upstream: one FILE

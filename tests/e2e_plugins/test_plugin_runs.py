@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.cli.conftest import run_cli
 from tests.config.test_config import WASM_ABI_BLOCK
 from tests.e2e_plugins.conftest import PLUGINS_PY
@@ -158,4 +160,35 @@ def test_hostile_external_plugins_become_error_verdicts(tmp_path: Path) -> None:
     assert "hang" in messages[1] and "bad" in messages[1]
     assert elapsed < 30
     assert r.code == 1
+    assert _plugin_processes(marker) == []
+
+
+@pytest.mark.parametrize("jobs", ["1", "4"])
+def test_sigterm_stops_the_run_and_its_plugin_processes(tmp_path: Path, jobs: str) -> None:
+    import signal
+    import subprocess
+
+    from tests.cli.conftest import REPO
+
+    marker = f"sigterm-{os.getpid()}-{time.time_ns()}"
+    (tmp_path / "hielements.toml").write_text(
+        f'[libraries.slow]\nexecutable = "{sys.executable}"\n'
+        f'args = ["{PLUGINS_PY / "hostile_plugin.py"}", "hang", "{marker}"]\ntimeout_ms = 60000\n'
+    )
+    (tmp_path / "spec.hie").write_text("element e:\n" + "    check slow.bad()\n" * 3)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hie_tasks", "run", str(tmp_path / "spec.hie"), "--no-cache", "-j", jobs],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not _plugin_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _plugin_processes(marker), "the plugin never started"
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=10)
+    assert proc.returncode == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 5
+    while _plugin_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _plugin_processes(marker) == []
