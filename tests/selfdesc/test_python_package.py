@@ -3,10 +3,9 @@ one deliberate violation turns exactly the expected check red (issue 7)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from tests.cli.conftest import run_cli
+from tests.selfdesc.kit import prepend, red_checks, write_tree
 
 PACKAGE = {
     "shop/__init__.py": '"""The shop."""\n',
@@ -74,40 +73,20 @@ element shop:
 
 
 def make_workspace(root: Path) -> Path:
-    for rel, text in PACKAGE.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    (root / "shop.hie").write_text(SPEC)
-    return root
-
-
-def verdicts(ws: Path) -> dict[str, str]:
-    r = run_cli("run", str(ws / "shop.hie"), "-f", "json", "--no-cache")
-    data = json.loads(r.out)
-    return {f"{x['element']} :: {x['check']}": x["status"] for x in data["results"]}
+    return write_tree(root, PACKAGE, SPEC)
 
 
 def test_description_is_green(tmp_path: Path) -> None:
-    result = verdicts(make_workspace(tmp_path))
-    assert len(result) >= 15
-    assert set(result.values()) == {"pass"}, {k: v for k, v in result.items() if v != "pass"}
+    assert red_checks(make_workspace(tmp_path)) == set()
 
 
 def test_forbidden_import_turns_exactly_one_check_red(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
-    before = verdicts(ws)
-    api = ws / "shop" / "api.py"
-    api.write_text("import sqlite3\n" + api.read_text())
-    after = verdicts(ws)
-    changed = {k for k in after if after[k] != before[k]}
-    assert changed == {"shop.api :: python.no_import(mod, 'sqlite3')"}
-    assert after["shop.api :: python.no_import(mod, 'sqlite3')"] == "fail"
+    prepend(ws / "shop" / "api.py", "import sqlite3\n")
+    assert red_checks(ws) == {"shop.api :: python.no_import(mod, 'sqlite3')"}
 
 
 def test_missing_test_module_turns_exactly_one_check_red(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path)
     (ws / "tests" / "test_api.py").unlink()
-    after = verdicts(ws)
-    red = {k for k, v in after.items() if v != "pass"}
-    assert red == {"shop :: files.exists(tests, 'test_api.py')"}
+    assert red_checks(ws) == {"shop :: files.exists(tests, 'test_api.py')"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.selfdesc.test_python_package import verdicts
+from tests.selfdesc.kit import prepend, red_checks, write_tree
 
 CRATE = {
     "Cargo.toml": '[package]\nname = "ledger"\nversion = "0.1.0"\n',
@@ -71,34 +71,21 @@ element ledger:
 
 
 def make_crate(root: Path) -> Path:
-    for rel, text in CRATE.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    (root / "shop.hie").write_text(SPEC)
-    return root
+    return write_tree(root, CRATE, SPEC)
 
 
 def test_description_is_green(tmp_path: Path) -> None:
-    result = verdicts(make_crate(tmp_path))
-    assert len(result) >= 15
-    assert set(result.values()) == {"pass"}, {k: v for k, v in result.items() if v != "pass"}
+    assert red_checks(make_crate(tmp_path)) == set()
 
 
 def test_forbidden_dependency_turns_exactly_one_check_red(tmp_path: Path) -> None:
     ws = make_crate(tmp_path)
-    before = verdicts(ws)
-    lexer = ws / "src" / "lexer.rs"
-    lexer.write_text("use crate::parser::Entry;\n" + lexer.read_text())
-    after = verdicts(ws)
-    changed = {k for k in after if after[k] != before[k]}
-    assert changed == {"ledger.parser :: rust.no_dependency(lexer.module, module)"}
-    assert after["ledger.parser :: rust.no_dependency(lexer.module, module)"] == "fail"
+    prepend(ws / "src" / "lexer.rs", "use crate::parser::Entry;\n")
+    assert red_checks(ws) == {"ledger.parser :: rust.no_dependency(lexer.module, module)"}
 
 
 def test_removing_tests_turns_has_tests_red(tmp_path: Path) -> None:
     ws = make_crate(tmp_path)
     parser = ws / "src" / "parser.rs"
     parser.write_text(parser.read_text().split("#[cfg(test)]")[0])
-    after = verdicts(ws)
-    assert {k for k, v in after.items() if v != "pass"} == {"ledger.parser :: rust.has_tests(module)"}
+    assert red_checks(ws) == {"ledger.parser :: rust.has_tests(module)"}
