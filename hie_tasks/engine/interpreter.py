@@ -20,8 +20,9 @@ from hie_tasks.diagnostics import Diagnostic, Span, error
 from hie_tasks.engine.scopes import ScopeStore
 from hie_tasks.lang import ast
 from hie_tasks.lang.printer import expr_text
-from hie_tasks.libraries.base import CallContext, Library
+from hie_tasks.libraries.base import CallContext, Library, Purity
 from hie_tasks.libraries.registry import Registry
+from hie_tasks.model.codec import dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import Value
 
@@ -81,12 +82,15 @@ class Interpreter:
         self.element_filter = element_filter
         self.selector_call = selector_call
         self._store = ScopeStore()
+        #: selector answers of the plan being built: (library, function, args JSON) → (value, what it read)
+        self._selections: dict[tuple[int, str, str], tuple[Value, CallContext]] = {}
 
     # ------------------------------------------------------------------ walking
 
     def plan(self, programs: list[ast.Program]) -> Plan:
         plan = Plan()
         self._store = plan.scopes
+        self._selections.clear()
         for program in programs:
             spec_file = self._spec_key(program.file)
             for element in program.elements:
@@ -186,6 +190,27 @@ class Interpreter:
         library, function = self._callee(expr)
         args = [self._eval(arg, path, ctx) for arg in expr.args]
         try:
-            return self.selector_call(library, function, args, ctx)
+            return self._select(library, function, args, ctx)
         except LibraryError as exc:
             raise EvalError(exc.code, exc.message, expr.span) from exc
+
+    def _select(self, library: Library, function: str, args: list[Value], ctx: CallContext) -> Value:
+        """A selector call, answered once per plan for deterministic libraries.
+
+        Specs repeat selectors (`files.folder_selector('src')` in many elements); a plan is a snapshot of the
+        workspace, so a built-in or pure library gives the same answer each time within it. Plugins that are
+        not pure are called every time, as upstream calls them. A failure is not memoised.
+        """
+        if library.kind != "builtin" and library.purity() is not Purity.PURE:
+            return self.selector_call(library, function, args, ctx)
+        key = (id(library), function, dumps_canonical([encode_value(a) for a in args]))
+        known = self._selections.get(key)
+        if known is None:
+            inner = CallContext(self.workspace)
+            known = (self.selector_call(library, function, args, inner), inner)
+            self._selections[key] = known
+        value, seen = known
+        ctx.deps |= seen.deps
+        ctx.trees |= seen.trees
+        ctx.output.extend(seen.output)
+        return value

@@ -19,7 +19,10 @@ from hie_tasks.model.values import CheckResult, Value
 
 
 class RecordingLibrary(Library):
-    """A real Library implementation that records the calls it receives (the engine under test is real)."""
+    """A real Library implementation that records the calls it receives (the engine under test is real).
+    It stands for a plugin: not built in, and not pure."""
+
+    kind = "external"
 
     def __init__(self, name: str = "rec") -> None:
         super().__init__(name)

@@ -172,3 +172,35 @@ def test_files_library_through_the_engine(evaluate: Evaluate, tmp_path: Path) ->
         ("app", "pass", None),
         ("app", "fail", "File 'b.py' does not exist in folder 'src'"),
     ]
+
+
+def test_builtin_selector_answered_once_per_plan(evaluate: Evaluate, tmp_path: Path) -> None:
+    from hie_tasks.libraries.builtin.files import FilesLibrary
+
+    calls: list[list[object]] = []
+    original = FilesLibrary.call
+
+    def counting(self: FilesLibrary, function: str, args: list, ctx):  # type: ignore[no-untyped-def, type-arg]
+        calls.append([function, *args])
+        return original(self, function, args, ctx)
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.py").write_text("x")
+    FilesLibrary.call = counting  # type: ignore[method-assign]
+    try:
+        plan, report = evaluate(
+            "element a:\n    scope s = files.folder_selector('src')\n    check files.exists(s, 'a.py')\n"
+            "element b:\n    scope s = files.folder_selector('src')\n"
+            "    check files.exists(files.folder_selector('src'), 'a.py')\n"
+        )
+    finally:
+        FilesLibrary.call = original  # type: ignore[method-assign]
+    assert calls == [["folder_selector", "src"]]
+    assert [o.status for o in report.outcomes] == [Status.PASS, Status.PASS]
+    # what the selector read is still known for every scope that used it (watch and explain rely on it)
+    assert plan.scope_inputs["a.s"].trees and plan.scope_inputs["b.s"].trees == plan.scope_inputs["a.s"].trees
+
+
+def test_impure_plugin_selector_called_every_time(evaluate: Evaluate, rec: RecordingLibrary) -> None:
+    evaluate("element a:\n    scope x = rec.echo('v')\n    scope y = rec.echo('v')\n    check rec.ok(x, y)\n")
+    assert [c for c in rec.calls if c[0] == "call"] == [("call", "echo", ["v"]), ("call", "echo", ["v"])]
