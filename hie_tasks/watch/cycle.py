@@ -63,6 +63,8 @@ class CycleReport:
     #: a config or spec edit did not load, so the previous good one was used for this cycle
     kept_previous: bool = False
     duration_ms: float = 0.0
+    #: file events were lost, so this cycle reloaded and re-planned everything instead of trusting `changed`
+    events_lost: bool = False
 
     @property
     def initial(self) -> bool:
@@ -122,9 +124,11 @@ class CycleRunner:
 
     # ------------------------------------------------------------------ one cycle
 
-    def run_cycle(self, number: int, changed: dict[str, bool]) -> CycleReport:
+    def run_cycle(self, number: int, changed: dict[str, bool], events_lost: bool = False) -> CycleReport:
+        """One cycle for the burst `changed`; `events_lost` means the burst may be incomplete, so the
+        cycle reloads config and spec and runs the whole plan (the store still replays what is unchanged)."""
         started = time.perf_counter()
-        cycle = CycleReport(number, sorted(display_path(self.workspace, p) for p in changed))
+        cycle = CycleReport(number, sorted(display_path(self.workspace, p) for p in changed), events_lost=events_lost)
         try:
             self._cycle(cycle, changed)
         except Exception as exc:  # a cycle must never end watching; the report says what happened
@@ -134,6 +138,8 @@ class CycleRunner:
 
     def _cycle(self, cycle: CycleReport, changed: dict[str, bool]) -> None:
         needs = {self.control_kind(p) for p in changed}
+        if cycle.events_lost:
+            needs.add(Control.PROJECT)
         first = cycle.initial
         if first or Control.PROJECT in needs or not self._config_ok:
             self._reload_project(cycle, first)

@@ -10,10 +10,16 @@ Only events that can mean "contents or listing changed" are kept. watchdog also 
 read-only closes; the checks themselves read files, so keeping those would make every cycle trigger the
 next one. The caller's own output directories (result store, module cache) are dropped at the source for
 the same reason.
+
+Events can also be lost: the kernel drops them when its queue overflows (watchdog 7 on Linux then only
+logs a warning from its inotify reader and rebuilds its watches; no event reaches a handler), or an
+observer thread dies. Either marks the pool "lost", and the next burst says so instead of going stale.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
 import time
@@ -31,6 +37,7 @@ from watchdog.events import (
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
 
 DEFAULT_QUIET_MS = 150
 DEFAULT_MAX_MS = 2000
@@ -60,6 +67,8 @@ class Burst:
     transient: set[str] = field(default_factory=set)
     #: perf_counter() of the burst's first event: where change-to-verdict latency starts
     started: float = 0.0
+    #: some file events were lost before or during this burst: `paths` may be incomplete
+    lost: bool = False
 
 
 def _text(path: str | bytes) -> str:
@@ -106,19 +115,32 @@ class EventPool:
         self._pending: dict[str, tuple[str, bool]] = {}
         self._first = 0.0
         self._last = 0.0
+        self._lost = False
+
+    def _arrived(self) -> None:
+        """Start or extend the current burst (the lock is held)."""
+        now = time.perf_counter()
+        if not self._pending and not self._lost:
+            self._first = now
+        self._last = now
 
     def add(self, items: Iterable[tuple[str, str, bool]]) -> None:
-        now = time.perf_counter()
         with self._cond:
-            if not self._pending:
-                self._first = now
-            self._last = now
+            self._arrived()
             for path, kind, is_dir in items:
                 previous = self._pending.get(path)
                 if previous is None:
                     self._pending[path] = (kind, is_dir)
                 elif is_dir and not previous[1]:
                     self._pending[path] = (previous[0], True)
+            self._cond.notify_all()
+
+    def mark_lost(self) -> None:
+        """Events were dropped: the next burst (debounced like any other, since an overflow comes from a
+        storm of changes that is usually still going on) carries `lost`."""
+        with self._cond:
+            self._arrived()
+            self._lost = True
             self._cond.notify_all()
 
     def wake(self) -> None:
@@ -133,7 +155,7 @@ class EventPool:
         deadline = None if timeout is None else time.perf_counter() + timeout
         quiet, longest = settings.quiet_ms / 1000, settings.max_ms / 1000
         with self._cond:
-            while not self._pending:
+            while not self._pending and not self._lost:
                 if stop.is_set():
                     return None
                 remaining = None if deadline is None else deadline - time.perf_counter()
@@ -148,13 +170,13 @@ class EventPool:
                 self._cond.wait(end - now)
             if stop.is_set():
                 return None
-            pending, started = self._pending, self._first
-            self._pending = {}
-        return _net_changes(pending, started)
+            pending, started, lost = self._pending, self._first, self._lost
+            self._pending, self._lost = {}, False
+        return _net_changes(pending, started, lost)
 
 
-def _net_changes(pending: dict[str, tuple[str, bool]], started: float) -> Burst:
-    burst = Burst(started=started)
+def _net_changes(pending: dict[str, tuple[str, bool]], started: float, lost: bool) -> Burst:
+    burst = Burst(started=started, lost=lost)
     for path, (kind, is_dir) in pending.items():
         if kind == _APPEARED and not os.path.lexists(path):
             burst.transient.add(path)
@@ -163,18 +185,55 @@ def _net_changes(pending: dict[str, tuple[str, bool]], started: float) -> Burst:
     return burst
 
 
+#: watchdog's observers report a kernel queue overflow only as a warning on (a child of) this logger.
+_WATCHDOG_LOGGER = "watchdog.observers"
+
+
+class _OverflowListener(logging.Handler):
+    """Turns watchdog's "queue overflowed" warning into a lost-events mark on the pool.
+
+    Logging is process-wide, so another watcher's overflow marks this pool too: one needless full cycle is
+    harmless, a missed overflow is not. Being a handler of its own also keeps watchdog's raw warning off
+    the terminal (Python prints it only when no handler exists); the watcher reports the loss itself.
+    """
+
+    def __init__(self, pool: EventPool) -> None:
+        super().__init__(logging.WARNING)
+        self._pool = pool
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self._pool.mark_lost()
+
+
+def _threads(observer: BaseObserver) -> list[threading.Thread]:
+    """Every thread the observer relies on: itself, one emitter per watch and, in watchdog 7 on Linux, the
+    inotify reader it keeps in a private attribute (found by type, so a dead reader cannot go unnoticed)."""
+    owned = [value for value in vars(observer).values() if isinstance(value, threading.Thread)]
+    return [observer, *observer.emitters, *owned]
+
+
 class FileWatcher:
     """A recursive watchdog observer on the workspace, plus single directories outside it (a spec or a
     plugin kept elsewhere), feeding an `EventPool`."""
 
     def __init__(self, root: str, excluded: Iterable[str] = ()) -> None:
         self.pool = EventPool()
-        self._observer = Observer()
-        self._observer.daemon = True
         self._handler = _Collector(self.pool, tuple(os.path.abspath(p) for p in excluded))
         self._root = os.path.abspath(root)
         self._extra: set[str] = set()
-        self._observer.schedule(self._handler, self._root, recursive=True)
+        self._listener = _OverflowListener(self.pool)
+        self._running = False
+        self.observer = self._new_observer()
+
+    def _new_observer(self) -> BaseObserver:
+        observer = Observer()
+        observer.daemon = True
+        observer.schedule(self._handler, self._root, recursive=True)
+        for directory in sorted(self._extra):
+            if os.path.isdir(directory):
+                observer.schedule(self._handler, directory, recursive=False)
+        return observer
 
     def watch_file(self, path: str) -> None:
         """Also report changes to `path` when it lies outside the workspace (its directory is watched)."""
@@ -182,13 +241,34 @@ class FileWatcher:
         if directory == self._root or directory.startswith(self._root + os.sep) or directory in self._extra:
             return
         if os.path.isdir(directory):
-            self._observer.schedule(self._handler, directory, recursive=False)
+            self.observer.schedule(self._handler, directory, recursive=False)
             self._extra.add(directory)
 
     def start(self) -> None:
-        self._observer.start()
+        logging.getLogger(_WATCHDOG_LOGGER).addHandler(self._listener)
+        self.observer.start()
+        self._running = True
+
+    def revive(self) -> bool:
+        """Replace the observer if one of its threads has died, marking events lost; True if it had died.
+
+        Raises OSError when a new observer cannot start (the workspace vanished, inotify limits reached);
+        the dead one is then replaced again on the next call.
+        """
+        if not self._running or all(thread.is_alive() for thread in _threads(self.observer)):
+            return False
+        dead = self.observer
+        with contextlib.suppress(Exception):  # a crashed observer may not stop cleanly; it is abandoned anyway
+            dead.stop()
+        self.observer = self._new_observer()
+        self.observer.start()
+        # Whatever changed between the death and now was never reported (one mark covers a failed retry too).
+        self.pool.mark_lost()
+        return True
 
     def stop(self) -> None:
-        if self._observer.is_alive():
-            self._observer.stop()
-            self._observer.join(timeout=5)
+        self._running = False
+        logging.getLogger(_WATCHDOG_LOGGER).removeHandler(self._listener)
+        if self.observer.is_alive():
+            self.observer.stop()
+            self.observer.join(timeout=5)

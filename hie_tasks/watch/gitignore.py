@@ -112,20 +112,31 @@ class GitIgnore:
     @classmethod
     def load(cls, directory: str) -> GitIgnore:
         """The directory's `.gitignore`; no file (or an unreadable one) ignores nothing."""
+        return cls.load_file(os.path.join(directory, GITIGNORE))
+
+    @classmethod
+    def load_file(cls, path: str) -> GitIgnore:
+        """Rules from a file in `.gitignore` syntax (also `.git/info/exclude`); a missing one ignores nothing."""
         try:
-            with open(os.path.join(directory, GITIGNORE), encoding="utf-8", errors="replace") as fh:
+            with open(path, encoding="utf-8", errors="replace") as fh:
                 return cls.parse(fh.read())
         except OSError:
             return cls([])
 
-    def _verdict(self, rel: str, is_dir: bool) -> bool:
-        ignored = False
-        for rule in self.rules:
+    def match(self, rel: str, is_dir: bool) -> bool | None:
+        """The verdict of the last rule matching `rel` itself (True = ignored), None when none matches.
+
+        Parent directories are not consulted: callers combining several files decide those first.
+        """
+        for rule in reversed(self.rules):
             if rule.dir_only and not is_dir:
                 continue
             if rule.regex.match(rel):
-                ignored = not rule.negated
-        return ignored
+                return not rule.negated
+        return None
+
+    def _verdict(self, rel: str, is_dir: bool) -> bool:
+        return self.match(rel, is_dir) is True
 
     def ignored(self, rel: str, is_dir: bool = False) -> bool:
         """Whether `rel` (slash-separated, relative to the .gitignore's directory) is ignored."""

@@ -4,6 +4,11 @@
 observing and runs the initial cycle, `run_cycles(max_cycles=…, timeout=…)` processes bursts, and `stop()`
 (safe from any thread or a signal handler) makes a waiting `run_cycles` return. `close()` stops the observer
 and closes the project, which ends the session and closes the result store.
+
+Lost file events (a kernel queue overflow, a dead observer thread) are never silent: the loop says so in
+one line and runs a cycle that reloads and re-plans everything; the incremental store then reruns exactly
+the checks whose inputs really changed. The observer's threads are checked between bursts, and a dead
+observer is replaced.
 """
 
 from __future__ import annotations
@@ -14,11 +19,16 @@ import time
 
 from hie_tasks.watch.cycle import CycleReport, CycleRunner, ProjectFactory
 from hie_tasks.watch.events import Burst, DebounceSettings, FileWatcher
-from hie_tasks.watch.gitignore import GITIGNORE, GitIgnore
+from hie_tasks.watch.ignores import IgnoreTree
 from hie_tasks.watch.report import CycleSink
 
 #: Directory names whose churn never matters unless a scope selects files inside them.
 ALWAYS_IGNORED = frozenset({".git", "__pycache__"})
+
+LOST_EVENTS_MESSAGE = "file events were lost; re-checking everything"
+
+#: How often (seconds) a waiting loop checks that the observer's threads are still alive.
+HEALTH_INTERVAL = 1.0
 
 
 class Watcher:
@@ -34,8 +44,12 @@ class Watcher:
         self.skipped_bursts = 0
         self._stop = threading.Event()
         self._files = FileWatcher(self.workspace, self.runner.excluded_dirs())
-        self._gitignore = GitIgnore.load(self.workspace)
+        self._ignores = IgnoreTree(self.workspace)
+        for path in self._ignores.outside_files():
+            self._files.watch_file(path)
         self._started = False
+        #: a failed observer restart was reported; say it once, not on every retry
+        self._restart_failing = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -72,19 +86,37 @@ class Watcher:
             remaining = None if deadline is None else deadline - time.perf_counter()
             if remaining is not None and remaining <= 0:
                 break
-            burst = self._files.pool.next_burst(self.debounce, self._stop, remaining)
+            self._revive_observer()
+            wait = HEALTH_INTERVAL if remaining is None else min(remaining, HEALTH_INTERVAL)
+            burst = self._files.pool.next_burst(self.debounce, self._stop, wait)
             if burst is None:
                 continue
             changed, relevant = self.select(burst)
-            if not relevant:
+            if burst.lost:
+                self.sink.message(LOST_EVENTS_MESSAGE)
+            elif not relevant:
                 self.skipped_bursts += 1
                 continue
-            self._emit(changed)
+            self._emit(changed, burst.lost)
             ran += 1
         return ran
 
-    def _emit(self, changed: dict[str, bool]) -> CycleReport:
-        report = self.runner.run_cycle(self.cycles, changed)
+    def _revive_observer(self) -> None:
+        try:
+            self._files.revive()
+        except OSError as exc:
+            if not self._restart_failing:
+                self.sink.message(f"cannot restart watching {self.workspace}: {exc}; retrying")
+            self._restart_failing = True
+        else:
+            self._restart_failing = False
+
+    @property
+    def file_watcher(self) -> FileWatcher:
+        return self._files
+
+    def _emit(self, changed: dict[str, bool], events_lost: bool = False) -> CycleReport:
+        report = self.runner.run_cycle(self.cycles, changed, events_lost)
         self.cycles += 1
         for path in self.runner.control:
             self._files.watch_file(path)
@@ -100,7 +132,7 @@ class Watcher:
         parts = rel.split(os.sep)
         if any(part in ALWAYS_IGNORED for part in parts):
             return True
-        return self._gitignore.ignored("/".join(parts), is_dir)
+        return self._ignores.ignored(path, is_dir)
 
     def select(self, burst: Burst) -> tuple[dict[str, bool], bool]:
         """The burst's paths worth reporting, and whether any of them can change a verdict."""
@@ -110,15 +142,21 @@ class Watcher:
             # Replaced and then deleted within the burst: a real change when the path was an input.
             if index is not None and index.knows(path):
                 paths[path] = False
-        if os.path.join(self.workspace, GITIGNORE) in paths:
-            self._gitignore = GitIgnore.load(self.workspace)
+        if burst.lost:
+            self._ignores.reset()  # an edit to any ignore file may be among the lost events
+        else:
+            for path, is_dir in paths.items():
+                self._ignores.note_change(path, is_dir)
+        # A directory with changes below it is reported through them; on its own it would also make a new
+        # directory holding only ignored files count as a change.
+        covered = _covered_dirs(paths)
         changed: dict[str, bool] = {}
         relevant = False
         for path, is_dir in paths.items():
             if runner.control_kind(path) is not None or (index is not None and index.affected(path, is_dir)):
                 changed[path] = is_dir
                 relevant = True
-            elif not self.ignored(path, is_dir):
+            elif path not in covered and not self.ignored(path, is_dir):
                 changed[path] = is_dir
                 # Without a trustworthy index (no good spec or config yet, or a scope that failed to
                 # evaluate) any visible change might be the fix.
@@ -126,10 +164,13 @@ class Watcher:
         return _without_covered_dirs(changed), relevant
 
 
+def _covered_dirs(paths: dict[str, bool]) -> set[str]:
+    """The directories among `paths` with other paths below them."""
+    prefixes = [path + os.sep for path, is_dir in paths.items() if is_dir]
+    return {p[:-1] for p in prefixes if any(q.startswith(p) for q in paths)}
+
+
 def _without_covered_dirs(changed: dict[str, bool]) -> dict[str, bool]:
     """A new directory is reported through the files that appeared in it, not as a path of its own."""
-    prefixes = tuple(path + os.sep for path, is_dir in changed.items() if is_dir)
-    if not prefixes:
-        return changed
-    covered = {p.rstrip(os.sep) for p in prefixes if any(q.startswith(p) for q in changed)}
-    return {path: is_dir for path, is_dir in changed.items() if path not in covered}
+    covered = _covered_dirs(changed)
+    return {path: is_dir for path, is_dir in changed.items() if path not in covered} if covered else changed

@@ -92,6 +92,8 @@ def cycle_json(report: CycleReport) -> dict[str, Any]:
         payload["error"] = report.error
     if report.kept_previous:
         payload["kept_previous"] = True
+    if report.events_lost:
+        payload["events_lost"] = True
     return payload
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hie_tasks.watch.gitignore import GitIgnore
+from hie_tasks.watch.ignores import IgnoreTree
 
 RULES = """\
 # comment
@@ -62,3 +65,58 @@ def test_last_matching_rule_wins() -> None:
 
 def test_missing_file_ignores_nothing(tmp_path: object) -> None:
     assert not GitIgnore.load(str(tmp_path)).ignored("anything/at/all")
+
+
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+def test_nested_files_deeper_wins_and_ignored_dirs_are_not_entered(tmp_path: Path) -> None:
+    _tree(tmp_path, {
+        ".git/info/exclude": "*.dat\n",
+        ".gitignore": "*.log\n!special.dat\nout/\n",
+        "a/.gitignore": "!keep.log\n/local.txt\n",
+        "a/b/.gitignore": "keep.log\n",
+        "out/.gitignore": "!x.o\n",
+    })
+    tree = IgnoreTree(str(tmp_path))
+    expected = {
+        "x.log": True, "a/keep.log": False, "a/c/keep.log": False, "a/b/keep.log": True,
+        "a/local.txt": True, "a/c/local.txt": False, "out/x.o": True,
+        "other.dat": True, "special.dat": False, "a/src.py": False,
+    }
+    assert {rel: tree.ignored(str(tmp_path / rel)) for rel in expected} == expected
+
+
+def test_note_change_rereads_only_after_an_edit(tmp_path: Path) -> None:
+    _tree(tmp_path, {"a/.gitignore": "*.tmp\n"})
+    tree = IgnoreTree(str(tmp_path))
+    path = str(tmp_path / "a" / "x.tmp")
+    assert tree.ignored(path)
+    (tmp_path / "a" / ".gitignore").write_text("")
+    assert tree.ignored(path)  # cached until told
+    assert tree.note_change(str(tmp_path / "a" / ".gitignore"), False)
+    assert not tree.ignored(path)
+    (tmp_path / "a" / ".gitignore").write_text("*.tmp\n")
+    assert tree.note_change(str(tmp_path / "a"), True)  # a directory event drops the files below it
+    assert tree.ignored(path)
+    assert not tree.note_change(str(tmp_path / "a" / "x.py"), False)
+
+
+def test_workspace_inside_a_worktree_uses_the_repository_files(tmp_path: Path) -> None:
+    common = tmp_path / "main.git"
+    _tree(tmp_path, {
+        "main.git/info/exclude": "*.secret\n",
+        "main.git/worktrees/wt/commondir": "../..\n",
+        "wt/.git": f"gitdir: {common / 'worktrees' / 'wt'}\n",
+        "wt/.gitignore": "/ws/generated/\n",
+    })
+    tree = IgnoreTree(str(tmp_path / "wt" / "ws"))
+    assert tree.top == str(tmp_path / "wt")
+    assert tree.exclude_file == str(common / "info" / "exclude")
+    assert tree.outside_files() == [str(tmp_path / "wt" / ".gitignore"), tree.exclude_file]
+    assert tree.ignored(str(tmp_path / "wt" / "ws" / "generated" / "f.py"))
+    assert tree.ignored(str(tmp_path / "wt" / "ws" / "k.secret"))
+    assert not tree.ignored(str(tmp_path / "wt" / "ws" / "src" / "f.py"))
