@@ -1,5 +1,6 @@
 """WASM host benchmark: module compile vs cached load, the first call of a run (fresh processes, with and
-without the background prefetch), steady per-call latency, instantiate cost, and the external-process
+without the background prefetch), steady per-call latency, instantiate cost, the C sample plugin
+(plugins/examples/sample, built with the C SDK; fs = "read" as it is configured) and the external-process
 sample plugin for comparison. Run: `python bench/wasm_bench.py [--calls N] [--runs N] [--wasm PLUGIN]`."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 import wasmtime  # noqa: E402
 
-from hie_tasks.config import WasmLibraryConfig  # noqa: E402
+from hie_tasks.config import Capabilities, FsAccess, WasmLibraryConfig  # noqa: E402
 from hie_tasks.libraries.base import CallContext  # noqa: E402
 from hie_tasks.libraries.wasm.engine import shared_engine  # noqa: E402
 from hie_tasks.libraries.wasm.fastcall import FreshInstance, PreparedModule  # noqa: E402
@@ -28,6 +30,7 @@ from hie_tasks.libraries.wasm.library import WasmLibrary  # noqa: E402
 from hie_tasks.libraries.wasm.modcache import ModuleCache  # noqa: E402
 from hie_tasks.libraries.wasm.sandbox import sandbox_config  # noqa: E402
 from hie_tasks.model.values import Scope, ScopeKind, Value  # noqa: E402
+from hie_tasks.plugins_dev.build import BuildError, build_plugin  # noqa: E402
 
 # A trivial check plugin: bump allocator, answers {"Pass":null}.
 TRIVIAL = r"""(module
@@ -67,16 +70,17 @@ def _args(ws: str) -> list[Value]:
 FIRST_CALL_CHILD = r"""
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
-from hie_tasks.config import WasmLibraryConfig
+from hie_tasks.config import Capabilities, FsAccess, WasmLibraryConfig
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.wasm.engine import shared_engine
 from hie_tasks.libraries.wasm.library import WasmLibrary
 from hie_tasks.libraries.wasm.modcache import ModuleCache
 from hie_tasks.model.values import Scope, ScopeKind
 
-path, cache_root, mode = sys.argv[2], sys.argv[3], sys.argv[4]
+path, cache_root, mode, function, fs = sys.argv[2:7]
 ws = os.path.dirname(path)
 args = [Scope(ScopeKind.folder("src"), tuple(f"{ws}/src/f{i}.py" for i in range(5)), True), "a" * 100]
+config = WasmLibraryConfig("bench", path, Capabilities(fs=FsAccess(fs)))
 
 def work(seconds):
     # Stand-in for what a run does between building the registry and its first check: walking and
@@ -95,27 +99,43 @@ t0 = time.perf_counter_ns()
 if mode == "sequential":
     shared_engine()
     t1 = time.perf_counter_ns()
-    lib = WasmLibrary(WasmLibraryConfig("bench", path), ws, ModuleCache(cache_root), prefetch=False)
+    lib = WasmLibrary(config, ws, ModuleCache(cache_root), prefetch=False)
     lib.load()
     t2 = time.perf_counter_ns()
     out.update(engine=(t1 - t0) / 1e3, load=(t2 - t1) / 1e3)
 else:
-    lib = WasmLibrary(WasmLibraryConfig("bench", path), ws, ModuleCache(cache_root))
+    lib = WasmLibrary(config, ws, ModuleCache(cache_root))
     out["construct"] = (time.perf_counter_ns() - t0) / 1e3
     work(float(mode) / 1e3)
 t3 = time.perf_counter_ns()
-lib.check("trivial", args, CallContext(ws))
+lib.check(function, args, CallContext(ws))
 out["first"] = (time.perf_counter_ns() - t3) / 1e3
 print(json.dumps(out))
 """
 
 
-def _first_call_runs(path: str, cache_root: str, mode: str, runs: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class Plugin:
+    """What to benchmark: a .wasm, the check to call and the capabilities it runs with."""
+
+    path: str
+    function: str = "trivial"
+    caps: Capabilities = field(default_factory=Capabilities)
+
+    def library(self, ws: str, cache_root: str, prefetch: bool = True) -> WasmLibrary:
+        config = WasmLibraryConfig("bench", self.path, self.caps)
+        return WasmLibrary(config, ws, ModuleCache(cache_root), prefetch=prefetch)
+
+
+def _first_call_runs(plugin: Plugin, cache_root: str, mode: str, runs: int) -> dict[str, float]:
     """Median microseconds per phase over `runs` fresh processes."""
+    # Warm the disk cache the way a previous run would (WasmLibrary.load also stores the load facts).
+    plugin.library(os.path.dirname(plugin.path), cache_root, prefetch=False).load()
     samples: dict[str, list[float]] = {}
+    argv = [plugin.path, cache_root, mode, plugin.function, plugin.caps.fs.value]
     for _ in range(runs):
         proc = subprocess.run(
-            [sys.executable, "-c", FIRST_CALL_CHILD, str(ROOT), path, cache_root, mode],
+            [sys.executable, "-c", FIRST_CALL_CHILD, str(ROOT), *argv],
             capture_output=True, text=True, check=True, timeout=120,
         )
         for key, value in json.loads(proc.stdout).items():
@@ -123,8 +143,8 @@ def _first_call_runs(path: str, cache_root: str, mode: str, runs: int) -> dict[s
     return {key: statistics.median(values) for key, values in samples.items()}
 
 
-def bench_first_call(path: str, cache_root: str, runs: int) -> list[Row]:
-    seq = _first_call_runs(path, cache_root, "sequential", runs)
+def bench_first_call(plugin: Plugin, cache_root: str, runs: int) -> list[Row]:
+    seq = _first_call_runs(plugin, cache_root, "sequential", runs)
     total = seq["engine"] + seq["load"] + seq["first"]
     rows: list[Row] = [
         ("run start: engine (pooling, WASI linker)", f"{seq['engine'] / 1e3:.3f} ms", f"median of {runs} processes"),
@@ -133,7 +153,7 @@ def bench_first_call(path: str, cache_root: str, runs: int) -> list[Row]:
         ("first call of a run, nothing to overlap", f"{total / 1e3:.3f} ms", "engine + load + first call"),
     ]
     for work_ms in ("5", "20"):
-        over = _first_call_runs(path, cache_root, work_ms, runs)
+        over = _first_call_runs(plugin, cache_root, work_ms, runs)
         rows.append((
             f"first call of a run, prefetched ({work_ms} ms run work)",
             f"{over['first'] / 1e3:.3f} ms",
@@ -157,28 +177,48 @@ def bench_wasm(calls: int, runs: int, tmp: str, wasm_path: str | None) -> list[R
     )
     rows.append(("cached load (Module.deserialize)", f"{load_s * 1e3:.3f} ms", f"{len(blob)} B serialized"))
 
-    cache_root = os.path.join(tmp, "modcache")
-    # Warm the disk cache the way a previous run would (WasmLibrary.load also stores the load facts).
-    WasmLibrary(WasmLibraryConfig("bench", path), tmp, ModuleCache(cache_root), prefetch=False).load()
-    rows += bench_first_call(path, cache_root, runs)
-    ws = tmp
-    args: list[Value] = _args(ws)
-    lib = WasmLibrary(WasmLibraryConfig("bench", path), ws, ModuleCache(cache_root))
-    lib.load()
-    samples = _time(lambda: lib.check("trivial", args, CallContext(ws)), calls)
-    med, p95 = _stats(samples)
-    rows.append(
-        (f"WASM steady call (n={calls})", f"median {med:.1f} us", f"p95 {p95:.1f} us; budget <= 100 us")
-    )
+    plugin = Plugin(path)
+    rows += bench_first_call(plugin, os.path.join(tmp, "modcache"), runs)
+    rows.append(_steady_call("WASM steady call", plugin, calls, tmp))
 
     prepared = PreparedModule(engine, wasmtime.Module(engine.engine, data))
-    caps = lib.config.capabilities
 
     def instantiate() -> None:
-        FreshInstance(prepared, sandbox_config(caps, ws), 256 << 20, 1000).close()
+        FreshInstance(prepared, sandbox_config(plugin.caps, tmp), 256 << 20, 1000).close()
 
     med, p95 = _stats(_time(instantiate, calls))
     rows.append(("instantiate per call (store+WASI+instance)", f"median {med:.1f} us", f"p95 {p95:.1f} us"))
+    return rows
+
+
+def _steady_call(label: str, plugin: Plugin, calls: int, ws: str) -> Row:
+    args: list[Value] = _args(ws)
+    lib = plugin.library(ws, os.path.join(ws, "modcache"))
+    lib.load()
+    med, p95 = _stats(_time(lambda: lib.check(plugin.function, args, CallContext(ws)), calls))
+    lib.close()
+    return (f"{label} (n={calls})", f"median {med:.1f} us", f"p95 {p95:.1f} us; budget <= 100 us")
+
+
+def bench_c_sample(calls: int, runs: int, tmp: str) -> list[Row]:
+    """The C SDK's cost on top of the host: a real plugin's check that does no work (`always_pass`)."""
+    out = os.path.join(tmp, "csample", "sample.wasm")
+    try:
+        build_plugin(str(ROOT / "plugins" / "examples" / "sample"), out)
+    except BuildError as exc:  # e.g. ziglang missing: the rest of the table still prints
+        return [("C sample plugin (always_pass)", "n/a", str(exc).splitlines()[0])]
+    plugin = Plugin(out, "always_pass", Capabilities(fs=FsAccess.READ))
+    ws = os.path.dirname(out)
+    rows = [_steady_call("C sample always_pass steady call", plugin, calls, ws)]
+    seq = _first_call_runs(plugin, os.path.join(ws, "modcache"), "sequential", runs)
+    over = _first_call_runs(plugin, os.path.join(ws, "modcache"), "20", runs)
+    rows.append((
+        "C sample first call, nothing to overlap",
+        f"{(seq['engine'] + seq['load'] + seq['first']) / 1e3:.3f} ms",
+        f"engine {seq['engine'] / 1e3:.3f} + load {seq['load'] / 1e3:.3f} + first call {seq['first'] / 1e3:.3f} ms; "
+        f"{Path(out).stat().st_size} B wasm",
+    ))
+    rows.append(("C sample first call, prefetched (20 ms run work)", f"{over['first'] / 1e3:.3f} ms", "budget < 1 ms"))
     return rows
 
 
@@ -216,7 +256,8 @@ def main() -> int:
     )
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        rows = bench_wasm(opts.calls, opts.runs, tmp, opts.wasm) + bench_external(opts.calls, tmp)
+        rows = bench_wasm(opts.calls, opts.runs, tmp, opts.wasm)
+        rows += bench_c_sample(opts.calls, opts.runs, tmp) + bench_external(opts.calls, tmp)
     width = max(len(r[0]) for r in rows)
     print(f"{'measurement':<{width}}  {'value':<18}  notes")
     print("-" * (width + 40))

@@ -26,6 +26,27 @@ raw store+instantiate+alloc+write+call+read, ≈ 15–30 µs of which is store+W
 `WasmLibrary.check` (JSON encode/decode, sandbox config, ticker, slots) measured ≈ 70–140 µs median depending
 on machine load. Module compile ≈ 1–110 ms (size dependent) vs cached deserialize ≈ 0.08–0.25 ms.
 
+A real C plugin (plugins/examples/sample, C SDK, fs = "read"): `always_pass`, a check that does no work,
+cost ≈ 186–250 µs, ≈ 105 µs more than the trivial plugin in the same run (p10 174 vs 78 µs). Where it went,
+per call: libc's allocator (zig's wasi libc) takes a fresh 64 KiB page by memory.grow for every size class
+it serves, so parsing the request and writing "{"Pass":null}" grew memory 5 times — each a grow, page
+faults and the reset when the store drops (≈ 35 µs, 5 of the call's 10 page faults); zig's 16 MiB default
+stack puts data and heap 16 MiB into memory, so every instance maps a 16 MiB memory, resets it on drop and
+its stack/data/heap pages all lie outside the pages kept resident (≈ 25 µs, mostly in the store drop).
+The code itself is cheap (fuel: _initialize 55 instructions, ≈ 1 000 with a preopen; library_check ≈ 6 000).
+Fixed in the SDK (an allocator carving size classes from one region inside the initial memory: no growth
+for small calls), the build (64 KiB stack, `plugins_dev.build.STACK_SIZE`) and here (KEEP_RESIDENT 128 KiB
+covers that stack's top, the data and the first heap blocks): 10 → 2 page faults; per call p10 173 → 111
+µs, p25 206 → 121 µs, median 252 → 174 µs on a busy machine (the trivial plugin's: 74 / 78 / 115 µs in the
+same run). bench/wasm_bench.py, two busy runs: steady median C sample 125 / 133 µs vs trivial 101 / 134
+µs; the C sample's first call of a run 3.7–4.0 ms with nothing to overlap, 0.73 ms prefetched.
+What remains above the trivial plugin (≈ 35 µs) is inherent to a WASI C module: _initialize's wasi-libc
+constructors, whose preopen enumeration (zig patches it to run eagerly) makes the instance's first WASI
+calls (≈ 8–10 µs), the host opening the preopened directory (≈ 3–5 µs, an open(2) per WasiConfig), the
+ABI's two dealloc calls (≈ 5 µs), real request parsing and dispatch (≈ 6 µs), dropping the WASI context.
+Sandbox output capture costs nothing here (the sample plugin does not import fd_write); for plugins that
+do, the first WASI call with custom stdout/stderr streams costs ≈ 15–25 µs more.
+
 First call of a run (fresh process, cached module; medians of 7–9 processes, machine load ≈1.6). What a
 run pays once, in sequence: the engine ≈ 1.0–1.1 ms (pooling reservations ≈ 0.5 of it — three cgroup
 CPU-count probes inside wasmtime, not tunable — plus the WASI linker ≈ 0.2), the cached load 0.9 ms

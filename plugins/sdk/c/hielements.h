@@ -14,8 +14,10 @@
  *
  *     HIE_PLUGIN(.name = "demo", .version = "0.1.0", .description = "Demo", .checks = CHECKS)
  *
- * Build:  python -m ziglang cc --target=wasm32-wasi -O2 -mexec-model=reactor -s -I<sdk> demo.c -o demo.wasm
- *         (or `hie-tasks plugins build DIR`)
+ * Build:  python -m ziglang cc --target=wasm32-wasi -O2 -mexec-model=reactor -s -Wl,-z,stack-size=65536 \
+ *             -I<sdk> demo.c -o demo.wasm
+ *         (or `hie-tasks plugins build DIR`). The stack is 64 KiB (zig's default of 16 MiB makes every call's
+ *         fresh instance map and reset 16 MiB); keep big buffers on the heap. Overflowing it traps.
  *
  * HIE_PLUGIN defines every export the host looks for: memory (by the toolchain), alloc, dealloc,
  * hielements_abi_version, library_call, library_check, library_metadata and library_doc. The generated
@@ -24,6 +26,8 @@
  *
  * Memory: the host runs every call in a fresh instance, so helpers allocate with malloc and nothing needs to
  * be freed by hand (free what you like; it only matters for plugins that build very large intermediate data).
+ * HIE_PLUGIN also supplies malloc/free/realloc/calloc and friends (see "The plugin's malloc"), tuned for
+ * instances that live for one call; #define HIE_SYSTEM_MALLOC before the #include to keep libc's.
  *
  * Dependencies: wasi-libc only (stdio, stdlib, string, dirent, sys/stat).
  */
@@ -733,6 +737,171 @@ HIE_API void hie_return_scope(hie_ctx *c, const char *kind, const char *text, hi
 }
 
 /* ------------------------------------------------------------------------------------------------------ */
+/* The plugin's malloc                                                                                      */
+/* ------------------------------------------------------------------------------------------------------ */
+
+/* HIE_PLUGIN replaces libc's malloc family with this allocator (define HIE_SYSTEM_MALLOC before including
+ * the header to keep libc's). Why: each call runs in a fresh instance, and what a call costs the host is
+ * mostly how many fresh memory pages it touches. Zig's wasi libc gives every size class its own 64 KiB page
+ * from memory.grow, so a check that only parses its request and answers grew memory five times, and every
+ * grown page costs a grow, page faults and the host's reset after the call. Here blocks are carved from one
+ * contiguous region that starts at __heap_base inside the initial memory, in power-of-two size classes with
+ * a free list each; memory grows only when the region is full, by exactly the pages missing. A freed block
+ * at the end of the region goes back to it, and a realloc of the last block grows in place, so a buffer
+ * that keeps doubling does not leave its old copies behind. Single-threaded, like wasm32-wasi. */
+
+#define HIE__MIN_BLOCK ((size_t)16)
+#define HIE__CLASSES 28 /* 16 B << 27 = 2 GiB, more than a wasm32 memory can hold next to the rest */
+#define HIE__MAX_REQUEST (HIE__MIN_BLOCK << (HIE__CLASSES - 1))
+#define HIE__WASM_PAGE ((uint64_t)65536)
+#define HIE__ALIGNED_MARK 0xFFFFFFFFu
+
+/* 16 bytes so payloads keep max_align_t alignment. `cls` is the size class, or HIE__ALIGNED_MARK for an
+ * over-aligned block that lies `offset` bytes into an ordinary one. */
+typedef struct {
+    uint32_t cls;
+    uint32_t offset;
+    uint32_t unused[2];
+} hie__block;
+
+extern unsigned char __heap_base;
+/* 64-bit so a memory of the full 4 GiB cannot wrap the arithmetic. */
+static __attribute__((unused)) uint64_t hie__brk, hie__end;
+static __attribute__((unused)) void *hie__free_list[HIE__CLASSES];
+
+HIE_API uint32_t hie__class(size_t n) {
+    uint32_t c = 0;
+    while ((HIE__MIN_BLOCK << c) < n) c++;
+    return c;
+}
+
+HIE_API size_t hie__capacity(uint32_t cls) { return HIE__MIN_BLOCK << cls; }
+
+/* `bytes` (a multiple of 16) from the end of the region, growing memory when it is full; NULL when the
+ * host's memory limit refuses the growth. */
+HIE_API void *hie__carve(uint64_t bytes) {
+    if (!hie__brk) {
+        hie__brk = ((uint64_t)(uintptr_t)&__heap_base + 15) & ~(uint64_t)15;
+        hie__end = (uint64_t)__builtin_wasm_memory_size(0) * HIE__WASM_PAGE;
+    }
+    if (hie__brk + bytes > hie__end) {
+        uint64_t pages = (hie__brk + bytes - hie__end + HIE__WASM_PAGE - 1) / HIE__WASM_PAGE;
+        if (__builtin_wasm_memory_grow(0, (size_t)pages) == (size_t)-1) return NULL;
+        hie__end += pages * HIE__WASM_PAGE;
+    }
+    void *p = (void *)(uintptr_t)hie__brk;
+    hie__brk += bytes;
+    return p;
+}
+
+HIE_API int hie__is_last(const void *payload, uint32_t cls) {
+    return (uint64_t)(uintptr_t)payload + hie__capacity(cls) == hie__brk;
+}
+
+HIE_API void *hie__malloc(size_t n) {
+    if (n > HIE__MAX_REQUEST) { errno = ENOMEM; return NULL; }
+    uint32_t cls = hie__class(n);
+    void *p = hie__free_list[cls];
+    if (p) {
+        hie__free_list[cls] = *(void **)p;
+        return p;
+    }
+    hie__block *b = (hie__block *)hie__carve(sizeof(hie__block) + hie__capacity(cls));
+    if (!b) { errno = ENOMEM; return NULL; }
+    b->cls = cls;
+    b->offset = 0;
+    return b + 1;
+}
+
+HIE_API void hie__free(void *p) {
+    if (!p) return;
+    hie__block *b = (hie__block *)p - 1;
+    if (b->cls == HIE__ALIGNED_MARK) { hie__free((char *)p - b->offset); return; }
+    if (hie__is_last(p, b->cls)) { hie__brk = (uint64_t)(uintptr_t)b; return; }
+    *(void **)p = hie__free_list[b->cls];
+    hie__free_list[b->cls] = p;
+}
+
+HIE_API size_t hie__usable(void *p) {
+    hie__block *b = (hie__block *)p - 1;
+    if (b->cls == HIE__ALIGNED_MARK) return hie__usable((char *)p - b->offset) - b->offset;
+    return hie__capacity(b->cls);
+}
+
+HIE_API void *hie__realloc(void *p, size_t n) {
+    if (!p) return hie__malloc(n);
+    /* As the libc it replaces: realloc(p, 0) frees p and returns NULL. */
+    if (n == 0) { hie__free(p); return NULL; }
+    if (n > HIE__MAX_REQUEST) { errno = ENOMEM; return NULL; }
+    hie__block *b = (hie__block *)p - 1;
+    if (b->cls != HIE__ALIGNED_MARK) {
+        if (n <= hie__capacity(b->cls)) return p;
+        if (hie__is_last(p, b->cls)) {
+            uint32_t cls = hie__class(n);
+            if (!hie__carve(hie__capacity(cls) - hie__capacity(b->cls))) { errno = ENOMEM; return NULL; }
+            b->cls = cls;
+            return p;
+        }
+    }
+    size_t old = hie__usable(p);
+    void *q = hie__malloc(n);
+    if (!q) return NULL;
+    memcpy(q, p, old < n ? old : n);
+    hie__free(p);
+    return q;
+}
+
+HIE_API void *hie__calloc(size_t count, size_t size) {
+    if (size && count > HIE__MAX_REQUEST / size) { errno = ENOMEM; return NULL; }
+    void *p = hie__malloc(count * size);
+    if (p) memset(p, 0, count * size);
+    return p;
+}
+
+HIE_API void *hie__aligned(size_t alignment, size_t n) {
+    if (alignment == 0 || (alignment & (alignment - 1))) { errno = EINVAL; return NULL; }
+    if (alignment <= sizeof(hie__block)) return hie__malloc(n);
+    if (alignment > HIE__MAX_REQUEST || n > HIE__MAX_REQUEST - alignment) { errno = ENOMEM; return NULL; }
+    char *raw = (char *)hie__malloc(n + alignment);
+    if (!raw) return NULL;
+    uintptr_t at = ((uintptr_t)raw + alignment - 1) & ~(uintptr_t)(alignment - 1);
+    if (at == (uintptr_t)raw) return raw;
+    /* raw is 16-aligned and `at` is not raw, so there are at least 16 bytes before `at` for the mark. */
+    hie__block *mark = (hie__block *)at - 1;
+    mark->cls = HIE__ALIGNED_MARK;
+    mark->offset = (uint32_t)(at - (uintptr_t)raw);
+    return (void *)at;
+}
+
+HIE_API int hie__posix_memalign(void **out, size_t alignment, size_t n) {
+    if (alignment % sizeof(void *)) return EINVAL;
+    void *p = hie__aligned(alignment, n);
+    if (!p) return errno;
+    *out = p;
+    return 0;
+}
+
+/* Every allocation entry point of the libc, so no block from libc's own allocator can reach hie__free. */
+#ifdef HIE_SYSTEM_MALLOC
+#define HIE__DEFINE_MALLOC
+#else
+#define HIE__DEFINE_MALLOC                                                                                   \
+    void *malloc(size_t n) { return hie__malloc(n); }                                                        \
+    void free(void *p) { hie__free(p); }                                                                     \
+    void *calloc(size_t count, size_t size) { return hie__calloc(count, size); }                             \
+    void *realloc(void *p, size_t n) { return hie__realloc(p, n); }                                          \
+    void *reallocarray(void *p, size_t count, size_t size) {                                                 \
+        if (size && count > HIE__MAX_REQUEST / size) { errno = ENOMEM; return NULL; }                        \
+        return hie__realloc(p, count * size);                                                                \
+    }                                                                                                        \
+    void *aligned_alloc(size_t alignment, size_t n) { return hie__aligned(alignment, n); }                   \
+    void *memalign(size_t alignment, size_t n) { return hie__aligned(alignment, n); }                        \
+    void *valloc(size_t n) { return hie__aligned((size_t)HIE__WASM_PAGE, n); }                               \
+    int posix_memalign(void **out, size_t alignment, size_t n) { return hie__posix_memalign(out, alignment, n); } \
+    size_t malloc_usable_size(void *p) { return p ? hie__usable(p) : 0; }
+#endif
+
+/* ------------------------------------------------------------------------------------------------------ */
 /* Dispatch and exports                                                                                     */
 /* ------------------------------------------------------------------------------------------------------ */
 
@@ -876,6 +1045,7 @@ HIE_API uint64_t hie_doc(const hie_plugin *plugin) {
 /* Invoke once, at file scope, with designated initializers of hie_plugin. Defines the exports. */
 #define HIE_PLUGIN(...)                                                                                      \
     static const hie_plugin hie__the_plugin = {__VA_ARGS__};                                                 \
+    HIE__DEFINE_MALLOC                                                                                       \
     __attribute__((export_name("alloc"))) void *alloc(int32_t size) {                                        \
         return malloc(size > 0 ? (size_t)size : 1);                                                          \
     }                                                                                                        \
