@@ -102,13 +102,17 @@ class ExternalLibrary(Library):
         sink = _OutputSink(ctx, self.name)
         generation = self._generation
         with self.lock:
-            if generation != self._generation:
-                # close() ran while this request waited for the process (an interrupted run): it must not
-                # start a new one. Requests made after close() start afresh.
-                raise LibraryError("E500", f"External library '{self.name}' was shut down before {subject} ran")
             if self._process is None or not self._process.alive:
+                self._shut_down_since(generation, subject)
                 self._process = self._spawn()
             process = self._process
+            # close() bumps the generation *before* it takes the process, so checking after the process is
+            # published means that either close() saw this process (and stops it) or this request sees close().
+            if generation != self._generation:
+                if self._process is process:
+                    self._process = None
+                process.kill()
+                self._shut_down_since(generation, subject)
             try:
                 response = process.request(method, params, self.config.timeout_ms / 1000, subject, sink)
             finally:
@@ -116,6 +120,12 @@ class ExternalLibrary(Library):
                 if not process.alive:
                     self._process = None
         return response
+
+    def _shut_down_since(self, generation: int, subject: str) -> None:
+        """Raise when close() ran after this request began (an interrupted run): a request queued before the
+        shutdown must not start a new process. Requests made after close() start afresh."""
+        if generation != self._generation:
+            raise LibraryError("E500", f"External library '{self.name}' was shut down before {subject} ran")
 
     def _invoke(self, method: str, function: str, args: list[Value], ctx: CallContext) -> Any:
         subject = f"'{self.name}.{function}'"
@@ -182,8 +192,17 @@ class ExternalLibrary(Library):
         # process, and stopping the process is what unblocks that thread.
         self._generation += 1
         process, self._process = self._process, None
-        if process is not None:
-            process.close()
+        if process is None:
+            return
+        if self.lock.acquire(blocking=False):
+            try:
+                process.close()
+            finally:
+                self.lock.release()
+        else:
+            # A request is in flight on this process (an interrupted run): kill it, and the requesting
+            # thread, seeing end of output, reaps it and closes the pipes.
+            process.signal_kill()
 
 
 def _result_of(response: dict[str, Any]) -> Any:

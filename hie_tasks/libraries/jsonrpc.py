@@ -367,17 +367,26 @@ class PluginProcess:
                 return f" (the plugin was killed by signal {-code})"
         return f" (the plugin exited with status {code})"
 
-    def kill(self) -> None:
-        """Kill the plugin and everything in its process group, and reap it. Idempotent."""
+    def signal_kill(self) -> None:
+        """Only send SIGKILL to the plugin's process group, for another thread than the one using the process.
+
+        That thread may be blocked reading the plugin's output: closing the pipes under it would leave it
+        waiting on a closed descriptor, whereas a killed plugin makes it see end of output and clean up."""
         if self._reaped:
             return
-        self._exited = True
         if _POSIX:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
         else:
             with contextlib.suppress(OSError):
                 self._proc.kill()
+
+    def kill(self) -> None:
+        """Kill the plugin and everything in its process group, and reap it. Idempotent."""
+        if self._reaped:
+            return
+        self._exited = True
+        self.signal_kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             # A SIGKILLed process dies promptly unless stuck in the kernel; never hang the run on it.
             self._proc.wait(timeout=5)

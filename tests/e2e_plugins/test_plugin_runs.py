@@ -134,6 +134,20 @@ def _plugin_processes(marker: str) -> list[int]:
     return found
 
 
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in status:
+            children.append(int(entry))
+    return children
+
+
 def test_hostile_external_plugins_become_error_verdicts(tmp_path: Path) -> None:
     hostile = PLUGINS_PY / "hostile_plugin.py"
     marker = f"hostile-{os.getpid()}-{time.time_ns()}"
@@ -181,8 +195,9 @@ def test_sigterm_stops_the_run_and_its_plugin_processes(tmp_path: Path, jobs: st
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    # Signal once a request is in flight: the "hang" plugin starts a grandchild when it receives one.
     deadline = time.monotonic() + 30
-    while not _plugin_processes(marker) and time.monotonic() < deadline:
+    while not any(_children_of(pid) for pid in _plugin_processes(marker)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _plugin_processes(marker), "the plugin never started"
     proc.send_signal(signal.SIGTERM)
