@@ -57,6 +57,8 @@ class Project:
         self.config_warnings: list[Diagnostic] = []
         self._registry: Registry | None = None
         self._session: IncrementalSession | None = None
+        # Whether a plan was made since libraries last started a run (see `Library.begin_run`).
+        self._planned = False
         self.store_warnings: list[str] = []
 
     # ------------------------------------------------------------------ pieces
@@ -104,6 +106,8 @@ class Project:
     # ------------------------------------------------------------------ the pipeline
 
     def plan(self, spec: SpecSet) -> Plan:
+        self.registry().begin_run()
+        self._planned = True
         selector_call = cached_selector_call(self.session()) if self.options.use_store else direct_selector_call
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
@@ -111,6 +115,10 @@ class Project:
         return interpreter.plan(spec.programs)
 
     def run_plan(self, plan: Plan, progress: ProgressCallback | None = None) -> RunReport:
+        # A plan made just now shares its run with these checks; a plan kept from earlier (watch) does not.
+        if not self._planned:
+            self.registry().begin_run()
+        self._planned = False
         runner = Runner(self.workspace, self.session() if self.options.use_store else None)
         return runner.run(plan, self.options.run, progress)
 

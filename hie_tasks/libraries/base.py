@@ -142,5 +142,8 @@ class Library(ABC):
     def purity(self) -> Purity:
         return Purity.READS_WORKSPACE
 
+    def begin_run(self) -> None:  # noqa: B027 - a no-op default: most libraries keep nothing between runs
+        """A run (planning, or running checks without a new plan) starts: forget what may be stale."""
+
     def close(self) -> None:  # noqa: B027 - a no-op default: most libraries hold nothing to release
         """Release processes, instances and other resources at the end of a run."""

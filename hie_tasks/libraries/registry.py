@@ -35,6 +35,10 @@ class Registry:
     def libraries(self) -> list[Library]:
         return [self._libraries[name] for name in sorted(self._libraries)]
 
+    def begin_run(self) -> None:
+        for library in self._libraries.values():
+            library.begin_run()
+
     def close(self) -> None:
         for library in self._libraries.values():
             library.close()

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar
 
 from hie_tasks.libraries.base import CallContext, Library, LibraryDoc, Purity
+from hie_tasks.libraries.builtin.sourcecache import SOURCES
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Scope, Value
 
@@ -53,3 +54,6 @@ class BuiltinLibrary(Library):
 
     def purity(self) -> Purity:
         return Purity.READS_WORKSPACE
+
+    def begin_run(self) -> None:
+        SOURCES.begin_run()

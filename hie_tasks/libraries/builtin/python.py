@@ -35,7 +35,7 @@ from hie_tasks.libraries.builtin.sources import (
     text_selector,
     texts,
 )
-from hie_tasks.libraries.builtin.text import WS, rust_lines, rust_trim, rust_trim_end
+from hie_tasks.libraries.builtin.text import WS, BoundedSearch, rust_lines, rust_trim, rust_trim_end
 from hie_tasks.libraries.builtin.walk import WalkRules
 from hie_tasks.model.values import CheckResult, Scope, ScopeKind, Value
 
@@ -67,9 +67,16 @@ def _scope(args: Sequence[Value], fn: str, code: str, what: str = "a scope") -> 
     return scope_arg(args, 0, code, f"{fn} requires {what}")
 
 
-def _searcher(*patterns: str) -> re.Pattern[str]:
-    """One regex that finds any of `patterns` (unanchored search, as upstream's `is_match`)."""
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+class _AnyOf:
+    """Whether any of several `\\b`-led patterns occurs (unanchored search, as upstream's `is_match`)."""
+
+    __slots__ = ("_searches",)
+
+    def __init__(self, *patterns: str) -> None:
+        self._searches = tuple(BoundedSearch(p) for p in patterns)
+
+    def search(self, text: str) -> bool:
+        return any(s.search(text) for s in self._searches)
 
 
 # --- selectors -----------------------------------------------------------------------------------------
@@ -88,25 +95,25 @@ def _module_selector(args: Sequence[Value], ctx: CallContext) -> Scope:
 def _function_selector(args: Sequence[Value], ctx: CallContext) -> Scope:
     name = string_arg(args, 0, "E401", "function_selector requires a function name")
     # `async def NAME(` is found too: `\bdef` matches inside it. No space is allowed before `(`.
-    regex = re.compile(rf"\bdef{WS}+{re.escape(name)}\(")
-    return text_selector(ctx, PYTHON_RULES, "fn:" + name, lambda t: regex.search(t) is not None)
+    regex = BoundedSearch(rf"\bdef{WS}+{re.escape(name)}\(")
+    return text_selector(ctx, PYTHON_RULES, "fn:" + name, regex.search)
 
 
 def _class_selector(args: Sequence[Value], ctx: CallContext) -> Scope:
     name = string_arg(args, 0, "E402", "class_selector requires a class name")
     # Keep: `class A :` and `class A[T]:` are not found.
-    regex = re.compile(rf"\bclass{WS}+{re.escape(name)}[:(]")
-    return text_selector(ctx, PYTHON_RULES, "class:" + name, lambda t: regex.search(t) is not None)
+    regex = BoundedSearch(rf"\bclass{WS}+{re.escape(name)}[:(]")
+    return text_selector(ctx, PYTHON_RULES, "class:" + name, regex.search)
 
 
 # --- checks --------------------------------------------------------------------------------------------
 
 
-def _import_regex(module: str) -> re.Pattern[str]:
+def _import_regex(module: str) -> _AnyOf:
     m = re.escape(module)
     # Keep: `from x import os` counts as importing `os` (the first alternative fires inside the line);
     # `import sys, os` and relative imports do not.
-    return _searcher(
+    return _AnyOf(
         rf"\bimport{WS}+{m}\b",
         rf"\bfrom{WS}+{m}{WS}+import\b",
         rf"\bfrom{WS}+{m}\..*{WS}+import\b",
@@ -117,14 +124,14 @@ def _imports(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     scope = _scope(args, "imports", "E410")
     module = string_arg(args, 1, "E411", "imports requires a module name")
     regex = _import_regex(module)
-    return scope_check(ctx, scope, lambda t: regex.search(t) is not None, f"Scope does not import '{module}'")
+    return scope_check(ctx, scope, regex.search, f"Scope does not import '{module}'")
 
 
 def _no_import(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     scope = _scope(args, "no_import", "E412")
     module = string_arg(args, 1, "E413", "no_import requires a module name")
     regex = _import_regex(module)
-    if any_text(ctx, scope.paths, lambda t: regex.search(t) is not None):
+    if any_text(ctx, scope.paths, regex.search):
         return CheckResult.failed(f"Scope imports '{module}' but should not")
     return CheckResult.passed()
 
@@ -178,13 +185,15 @@ def _function_returns_type(args: Sequence[Value], ctx: CallContext) -> CheckResu
     scope = _scope(args, fn, "E416")
     func = string_arg(args, 1, "E417", f"{fn} requires a function name")
     type_name = string_arg(args, 2, "E418", f"{fn} requires a type name")
-    header = re.compile(rf"\b(async{WS}+)?def{WS}+{re.escape(func)}\(")
+    header = BoundedSearch(rf"\b(async{WS}+)?def{WS}+{re.escape(func)}\(")
     direct = (f"-> {type_name}:", f"-> {type_name}):")
 
     def returns(text: str) -> bool:
+        if func not in text:
+            return False  # the header contains the name literally: no line of this file can match
         lines = rust_lines(text)
         for index, line in enumerate(lines):
-            if header.search(line) is None:
+            if func not in line or not header.search(line):
                 continue
             signature = _signature(lines, index)
             if any(d in signature for d in direct):
@@ -202,18 +211,16 @@ def _calls(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     target = string_arg(args, 1, "E420", "calls requires a target identifier")
     x = re.escape(target)
     # Keep: `def X(`, `X.y`, `obj.X(` and `import X.y` count; `X (` does not.
-    regex = _searcher(rf"\b{x}\(", rf"\b{x}\.")
-    return scope_check(ctx, scope, lambda t: regex.search(t) is not None, f"Scope does not call '{target}'")
+    regex = _AnyOf(rf"\b{x}\(", rf"\b{x}\.")
+    return scope_check(ctx, scope, regex.search, f"Scope does not call '{target}'")
 
 
 def _calls_function(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     scope = _scope(args, "calls_function", "E421")
     module = string_arg(args, 1, "E422", "calls_function requires a module name")
     func = string_arg(args, 2, "E423", "calls_function requires a function name")
-    regex = re.compile(rf"\b{re.escape(module)}\.{WS}*{re.escape(func)}\(")
-    return scope_check(
-        ctx, scope, lambda t: regex.search(t) is not None, f"Scope does not call '{module}.{func}'"
-    )
+    regex = BoundedSearch(rf"\b{re.escape(module)}\.{WS}*{re.escape(func)}\(")
+    return scope_check(ctx, scope, regex.search, f"Scope does not call '{module}.{func}'")
 
 
 _CLASS_NAME_END = re.compile("[:(]")

@@ -11,17 +11,19 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 
 from hie_tasks.libraries.base import CallContext
+from hie_tasks.libraries.builtin.sourcecache import SOURCES
 from hie_tasks.libraries.builtin.text import read_recorded
-from hie_tasks.libraries.builtin.walk import WalkRules, relative_path, walk_files
+from hie_tasks.libraries.builtin.walk import WalkRules, relative_path
 from hie_tasks.model.values import CheckResult, Scope, ScopeKind
 
 
 def source_paths(ctx: CallContext, rules: WalkRules, root: str | None = None) -> list[str]:
-    """The sorted source files below `root` (default: the workspace), recording the listing."""
+    """The sorted source files below `root` (default: the workspace), recording the listing. The list is
+    shared by every call of the run: do not mutate it."""
     base = ctx.workspace if root is None else root
     suffixes = () if rules.extension is None else ("." + rules.extension,)
     ctx.record_tree(base, suffixes, rules.exclude)
-    return walk_files(base, rules)
+    return SOURCES.walk(base, rules)
 
 
 def texts(ctx: CallContext, paths: Sequence[str]) -> Iterator[tuple[str, str]]:

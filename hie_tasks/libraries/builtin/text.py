@@ -7,10 +7,10 @@ These helpers pin the Rust meaning down so verdicts do not depend on those diffe
 
 from __future__ import annotations
 
-import os
-import stat
+import re
 
 from hie_tasks.libraries.base import CallContext
+from hie_tasks.libraries.builtin.sourcecache import SOURCES
 
 #: Unicode `White_Space`, which is what the Rust `regex` crate's `\s` and `str::trim` use. Python's `\s`
 #: and `str.strip()` also treat `\x1c`-`\x1f` as whitespace.
@@ -21,48 +21,50 @@ WHITESPACE_CHARS = (
 #: Regex fragment standing in for Rust's `\s`.
 WS = "[\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def read_text(path: str) -> str | None:
-    """The whole file as strict UTF-8 with no newline translation, or None if it cannot be read.
-
-    Only regular files are read: the python/rust walks list every non-directory, and a FIFO named `x.py`
-    would otherwise block the run (opening with O_NONBLOCK and checking fstat avoids that).
-    """
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except (OSError, ValueError):
-        return None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            return None
-        chunks: list[bytes] = []
-        # One read of the whole file in the common case; the loop covers files that grow meanwhile.
-        size = info.st_size + 1
-        while True:
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            if len(chunk) < size:
-                break  # A short read of a regular file is its end.
-            size = 1 << 20
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    try:
-        return b"".join(chunks).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-
-
 def read_recorded(ctx: CallContext, path: str) -> str | None:
-    """`read_text` that also tells the incremental engine the answer depends on this file."""
+    """The whole file as strict UTF-8 with no newline translation (None if it cannot be read, is not a
+    regular file or is not UTF-8), telling the incremental engine the answer depends on it. Texts come
+    from the process-wide `SOURCES` cache, so every call of a run reads a file at most once."""
     ctx.record_dep(path)
-    return read_text(path)
+    return SOURCES.text(path)
+
+
+class BoundedSearch:
+    """A regex that starts with `\\b`, searched without the `\\b` in front.
+
+    A leading `\\b` stops `re` from scanning for the literal that follows (measured: 37 ms instead of
+    1.4 ms to search 1.2 MB of Python for `\\bdef\\s+`), and the python library's patterns all start with
+    one. This searches for the rest and tests the word boundary at each candidate start itself, retrying
+    one character later when it fails, which finds exactly the matches of the original pattern: the
+    boundary is a property of the start position alone.
+    """
+
+    __slots__ = ("_rest",)
+
+    def __init__(self, pattern: str) -> None:
+        if not pattern.startswith("\\b"):
+            raise ValueError(f"pattern must start with \\b: {pattern!r}")
+        self._rest = re.compile(pattern[2:])
+
+    def search(self, text: str) -> bool:
+        find = self._rest.search
+        pos = 0
+        while True:
+            match = find(text, pos)
+            if match is None:
+                return False
+            start = match.start()
+            if _is_word_at(text, start - 1) != _is_word_at(text, start):
+                return True
+            pos = start + 1
+
+
+def _is_word_at(text: str, index: int) -> bool:
+    """`re`'s notion of a word character (`str.isalnum()` or `_`) at `index`; outside the text: no."""
+    if index < 0 or index >= len(text):
+        return False
+    char = text[index]
+    return char == "_" or char.isalnum()
 
 
 def rust_lines(text: str) -> list[str]:
