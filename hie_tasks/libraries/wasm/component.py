@@ -187,6 +187,8 @@ class _Request:
 
 _TRACEBACK_LAST = re.compile(r"^(\w+(?:\.\w+)*(?:Error|Exception|Exit|Interrupt|Warning)\b.*)$", re.M)
 _PANIC = re.compile(r"panicked at [^\n]*:\n(.+)")
+#: What CPython prints instead of a traceback when it cannot format one (out of memory, lost stderr).
+_UNPRINTABLE = re.compile(r"^object type name: (\w+)$", re.M)
 
 
 def _guest_reason(output: str) -> str | None:
@@ -196,6 +198,9 @@ def _guest_reason(output: str) -> str | None:
     python = [line for line in lines if line]
     if python:
         return f"the Python code raised {python[-1]}"
+    unprintable = _UNPRINTABLE.findall(tail)
+    if unprintable:
+        return f"the Python code raised {unprintable[-1]}"
     panic = _PANIC.findall(tail)
     return f"the component's runtime failed: {panic[-1].strip()}" if panic else None
 
@@ -204,6 +209,30 @@ def _cause(message: str) -> str:
     """The last line of wasmtime's error text (which starts with a backtrace)."""
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "unknown error"
+
+
+#: How a refused file operation reads in a guest (WASI errno names and Python's OSError texts).
+_REFUSED = re.compile(
+    r"No such file or directory|Permission denied|Operation not permitted|Read-only file system|"
+    r"Not capable|Errno (?:2|13|44|63|69|76)\b"
+)
+
+
+def capability_hint(caps: Capabilities, message: str) -> str:
+    """`message` plus which grant is missing, when it reads like a file operation the sandbox refused."""
+    if not _REFUSED.search(message):
+        return message
+    if caps.fs is FsAccess.NONE:
+        return (
+            f'{message} (this plugin has fs = "none", so it sees no files; grant '
+            'capabilities = { fs = "read" } in hielements.toml to let it read the workspace)'
+        )
+    if caps.fs is FsAccess.READ:
+        return (
+            f'{message} (this plugin has fs = "read": the workspace only, read-only; '
+            'fs = "write" allows writing, workspace_only = false files outside it)'
+        )
+    return message
 
 
 def _field(record: Any, name: str) -> Any:
@@ -485,7 +514,7 @@ class ComponentLibrary(Library):
     def call(self, function: str, args: list[Value], ctx: CallContext) -> Value:
         tag, payload = self._outcome(self._exchange("call", function, args, ctx), "value", function)
         if tag == "error":
-            raise LibraryError("E616", str(payload))
+            raise LibraryError("E616", capability_hint(self.config.capabilities, str(payload)))
         try:
             return decode_value(json.loads(str(payload)))
         except ValueError as exc:
@@ -497,6 +526,8 @@ class ComponentLibrary(Library):
 
     def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult:
         tag, payload = self._outcome(self._exchange("check", function, args, ctx), "verdict", function)
+        if tag == "error":
+            payload = capability_hint(self.config.capabilities, str(payload))
         verdict = {"pass": {"Pass": None}, "fail": {"Fail": payload}, "error": {"Error": payload}}.get(tag)
         return decode_check_result(verdict if verdict is not None else {"Error": f"unknown verdict {tag!r}"})
 
