@@ -181,3 +181,14 @@ def test_identity_and_purity_follow_bytes_and_capabilities(
     meta = pure.metadata()
     assert meta == {"name": "probe", "version": "0.0.1", "functions": ["read"], "checks": []}
     assert json.dumps(pure.documentation().to_json())
+
+
+@needs_componentize
+def test_inspect_a_component(probe_wasm: Path) -> None:
+    r = run_cli("plugins", "inspect", str(probe_wasm), "--format", "json")
+    assert r.code == 0, r.out + r.err
+    report = json.loads(r.out)
+    assert report["satisfies_abi"] and report["abi_version"] == 1
+    assert {e["name"] for e in report["exports"]} >= {"abi-version", "describe", "call", "check"}
+    assert {"module": "wasi:filesystem", "name": "preopens@0.2.9", "type": "instance"} in report["imports"]
+    assert report["metadata"]["name"] == "probe"

@@ -308,6 +308,12 @@ class ComponentLibrary(Library):
     def load(self) -> None:
         self._ensure_loaded()
 
+    def interface(self) -> tuple[list[tuple[str, str]], list[str]]:
+        """(exports as (name, "component func"), import names), for `plugins inspect`."""
+        ty = self._ensure_loaded().component.type
+        engine = self._engine_now().engine
+        return [(name, "component func") for name in ty.exports(engine)], list(ty.imports(engine))
+
     def load_note(self) -> str:
         """Load, and say where the compiled component came from (compiled, or the module cache)."""
         return self._ensure_loaded().note
