@@ -41,13 +41,14 @@ from hie_tasks.libraries.wasm.library import (
     MIB,
     WasmLibrary,
     _start_prefetch,
-    capabilities_json,
     doc_from_json,
     read_wasm,
+    sandbox_purity,
+    sandbox_settings,
 )
 from hie_tasks.libraries.wasm.modcache import ArtifactKind, ModuleCache, default_module_cache
 from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config
-from hie_tasks.model.codec import decode_check_result, decode_value, dumps_canonical, encode_value
+from hie_tasks.model.codec import decode_check_result, decode_value, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Value
 
@@ -561,21 +562,10 @@ class ComponentLibrary(Library):
             digest = self._digest or hashlib.sha256(read_wasm(self.config.path, self.label)).hexdigest()
         except LibraryError:
             digest = "unreadable"
-        settings = {
-            "capabilities": capabilities_json(self.config.capabilities),
-            "timeout_ms": self.config.timeout_ms,
-            "max_memory_mb": self.config.max_memory_mb,
-            "max_output_mb": self.config.max_output_mb,
-        }
-        return f"component:{digest}:{dumps_canonical(settings)}"
+        return f"component:{digest}:{sandbox_settings(self.config)}"
 
     def purity(self) -> Purity:
-        caps = self.config.capabilities
-        if caps.fs is FsAccess.WRITE or caps.env_access is True:
-            return Purity.IMPURE
-        if caps.fs is FsAccess.NONE and caps.env_access is False:
-            return Purity.PURE
-        return Purity.READS_WORKSPACE
+        return sandbox_purity(self.config.capabilities)
 
     def close(self) -> None:
         if self._prefetched is not None:
