@@ -58,6 +58,9 @@ class WasmLibraryConfig:
     timeout_ms: int = 10_000
     max_memory_mb: int = 256
     max_output_mb: int = 16
+    #: `type = "component"`: the file must be a WebAssembly component (libraries/wasm/component.py);
+    #: otherwise the file's header decides between a core module and a component
+    component: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ _EXTERNAL_KEYS = _COMMON_KEYS | {"executable", "args"}
 _WASM_KEYS = _COMMON_KEYS | {"capabilities", "max_memory_mb"}
 _ALL_KEYS = _EXTERNAL_KEYS | _WASM_KEYS
 _CAPABILITY_KEYS = ("fs", "workspace_only", "env_access")
-_LIBRARY_TYPES = ("external", "wasm")
+_LIBRARY_TYPES = ("external", "wasm", "component")
 _KIND_NOUN = {"external": "an external library", "wasm": "a wasm library"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -361,8 +364,9 @@ class _Loader:
         declared = entry.get("type")
         if declared is not None:
             if declared in _LIBRARY_TYPES:
-                return str(declared)
-            self._bad_value(name, ("type",), declared, '"external" or "wasm"')
+                # A component is a wasm library with the same keys and sandbox.
+                return "wasm" if declared == "component" else str(declared)
+            self._bad_value(name, ("type",), declared, '"external", "wasm" or "component"')
             return None
         path = entry.get("path")
         if isinstance(path, str) and path.endswith(_WASM_SUFFIX):
@@ -450,7 +454,9 @@ class _Loader:
                 "build the plugin first, or fix the path (it is relative to the workspace root)",
             )
             return None
-        return WasmLibraryConfig(name, resolved, capabilities, timeout, memory, max_output)
+        return WasmLibraryConfig(
+            name, resolved, capabilities, timeout, memory, max_output, component=entry.get("type") == "component"
+        )
 
     def _capabilities(self, name: str, raw: object) -> Capabilities:
         if not isinstance(raw, dict):

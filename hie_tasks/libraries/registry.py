@@ -65,9 +65,9 @@ def build_registry(
     registry = Registry(builtin_libraries())
     for entry in config.libraries:
         if isinstance(entry, WasmLibraryConfig):
-            from hie_tasks.libraries.wasm.library import WasmLibrary
+            from hie_tasks.libraries.wasm.component import make_wasm_library
 
-            registry.add(WasmLibrary(entry, workspace, module_cache))
+            registry.add(make_wasm_library(entry, workspace, module_cache))
         elif isinstance(entry, ExternalLibraryConfig):
             from hie_tasks.libraries.external import ExternalLibrary
 

@@ -1,7 +1,8 @@
-"""`hie-tasks plugins build`: compile a plugin source folder (C, Zig or Rust) to a wasm32-wasi module.
+"""`hie-tasks plugins build`: compile a plugin source folder (C, Zig or Rust) to a wasm32-wasi module, or a
+Python one to a WebAssembly component (componentize-py; see `component_build.py`).
 
 The language comes from a `plugin.toml` / `hie-plugin.toml` manifest (`name`, `lang`, `sources`) when there is
-one, else from the files present (`Cargo.toml` → Rust, `build.zig`/`*.zig` → Zig, `*.c` → C). Like make, a
+one, else from the files present (`Cargo.toml` → Rust, `build.zig`/`*.zig` → Zig, `*.c` → C, `*.py` → Python). Like make, a
 build is skipped when the output is newer than every input, the SDK included. Every failure a user can cause
 (no toolchain, compile error, missing exports) is a `BuildError` with a message saying what to do.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import tomli
 
 MANIFEST_NAMES = ("plugin.toml", "hie-plugin.toml")
-LANGS = ("c", "zig", "rust")
+LANGS = ("c", "zig", "rust", "python")
 _ZIG_MISSING = "ziglang is not installed: pip install 'hie-tasks[build]' (or pip install ziglang)"
 #: Debian's own Rust (1.63) knows the WASI target by its old name and keeps its std and vendored crates here.
 _DEBIAN_CARGO, _DEBIAN_RUSTC = "/usr/bin/cargo", "/usr/bin/rustc"
@@ -98,9 +99,11 @@ def _detect_lang(directory: Path) -> str:
         return "zig"
     if any(directory.glob("*.c")):
         return "c"
+    if any(directory.glob("*.py")):
+        return "python"
     raise BuildError(
-        f"{directory}: cannot tell the plugin's language: no plugin.toml, Cargo.toml, *.zig or *.c here "
-        "(create one with `hie-tasks plugins new NAME --lang c|zig|rust`)"
+        f"{directory}: cannot tell the plugin's language: no plugin.toml, Cargo.toml, *.zig, *.c or *.py here "
+        "(create one with `hie-tasks plugins new NAME --lang c|zig|rust|python`)"
     )
 
 
@@ -117,6 +120,7 @@ def _default_sources(directory: Path, lang: str) -> list[Path]:
         "c": ("*.c", "*.h"),
         "zig": ("*.zig", "build.zig.zon"),
         "rust": ("Cargo.toml", "Cargo.lock", "src/**/*.rs", "build.rs"),
+        "python": ("*.py",),
     }[lang]
     return _files(directory, patterns)
 
@@ -162,6 +166,8 @@ def _sdk_inputs(src: PluginSource) -> list[Path]:
             sdk_dir("zig") / "hielements.zig",
             sdk_dir("zig") / "hielements_impl.c",
         ]
+    if src.lang == "python":
+        return [sdk_dir("python") / "hielements.py", *sorted(sdk_dir("wit").glob("*.wit"))]
     return []
 
 
@@ -310,13 +316,22 @@ def check_exports(path: Path) -> None:
         )
 
 
-def build_plugin(src_dir: str, out: str | None = None, *, release: bool = True) -> BuildResult:
-    """Builds the plugin in `src_dir` to `out` (default `<src_dir>/build/<name>.wasm`)."""
+def build_plugin(
+    src_dir: str, out: str | None = None, *, release: bool = True, prewarm: bool = True
+) -> BuildResult:
+    """Builds the plugin in `src_dir` to `out` (default `<src_dir>/build/<name>.wasm`).
+
+    A Python plugin's component is then compiled into the module cache (`prewarm`), which validates it
+    against the plugin world and spares the first run the seconds a component takes to compile."""
     started = time.perf_counter()
     src = load_plugin_source(src_dir)
     output = Path(out).resolve() if out else src.directory / "build" / f"{src.name}.wasm"
     inputs = [*src.sources, *_sdk_inputs(src)]
     if _up_to_date(output, inputs):
+        if src.lang == "python" and prewarm:
+            from hie_tasks.plugins_dev.component_build import prewarm_component
+
+            prewarm_component(src.name, output)
         return BuildResult(str(output), src.lang, False, time.perf_counter() - started)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -324,6 +339,11 @@ def build_plugin(src_dir: str, out: str | None = None, *, release: bool = True) 
         raise BuildError(f"cannot create {output.parent}: {exc.strerror}") from None
     # Build next to the target and rename, so a failed build never leaves a stale-but-newer output behind.
     partial = output.with_name(output.name + ".partial")
+    if src.lang == "python":
+        from hie_tasks.plugins_dev.component_build import build_component
+
+        command = build_component(src, partial, output, prewarm=prewarm)
+        return BuildResult(str(output), src.lang, True, time.perf_counter() - started, command)
     if src.lang == "rust":
         command = _build_rust(src, partial, release)
     else:

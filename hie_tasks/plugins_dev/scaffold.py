@@ -16,7 +16,7 @@ TEMPLATE_NAME = "my_plugin"
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: Files of a template folder that belong to the project's CI, not to a user's plugin.
 _SKIP = {"ci-cargo-config.toml", "build", "target", "Cargo.lock"}
-_SHARED = ("README.md", "hielements.toml.example")
+_SHARED = ("README.md", "hielements.toml.example", "hielements.toml", "example.hie")
 
 
 def _template_files(lang: str) -> dict[str, Path]:

@@ -136,7 +136,7 @@ def test_standard_tables_and_capability_subtable(tmp_path: Path) -> None:
         ('{ path = "m.wasm", capabilities = { env_access = 3 } }', "E516", "capabilities.env_access", "integer 3", "list of variable names"),
         ('{ path = "m.wasm", capabilities = { env_access = ["A", 1] } }', "E516", "capabilities.env_access", 'array ["A", 1]', "list of variable names"),
         ('{ path = "m.wasm", capabilities = { workspace_only = "no" } }', "E516", "capabilities.workspace_only", 'string "no"', "true or false"),
-        ('{ type = "native", path = "m.wasm" }', "E516", "type", 'string "native"', '"external" or "wasm"'),
+        ('{ type = "native", path = "m.wasm" }', "E516", "type", 'string "native"', '"external", "wasm" or "component"'),
         ('{ executable = "" }', "E516", "executable", 'string ""', "non-empty string"),
         ('{ executable = "p", colour = "red" }', "E515", "colour", "", "allowed keys"),
         ('{ path = "m.wasm", capabilities = { net = true } }', "E515", "net", "", "allowed capabilities"),

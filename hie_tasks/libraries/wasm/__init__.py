@@ -13,6 +13,9 @@ Error codes (LibraryError.code); every message names the library, the .wasm path
   E605 a trap while loading (abi version, getters) E615 answer not UTF-8 / not JSON
                                                    E616 library_call answered {"Error": msg} (message = msg)
                                                    E617 the plugin lacks library_call/library_check for this use
+                                                   E618 type = "component" names a file that is not one
+Components (the `hielements:plugin` WIT world, Python plugins) are served by `component.ComponentLibrary`
+with the same sandbox, limits, cache and codes.
 
 Timeouts use epoch interruption, not fuel. Measured with wasmtime-py 50 on a 200M-iteration loop: no limit
 64 ms, epoch 231 ms, fuel 199 ms — about the same overhead on a tight loop, and ≈1 µs per call for either

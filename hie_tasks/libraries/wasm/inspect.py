@@ -8,6 +8,7 @@ from typing import Any
 
 from hie_tasks.config import WasmLibraryConfig
 from hie_tasks.libraries.wasm import abi
+from hie_tasks.libraries.wasm.component import ComponentLibrary, sniff_component
 from hie_tasks.libraries.wasm.engine import WasmEngine, shared_engine
 from hie_tasks.libraries.wasm.library import WasmLibrary, compile_module, read_wasm
 from hie_tasks.libraries.wasm.modcache import ModuleCache
@@ -46,6 +47,8 @@ def inspect_wasm(path: str, engine: WasmEngine | None = None, cache: ModuleCache
     path = os.path.abspath(path)
     report = InspectReport(path=path, readable=False)
     label = f"WASM module {path}"
+    if sniff_component(path):
+        return _inspect_component(path, report, cache)
     engine = engine or shared_engine()
     try:
         data = read_wasm(path, label)
@@ -68,3 +71,27 @@ def inspect_wasm(path: str, engine: WasmEngine | None = None, cache: ModuleCache
     except LibraryError as exc:
         report.problems.append(exc.message)
     return report
+
+
+def _inspect_component(path: str, report: InspectReport, cache: ModuleCache | None) -> InspectReport:
+    """The same report for a component: its world-level exports and imports, abi-version, describe()."""
+    config = WasmLibraryConfig(name=os.path.basename(path), path=path, component=True)
+    lib = ComponentLibrary(config, os.path.dirname(path), cache or ModuleCache(), prefetch=False)
+    try:
+        lib.load()
+    except LibraryError as exc:
+        report.readable = exc.code not in ("E600", "E601")
+        report.problems.append(exc.message)
+        return report
+    report.readable = True
+    report.exports, imports = lib.interface()
+    report.imports = [(*_split(name), "instance") for name in imports]
+    report.abi_version = 1
+    report.metadata = lib.metadata()
+    return report
+
+
+def _split(name: str) -> tuple[str, str]:
+    """`wasi:io/poll@0.2.9` → ("wasi:io", "poll@0.2.9"): package and interface, like a module's import pair."""
+    package, _, interface = name.partition("/")
+    return package, interface

@@ -52,6 +52,27 @@ def capabilities_json(caps: Capabilities) -> dict[str, Any]:
     return {"fs": caps.fs.value, "workspace_only": caps.workspace_only, "env_access": env}
 
 
+def sandbox_settings(config: WasmLibraryConfig) -> str:
+    """Canonical JSON of what, besides the code, changes a WASM library's answers (part of its identity)."""
+    return dumps_canonical(
+        {
+            "capabilities": capabilities_json(config.capabilities),
+            "timeout_ms": config.timeout_ms,
+            "max_memory_mb": config.max_memory_mb,
+            "max_output_mb": config.max_output_mb,
+        }
+    )
+
+
+def sandbox_purity(caps: Capabilities) -> Purity:
+    """Purity follows the grants: writing or the whole environment is impure, no files and no env pure."""
+    if caps.fs is FsAccess.WRITE or caps.env_access is True:
+        return Purity.IMPURE
+    if caps.fs is FsAccess.NONE and caps.env_access is False:
+        return Purity.PURE
+    return Purity.READS_WORKSPACE
+
+
 def read_wasm(path: str, label: str) -> bytes:
     try:
         with open(path, "rb") as f:
@@ -460,21 +481,10 @@ class WasmLibrary(Library):
             digest = self._digest or ""
         except LibraryError:
             digest = "unreadable"
-        settings = {
-            "capabilities": capabilities_json(self.config.capabilities),
-            "timeout_ms": self.config.timeout_ms,
-            "max_memory_mb": self.config.max_memory_mb,
-            "max_output_mb": self.config.max_output_mb,
-        }
-        return f"wasm:{digest}:{dumps_canonical(settings)}"
+        return f"wasm:{digest}:{sandbox_settings(self.config)}"
 
     def purity(self) -> Purity:
-        caps = self.config.capabilities
-        if caps.fs is FsAccess.WRITE or caps.env_access is True:
-            return Purity.IMPURE
-        if caps.fs is FsAccess.NONE and caps.env_access is False:
-            return Purity.PURE
-        return Purity.READS_WORKSPACE
+        return sandbox_purity(self.config.capabilities)
 
     def close(self) -> None:
         # Instances never outlive a call; the compiled module stays in the module cache for the run.

@@ -107,8 +107,20 @@ class CachedModule:
     note: str
 
 
-def _no_facts(_module: wasmtime.Module) -> dict[str, Any]:
+def _no_facts(_module: Any) -> dict[str, Any]:
     return {}
+
+
+@dataclass(frozen=True)
+class ArtifactKind:
+    """How to compile and deserialize one kind of artifact: core modules here, components in
+    `component.py`. Entries of both kinds share the cache, its integrity checks and its maintenance."""
+
+    compile: Callable[[wasmtime.Engine, bytes], Any]
+    deserialize: Callable[[wasmtime.Engine, bytes], Any]
+
+
+MODULE_KIND = ArtifactKind(wasmtime.Module, wasmtime.Module.deserialize)
 
 
 class ModuleCache:
@@ -116,7 +128,7 @@ class ModuleCache:
 
     def __init__(self, root: str | None = None) -> None:
         self.root = root if root is not None else default_cache_root()
-        self._memory: dict[str, tuple[wasmtime.Module, dict[str, Any] | None]] = {}
+        self._memory: dict[str, tuple[Any, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
         self._disk_ok: bool | None = None
 
@@ -157,6 +169,18 @@ class ModuleCache:
         Exceptions from `facts` propagate and nothing about them is cached (a broken plugin is
         re-examined next time). Raises wasmtime.WasmtimeError when the bytes are not a valid module.
         """
+        module, known, note = self.load_artifact(engine, wasm_bytes, source_path, facts, MODULE_KIND)
+        return CachedModule(module, known, note)
+
+    def load_artifact(
+        self,
+        engine: WasmEngine,
+        wasm_bytes: bytes | bytearray,
+        source_path: str,
+        facts: Callable[[Any], dict[str, Any]],
+        kind: ArtifactKind,
+    ) -> tuple[Any, dict[str, Any], str]:
+        """`load` for any ArtifactKind: (the compiled artifact, its facts, the note)."""
         digest = hashlib.sha256(wasm_bytes).hexdigest()
         key = self.key_for(engine, digest)
         with self._lock:
@@ -165,13 +189,13 @@ class ModuleCache:
                 module, known = cached
                 note = "module reused (already loaded in this run)"
             else:
-                module, known, note = self._load_or_compile(engine, key, digest, wasm_bytes, source_path)
+                module, known, note = self._load_or_compile(engine, key, digest, wasm_bytes, source_path, kind)
             if not known:
                 known = facts(module)
                 if known:
                     self._record_facts(key, known)
             self._memory[key] = (module, known)
-            return CachedModule(module, known, note)
+            return module, known, note
 
     def _record_facts(self, key: str, facts: dict[str, Any]) -> None:
         """Add facts to an entry written without them (by get_or_compile, or an older hie-tasks)."""
@@ -188,8 +212,14 @@ class ModuleCache:
             pass
 
     def _load_or_compile(
-        self, engine: WasmEngine, key: str, digest: str, wasm_bytes: bytes | bytearray, source_path: str
-    ) -> tuple[wasmtime.Module, dict[str, Any] | None, str]:
+        self,
+        engine: WasmEngine,
+        key: str,
+        digest: str,
+        wasm_bytes: bytes | bytearray,
+        source_path: str,
+        kind: ArtifactKind = MODULE_KIND,
+    ) -> tuple[Any, dict[str, Any] | None, str]:
         data_path, meta_path = self._paths(key)
         problem = ""
         try:
@@ -200,7 +230,7 @@ class ModuleCache:
             if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
                 problem = "cached module failed its integrity check"
             else:
-                module = wasmtime.Module.deserialize(engine.engine, blob)
+                module = kind.deserialize(engine.engine, blob)
                 with contextlib.suppress(OSError):
                     os.utime(data_path)
                 facts = meta.get("facts")
@@ -215,7 +245,7 @@ class ModuleCache:
             self._remove(key)
 
         started = time.perf_counter()
-        module = wasmtime.Module(engine.engine, bytes(wasm_bytes))
+        module = kind.compile(engine.engine, bytes(wasm_bytes))
         took = (time.perf_counter() - started) * 1000
         note = f"module compiled in {took:.1f} ms"
         if problem:
