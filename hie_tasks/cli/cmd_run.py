@@ -153,6 +153,10 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
                 print_diagnostics(error_console(), plan.diagnostics, spec.sources)
             report = project.run_plan(plan, verbose_trace(None) if args.verbose else None)
             emit(report, args.format, getattr(args, "output", None))
+        for warning in project.late_warnings():
+            from rich.text import Text
+
+            error_console().print(Text(warning, style="yellow"))
         if args.verbose:
             error_console().print(f"finished in {report.duration_ms:.1f} ms")
         return EXIT_OK if report.ok else EXIT_FAILED

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, load_config
 from hie_tasks.diagnostics import Diagnostic
@@ -18,6 +19,9 @@ from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.incremental.store import ResultStore
 from hie_tasks.lang.loader import SpecSet, load_spec
 from hie_tasks.libraries.registry import Registry, build_registry, builtin_names
+
+if TYPE_CHECKING:
+    from hie_tasks.libraries.wasm.modcache import ModuleCache
 
 #: Environment overrides for CI, next to the `--cache-dir` / `--module-cache` flags.
 RESULT_CACHE_ENV = "HIE_TASKS_CACHE_DIR"
@@ -58,6 +62,8 @@ class Project:
         self._registry: Registry | None = None
         self._session: IncrementalSession | None = None
         self.store_warnings: list[str] = []
+        self._module_cache: ModuleCache | None = None
+        self._warned = 0
 
     # ------------------------------------------------------------------ pieces
 
@@ -84,6 +90,7 @@ class Project:
                 from hie_tasks.libraries.wasm.modcache import ModuleCache
 
                 module_cache = ModuleCache(self.options.module_cache_dir)
+            self._module_cache = module_cache
             self._registry = build_registry(self.workspace, config, module_cache=module_cache)
         return self._registry
 
@@ -99,6 +106,7 @@ class Project:
                 store, warnings = ResultStore.try_open(self.result_cache_dir())
                 self.store_warnings.extend(warnings)
             self._session = IncrementalSession(store, refresh=self.options.refresh, enabled=self.options.use_store)
+            self._warned = len(self._session.warnings)  # the store's own warnings are in store_warnings
         return self._session
 
     # ------------------------------------------------------------------ the pipeline
@@ -113,6 +121,19 @@ class Project:
     def run_plan(self, plan: Plan, progress: ProgressCallback | None = None) -> RunReport:
         runner = Runner(self.workspace, self.session() if self.options.use_store else None)
         return runner.run(plan, self.options.run, progress)
+
+    def late_warnings(self) -> list[str]:
+        """Warnings that arise while checks run (rejected cache entries, a store that failed mid-run, the
+        cache key), each returned once; the caller prints them after the results."""
+        from hie_tasks import secret
+
+        out = secret.take_warnings()
+        if self._module_cache is not None:
+            out += self._module_cache.take_warnings()
+        if self._session is not None:
+            out += self._session.warnings[self._warned:]
+            self._warned = len(self._session.warnings)
+        return out
 
     def close(self) -> None:
         if self._registry is not None:
