@@ -63,6 +63,7 @@ class Project:
         self._session: IncrementalSession | None = None
         self.store_warnings: list[str] = []
         self._module_cache: ModuleCache | None = None
+        self._store: ResultStore | None = None
         self._warned = 0
 
     # ------------------------------------------------------------------ pieces
@@ -105,6 +106,7 @@ class Project:
                 # A store that cannot be opened (read-only dir, ...) means a run without replay, not a failure.
                 store, warnings = ResultStore.try_open(self.result_cache_dir())
                 self.store_warnings.extend(warnings)
+                self._store = store
             self._session = IncrementalSession(store, refresh=self.options.refresh, enabled=self.options.use_store)
             self._warned = len(self._session.warnings)  # the store's own warnings are in store_warnings
         return self._session
@@ -130,6 +132,8 @@ class Project:
         out = secret.take_warnings()
         if self._module_cache is not None:
             out += self._module_cache.take_warnings()
+        if self._store is not None:
+            out += self._store.take_warnings()
         if self._session is not None:
             out += self._session.warnings[self._warned:]
             self._warned = len(self._session.warnings)
