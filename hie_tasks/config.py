@@ -15,6 +15,9 @@ Diagnostic codes (upstream's E510-E514, the rest are hie-tasks additions; upstre
 - E516 a value of the wrong type or outside the allowed set (`args = "x"`, `timeout_ms = -1`, `fs = "rw"`)
 - E517 a key that belongs to the other kind of library (`capabilities` on an external entry)
 - E518 a wasm `path` whose file does not exist
+- E519 a `capabilities.write` list that is not allowed: not a list of workspace-relative directories, one that
+  escapes the workspace or names a protected place (the workspace root, `.git/`, `.hie-cache/`, a directory
+  holding a configured `.wasm`), or `fs = "write"` without a `write` list (and the reverse)
 - W510 (warning) a configured library replaces a built-in one (`files`, `python`, `rust`)
 - W511 (warning) a library name that is not an identifier and so cannot be called from a .hie file
 """
@@ -47,6 +50,9 @@ class Capabilities:
     workspace_only: bool = True
     #: False = empty environment, True = the whole host environment, a tuple = only those variables
     env_access: bool | tuple[str, ...] = False
+    #: workspace-relative directories (normalised, '/'-separated) preopened writable over a read-only
+    #: workspace; the only places a plugin may modify (requires fs = "write")
+    write: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,9 @@ _COMMON_KEYS = frozenset({"type", "path", "timeout_ms", "max_output_mb"})
 _EXTERNAL_KEYS = _COMMON_KEYS | {"executable", "args"}
 _WASM_KEYS = _COMMON_KEYS | {"capabilities", "max_memory_mb"}
 _ALL_KEYS = _EXTERNAL_KEYS | _WASM_KEYS
-_CAPABILITY_KEYS = ("fs", "workspace_only", "env_access")
+_CAPABILITY_KEYS = ("fs", "workspace_only", "env_access", "write")
+#: Never writable by a plugin, whatever its `write` list says (workspace-relative).
+PROTECTED_DIRS = (".git", ".hie-cache")
 _LIBRARY_TYPES = ("external", "wasm")
 _KIND_NOUN = {"external": "an external library", "wasm": "a wasm library"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -163,6 +171,27 @@ def _describe(value: object) -> str:
         kind = type(value).__name__  # dates and times
     text = json.dumps(value, ensure_ascii=False, default=str)
     return f"{kind} {text if len(text) <= 60 else text[:60] + '…'}"
+
+
+def _inside(path: str, top: str) -> bool:
+    """Whether `path` is `top` or below it (both absolute, normalised)."""
+    path, top = os.path.normpath(path), os.path.normpath(top)
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _write_problem(item: str) -> str | None:
+    """Why `item` cannot be a write directory, judged on its text (the sandbox re-checks real paths)."""
+    if os.path.isabs(item) or item.startswith("~"):
+        return "is not workspace-relative"
+    rel = os.path.normpath(item)
+    if rel == os.curdir:
+        return "is the workspace root (that would make hielements.toml and every plugin writable)"
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return "leaves the workspace"
+    first = rel.split(os.sep, 1)[0]
+    if first in PROTECTED_DIRS:
+        return f"is inside {first}/, which is never writable"
+    return None
 
 
 def _is_int(value: object) -> bool:
@@ -311,7 +340,26 @@ class _Loader:
             lib = self._library(name, entry)
             if lib is not None:
                 loaded.append(lib)
+        self._write_over_plugins(loaded)
         return WorkspaceConfig(file=self.file, libraries=tuple(loaded))
+
+    def _write_over_plugins(self, libraries: list[LibraryConfig]) -> None:
+        """A write directory must not hold any configured plugin: a plugin could rewrite another one (or
+        itself), and with it what every later run executes."""
+        wasm = [lib.path for lib in libraries if isinstance(lib, WasmLibraryConfig)]
+        for lib in libraries:
+            if not isinstance(lib, WasmLibraryConfig):
+                continue
+            for rel in lib.capabilities.write:
+                top = os.path.join(self.workspace, rel)
+                for path in wasm:
+                    if _inside(path, top):
+                        self._error(
+                            "E519", lib.name, ("capabilities", "write"),
+                            f"library '{lib.name}': capabilities.write entry '{rel}' contains the configured "
+                            f"plugin {os.path.relpath(path, self.workspace)}; plugins are never writable",
+                            "write to a directory of its own, e.g. write = [\"out/\"], and keep .wasm files elsewhere",
+                        )
 
     def _library(self, name: str, entry: object) -> LibraryConfig | None:
         if not isinstance(entry, dict):
@@ -484,4 +532,40 @@ class _Loader:
                 name, ("capabilities", "env_access"), raw_env,
                 'true, false, or a list of variable names such as ["HOME"]',
             )
-        return Capabilities(fs, workspace_only, env)
+        write = self._write_list(name, raw.get("write"), fs, "fs" in raw)
+        return Capabilities(fs, workspace_only, env, write)
+
+    def _write_list(self, name: str, raw: object, fs: FsAccess, fs_given: bool) -> tuple[str, ...]:
+        keys = ("capabilities", "write")
+        if raw is None:
+            if fs is FsAccess.WRITE:
+                self._error(
+                    "E519", name, ("capabilities", "fs"),
+                    f"library '{name}': fs = \"write\" needs a 'write' list naming the directories the plugin "
+                    "may modify (the workspace itself, hielements.toml, .git/ and the caches are never writable)",
+                    'add write = ["out/"] to its capabilities (workspace-relative directories), or use fs = "read"',
+                )
+            return ()
+        if not isinstance(raw, list) or not raw or not all(isinstance(v, str) and v.strip() for v in raw):
+            self._bad_value(name, keys, raw, 'a non-empty list of workspace-relative directories, e.g. ["out/"]')
+            return ()
+        if fs is not FsAccess.WRITE:
+            self._error(
+                "E519", name, keys,
+                f"library '{name}': capabilities.write is given but fs is \"{fs.value}\"",
+                'set fs = "write" next to write = [...] (the rest of the workspace stays read-only)',
+            )
+            return ()
+        out: list[str] = []
+        for item in raw:
+            problem = _write_problem(item)
+            if problem is not None:
+                self._error(
+                    "E519", name, keys, f"library '{name}': capabilities.write entry '{item}' {problem}",
+                    'list directories inside the workspace that the plugin owns, e.g. write = ["out/", "build/reports"]',
+                )
+                continue
+            rel = os.path.normpath(item).replace(os.sep, "/")
+            if rel not in out:
+                out.append(rel)
+        return tuple(out)

@@ -92,7 +92,9 @@ class Project:
 
                 module_cache = ModuleCache(self.options.module_cache_dir)
             self._module_cache = module_cache
-            self._registry = build_registry(self.workspace, config, module_cache=module_cache)
+            self._registry = build_registry(
+                self.workspace, config, module_cache=module_cache, protected=(self.result_cache_dir(),)
+            )
         return self._registry
 
     def result_cache_dir(self) -> str:

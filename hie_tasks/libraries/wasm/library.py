@@ -20,7 +20,7 @@ from hie_tasks.libraries.wasm import abi
 from hie_tasks.libraries.wasm.engine import WasmEngine, shared_engine
 from hie_tasks.libraries.wasm.fastcall import CallTrap, FreshInstance, PreparedModule
 from hie_tasks.libraries.wasm.modcache import CachedModule, FactsFn, ModuleCache, default_module_cache
-from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config
+from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config, writable_dirs
 from hie_tasks.model.codec import decode_check_result, decode_value, dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Value
@@ -49,7 +49,10 @@ def _trap_summary(message: str) -> str:
 
 def capabilities_json(caps: Capabilities) -> dict[str, Any]:
     env: bool | list[str] = list(caps.env_access) if isinstance(caps.env_access, tuple) else caps.env_access
-    return {"fs": caps.fs.value, "workspace_only": caps.workspace_only, "env_access": env}
+    out: dict[str, Any] = {"fs": caps.fs.value, "workspace_only": caps.workspace_only, "env_access": env}
+    if caps.write:
+        out["write"] = list(caps.write)
+    return out
 
 
 def read_wasm(path: str, label: str) -> bytes:
@@ -139,8 +142,10 @@ class WasmLibrary(Library):
         engine: WasmEngine | None = None,
         *,
         prefetch: bool = True,
+        protected: tuple[str, ...] = (),
     ) -> None:
-        """`prefetch` starts loading in the background right away (see `_prefetch`)."""
+        """`prefetch` starts loading in the background right away (see `_prefetch`). `protected`: paths
+        no `capabilities.write` directory may expose (the stores, every configured plugin)."""
         super().__init__(config.name)
         self.config = config
         self.workspace = os.path.abspath(workspace)
@@ -154,6 +159,8 @@ class WasmLibrary(Library):
         self._bytes: bytes | None = None
         self._memory_limit = config.max_memory_mb * MIB
         self._output_limit = config.max_output_mb * MIB
+        self._protected = (*protected, config.path)
+        self._writable: tuple[tuple[str, str], ...] | None = None
         self._prefetched: threading.Event | None = None
         if prefetch:
             self._prefetched = _start_prefetch(self._prefetch)
@@ -288,7 +295,7 @@ class WasmLibrary(Library):
     ) -> T:
         engine = loaded.prepared.wasm_engine
         caps = Capabilities() if load_phase else self.config.capabilities
-        wasi = sandbox_config(caps, self.workspace)
+        wasi = sandbox_config(caps, self.workspace, () if load_phase else self._writable_dirs())
         sink = capture.write if capture is not None and loaded.can_print else None
         engine.slots.acquire()
         engine.ticker.enter()
@@ -307,6 +314,13 @@ class WasmLibrary(Library):
                 inst.close()
             engine.ticker.exit()
             engine.slots.release()
+
+    def _writable_dirs(self) -> tuple[tuple[str, str], ...]:
+        # Resolved once per library and run: a realpath per directory per call would cost more than the call.
+        if self._writable is None:
+            guarded = (*self._protected, (self._cache or default_module_cache()).root)
+            self._writable = writable_dirs(self.config.capabilities, self.workspace, guarded, self.label)
+        return self._writable
 
     def _trap_error(self, trap: CallTrap, inst: FreshInstance | None, function: str, load_phase: bool) -> LibraryError:
         where = f"{self.label}, function '{function}'"
