@@ -64,6 +64,9 @@ class WasmLibraryConfig:
     timeout_ms: int = 10_000
     max_memory_mb: int = 256
     max_output_mb: int = 16
+    #: bounds of compiling a large module (a child process; see libraries/wasm/compiler.py)
+    compile_timeout_ms: int = 60_000
+    max_compile_memory_mb: int = 2048
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ _MAX_WASM_MEMORY_MB = 4096  # wasm32 linear memory cannot grow past 4 GiB
 
 _COMMON_KEYS = frozenset({"type", "path", "timeout_ms", "max_output_mb"})
 _EXTERNAL_KEYS = _COMMON_KEYS | {"executable", "args"}
-_WASM_KEYS = _COMMON_KEYS | {"capabilities", "max_memory_mb"}
+_WASM_KEYS = _COMMON_KEYS | {"capabilities", "max_memory_mb", "compile_timeout_ms", "max_compile_memory_mb"}
 _ALL_KEYS = _EXTERNAL_KEYS | _WASM_KEYS
 _CAPABILITY_KEYS = ("fs", "workspace_only", "env_access", "write")
 #: Never writable by a plugin, whatever its `write` list says (workspace-relative).
@@ -481,6 +484,10 @@ class _Loader:
         timeout = self._positive_int(name, entry, "timeout_ms", WasmLibraryConfig.timeout_ms)
         memory = self._positive_int(name, entry, "max_memory_mb", WasmLibraryConfig.max_memory_mb, _MAX_WASM_MEMORY_MB)
         max_output = self._positive_int(name, entry, "max_output_mb", WasmLibraryConfig.max_output_mb)
+        compile_timeout = self._positive_int(name, entry, "compile_timeout_ms", WasmLibraryConfig.compile_timeout_ms)
+        compile_memory = self._positive_int(
+            name, entry, "max_compile_memory_mb", WasmLibraryConfig.max_compile_memory_mb
+        )
         if path is None:
             if "path" not in entry:
                 self._error(
@@ -498,7 +505,9 @@ class _Loader:
                 "build the plugin first, or fix the path (it is relative to the workspace root)",
             )
             return None
-        return WasmLibraryConfig(name, resolved, capabilities, timeout, memory, max_output)
+        return WasmLibraryConfig(
+            name, resolved, capabilities, timeout, memory, max_output, compile_timeout, compile_memory
+        )
 
     def _capabilities(self, name: str, raw: object) -> Capabilities:
         if not isinstance(raw, dict):

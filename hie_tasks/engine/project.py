@@ -116,6 +116,8 @@ class Project:
     # ------------------------------------------------------------------ the pipeline
 
     def plan(self, spec: SpecSet) -> Plan:
+        # Load only the plugins this spec imports, overlapping planning; the others are never compiled.
+        self.registry().prefetch({i.path[0] for p in spec.programs for i in p.imports if not i.is_string})
         selector_call = cached_selector_call(self.session()) if self.options.use_store else direct_selector_call
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call

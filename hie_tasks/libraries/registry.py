@@ -35,6 +35,14 @@ class Registry:
     def libraries(self) -> list[Library]:
         return [self._libraries[name] for name in sorted(self._libraries)]
 
+    def prefetch(self, names: set[str]) -> None:
+        """Start loading the named libraries in the background (those that can: WASM plugins)."""
+        for name in sorted(names):
+            library = self._libraries.get(name)
+            start = getattr(library, "prefetch", None)
+            if callable(start):
+                start()
+
     def close(self) -> None:
         for library in self._libraries.values():
             library.close()
@@ -71,7 +79,8 @@ def build_registry(
         if isinstance(entry, WasmLibraryConfig):
             from hie_tasks.libraries.wasm.library import WasmLibrary
 
-            registry.add(WasmLibrary(entry, workspace, module_cache, protected=guarded))
+            # Not prefetched here: the caller prefetches what its plan imports (Registry.prefetch).
+            registry.add(WasmLibrary(entry, workspace, module_cache, prefetch=False, protected=guarded))
         elif isinstance(entry, ExternalLibraryConfig):
             from hie_tasks.libraries.external import ExternalLibrary
 

@@ -17,6 +17,7 @@ import wasmtime
 from hie_tasks.config import Capabilities, FsAccess, WasmLibraryConfig
 from hie_tasks.libraries.base import CallContext, FunctionDoc, Library, LibraryDoc, ParamDoc, Purity
 from hie_tasks.libraries.wasm import abi
+from hie_tasks.libraries.wasm.compiler import CompileLimits
 from hie_tasks.libraries.wasm.engine import WasmEngine, shared_engine
 from hie_tasks.libraries.wasm.fastcall import CallTrap, FreshInstance, PreparedModule
 from hie_tasks.libraries.wasm.modcache import CachedModule, FactsFn, ModuleCache, default_module_cache
@@ -66,13 +67,14 @@ def read_wasm(path: str, label: str) -> bytes:
 
 
 def compile_module(
-    engine: WasmEngine, cache: ModuleCache, data: bytes, path: str, label: str, facts: FactsFn | None = None
+    engine: WasmEngine, cache: ModuleCache, data: bytes, path: str, label: str, facts: FactsFn | None = None,
+    limits: CompileLimits | None = None,
 ) -> CachedModule:
     try:
         if facts is None:
-            module, note = cache.get_or_compile(engine, data, path)
+            module, note = cache.get_or_compile(engine, data, path, limits)
             return CachedModule(module, {}, note)
-        return cache.load(engine, data, path, facts)
+        return cache.load(engine, data, path, facts, limits)
     except wasmtime.WasmtimeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
         raise LibraryError(
@@ -163,7 +165,14 @@ class WasmLibrary(Library):
         self._writable: tuple[tuple[str, str], ...] | None = None
         self._prefetched: threading.Event | None = None
         if prefetch:
-            self._prefetched = _start_prefetch(self._prefetch)
+            self.prefetch()
+
+    def prefetch(self) -> None:
+        """Start loading in the background (once). The registry does not: only libraries a plan uses are
+        prefetched (`Registry.prefetch`), so an unused module in hielements.toml is never compiled."""
+        with self._load_lock:
+            if self._prefetched is None and self._loaded is None:
+                self._prefetched = _start_prefetch(self._prefetch)
 
     # ---- loading ------------------------------------------------------------------------------------
 
@@ -229,7 +238,8 @@ class WasmLibrary(Library):
         engine = self._engine or shared_engine()
         data = self._wasm_bytes()
         found = compile_module(
-            engine, self._cache or default_module_cache(), data, self.config.path, self.label, self._facts(engine)
+            engine, self._cache or default_module_cache(), data, self.config.path, self.label, self._facts(engine),
+            CompileLimits(self.config.compile_timeout_ms, self.config.max_compile_memory_mb),
         )
         shape = abi.ModuleShape.from_json(found.facts.get("shape")) or abi.analyze(found.module)
         self._check_shape(shape)

@@ -36,6 +36,7 @@ import platformdirs
 import wasmtime
 
 from hie_tasks import secret
+from hie_tasks.libraries.wasm.compiler import CompileLimits, compile_module
 from hie_tasks.libraries.wasm.engine import WasmEngine
 
 ENV_CACHE_DIR = "HIE_TASKS_MODULE_CACHE"
@@ -151,6 +152,7 @@ class ModuleCache:
         self.root = root if root is not None else default_cache_root()
         self._memory: dict[str, tuple[wasmtime.Module, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
         self._lock_rejected = threading.Lock()
         self._disk_ok: bool | None = None
         #: entries rejected (deleted and recompiled) since the last take_warnings()
@@ -176,37 +178,51 @@ class ModuleCache:
         return self._disk_ok
 
     def get_or_compile(
-        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str
+        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str,
+        limits: CompileLimits | None = None,
     ) -> tuple[wasmtime.Module, str]:
         """The compiled module and a note saying where it came from (for verbose output / `explain`).
 
         Raises wasmtime.WasmtimeError when the bytes are not a valid module.
         """
-        found = self.load(engine, wasm_bytes, source_path, _no_facts)
+        found = self.load(engine, wasm_bytes, source_path, _no_facts, limits)
         return found.module, found.note
 
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self._lock:
+            lock = self._key_locks.get(key)
+            if lock is None:
+                lock = self._key_locks[key] = threading.Lock()
+            return lock
+
     def load(
-        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str, facts: FactsFn
+        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str, facts: FactsFn,
+        limits: CompileLimits | None = None,
     ) -> CachedModule:
         """Like get_or_compile, plus `facts(module)` — computed once per entry, then read from the cache.
 
         Exceptions from `facts` propagate and nothing about them is cached (a broken plugin is
-        re-examined next time). Raises wasmtime.WasmtimeError when the bytes are not a valid module.
+        re-examined next time). Raises wasmtime.WasmtimeError when the bytes are not a valid module, and
+        LibraryError E607 when a bounded compilation (`limits`) runs out of time or memory.
+
+        One lock per key: loading one module never waits for another module's compilation.
         """
         digest = hashlib.sha256(wasm_bytes).hexdigest()
         key = self.key_for(engine, digest)
-        with self._lock:
-            cached = self._memory.get(key)
+        with self._key_lock(key):
+            with self._lock:
+                cached = self._memory.get(key)
             if cached is not None:
                 module, known = cached
                 note = "module reused (already loaded in this run)"
             else:
-                module, known, note = self._load_or_compile(engine, key, digest, wasm_bytes, source_path)
+                module, known, note = self._load_or_compile(engine, key, digest, wasm_bytes, source_path, limits)
             if not known:
                 known = facts(module)
                 if known:
                     self._record_facts(key, known)
-            self._memory[key] = (module, known)
+            with self._lock:
+                self._memory[key] = (module, known)
             return CachedModule(module, known, note)
 
     def _record_facts(self, key: str, facts: dict[str, Any]) -> None:
@@ -231,7 +247,8 @@ class ModuleCache:
             pass
 
     def _load_or_compile(
-        self, engine: WasmEngine, key: str, digest: str, wasm_bytes: bytes | bytearray, source_path: str
+        self, engine: WasmEngine, key: str, digest: str, wasm_bytes: bytes | bytearray, source_path: str,
+        limits: CompileLimits | None,
     ) -> tuple[wasmtime.Module, dict[str, Any] | None, str]:
         data_path, meta_path = self._paths(key)
         problem = ""
@@ -259,7 +276,7 @@ class ModuleCache:
                 self._rejected.append(f"{source_path}: {problem}")
 
         started = time.perf_counter()
-        module = wasmtime.Module(engine.engine, bytes(wasm_bytes))
+        module = compile_module(engine, wasm_bytes, source_path, limits)
         took = (time.perf_counter() - started) * 1000
         note = f"module compiled in {took:.1f} ms"
         if problem:
