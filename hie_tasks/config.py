@@ -67,6 +67,10 @@ class WasmLibraryConfig:
     #: bounds of compiling a large module (a child process; see libraries/wasm/compiler.py)
     compile_timeout_ms: int = 60_000
     max_compile_memory_mb: int = 2048
+    #: timeouts/crashes in a row after which the library's remaining calls fail at once
+    max_consecutive_failures: int = 3
+    #: longest check message kept (KiB); the rest is cut with a note
+    max_message_kb: int = 64
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class ExternalLibraryConfig:
     args: tuple[str, ...] = ()
     timeout_ms: int = 30_000
     max_output_mb: int = 64
+    max_consecutive_failures: int = 3
+    max_message_kb: int = 64
 
 
 LibraryConfig = WasmLibraryConfig | ExternalLibraryConfig
@@ -98,7 +104,9 @@ BUILTIN_LIBRARIES = frozenset({"files", "python", "rust"})
 _WASM_SUFFIX = ".wasm"
 _MAX_WASM_MEMORY_MB = 4096  # wasm32 linear memory cannot grow past 4 GiB
 
-_COMMON_KEYS = frozenset({"type", "path", "timeout_ms", "max_output_mb"})
+_COMMON_KEYS = frozenset(
+    {"type", "path", "timeout_ms", "max_output_mb", "max_consecutive_failures", "max_message_kb"}
+)
 _EXTERNAL_KEYS = _COMMON_KEYS | {"executable", "args"}
 _WASM_KEYS = _COMMON_KEYS | {"capabilities", "max_memory_mb", "compile_timeout_ms", "max_compile_memory_mb"}
 _ALL_KEYS = _EXTERNAL_KEYS | _WASM_KEYS
@@ -476,7 +484,14 @@ class _Loader:
             self._bad_value(name, ("args",), raw_args, 'a list of strings, e.g. ["plugin.py"]')
         timeout = self._positive_int(name, entry, "timeout_ms", ExternalLibraryConfig.timeout_ms)
         max_output = self._positive_int(name, entry, "max_output_mb", ExternalLibraryConfig.max_output_mb)
-        return ExternalLibraryConfig(name, program, args, timeout, max_output)
+        failures, message_kb = self._run_bounds(name, entry)
+        return ExternalLibraryConfig(name, program, args, timeout, max_output, failures, message_kb)
+
+    def _run_bounds(self, name: str, entry: dict[str, Any]) -> tuple[int, int]:
+        return (
+            self._positive_int(name, entry, "max_consecutive_failures", WasmLibraryConfig.max_consecutive_failures),
+            self._positive_int(name, entry, "max_message_kb", WasmLibraryConfig.max_message_kb),
+        )
 
     def _wasm(self, name: str, entry: dict[str, Any]) -> WasmLibraryConfig | None:
         path = self._string(name, entry, "path")
@@ -505,8 +520,10 @@ class _Loader:
                 "build the plugin first, or fix the path (it is relative to the workspace root)",
             )
             return None
+        failures, message_kb = self._run_bounds(name, entry)
         return WasmLibraryConfig(
-            name, resolved, capabilities, timeout, memory, max_output, compile_timeout, compile_memory
+            name, resolved, capabilities, timeout, memory, max_output, compile_timeout, compile_memory,
+            failures, message_kb,
         )
 
     def _capabilities(self, name: str, raw: object) -> Capabilities:

@@ -16,6 +16,7 @@ import wasmtime
 
 from hie_tasks.config import Capabilities, FsAccess, WasmLibraryConfig
 from hie_tasks.libraries.base import CallContext, FunctionDoc, Library, LibraryDoc, ParamDoc, Purity
+from hie_tasks.libraries.limits import FailureBreaker, cap_error, cap_message, run_deadline
 from hie_tasks.libraries.wasm import abi
 from hie_tasks.libraries.wasm.compiler import CompileLimits
 from hie_tasks.libraries.wasm.engine import WasmEngine, shared_engine
@@ -162,6 +163,7 @@ class WasmLibrary(Library):
         self._memory_limit = config.max_memory_mb * MIB
         self._output_limit = config.max_output_mb * MIB
         self._protected = (*protected, config.path)
+        self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
         self._writable: tuple[tuple[str, str], ...] | None = None
         self._prefetched: threading.Event | None = None
         if prefetch:
@@ -312,7 +314,8 @@ class WasmLibrary(Library):
         inst: FreshInstance | None = None
         try:
             inst = FreshInstance(
-                loaded.prepared, wasi, self._memory_limit, engine.ticker.deadline_ticks(self.config.timeout_ms), sink
+                loaded.prepared, wasi, self._memory_limit,
+                engine.ticker.deadline_ticks(run_deadline.clip_ms(self.config.timeout_ms)), sink,
             )
             if loaded.shape.has_initialize:
                 inst.call0(inst.func(_INITIALIZE))
@@ -431,14 +434,24 @@ class WasmLibrary(Library):
     # ---- Library ------------------------------------------------------------------------------------
 
     def call(self, function: str, args: list[Value], ctx: CallContext) -> Value:
-        answer = self._exchange(abi.EXPORT_CALL, function, args, ctx)
+        answer = self._guarded(abi.EXPORT_CALL, function, args, ctx)
         if isinstance(answer, dict) and "Error" in answer:
             message = answer["Error"]
-            raise LibraryError("E616", message if isinstance(message, str) else json.dumps(message))
+            text = message if isinstance(message, str) else json.dumps(message)
+            raise cap_error(LibraryError("E616", text), self.config.max_message_kb)
         return decode_value(answer)
 
     def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult:
-        return decode_check_result(self._exchange(abi.EXPORT_CHECK, function, args, ctx))
+        result = decode_check_result(self._guarded(abi.EXPORT_CHECK, function, args, ctx))
+        return cap_message(result, self.config.max_message_kb)
+
+    def _guarded(self, export: str, function: str, args: list[Value], ctx: CallContext) -> Any:
+        try:
+            return self.breaker.guard(
+                f"'{self.name}.{function}'", lambda: self._exchange(export, function, args, ctx)
+            )
+        except LibraryError as exc:
+            raise cap_error(exc, self.config.max_message_kb) from None
 
     def _getter(self, loaded: _Loaded, export: str, style: abi.ReturnStyle) -> Any:
         entry = export.encode()
