@@ -46,6 +46,8 @@ DB_NAME = "results.sqlite"
 #: How long a write waits for another process holding the write lock before giving up.
 BUSY_TIMEOUT_MS = 30_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Damaged stores moved aside that are kept for inspection; older ones are deleted (they would pile up).
+KEEP_CORRUPT = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -329,6 +331,22 @@ class ResultStore:
             f"warning: result cache '{self.path}' was unusable: {problem}. It was moved to '{target}' "
             "and a fresh cache was started (all checks run this time)."
         )
+        with contextlib.suppress(OSError):
+            os.utime(target)  # its mtime says when it was moved aside, for _prune_corrupt's order
+        self._prune_corrupt()
+
+    def _prune_corrupt(self) -> None:
+        """Keep the newest KEEP_CORRUPT moved-aside stores (with their -wal/-shm), delete the rest."""
+        prefix = os.path.basename(self.path) + ".corrupt-"
+        try:
+            names = [n for n in os.listdir(self.root_dir) if n.startswith(prefix) and not n.endswith(("-wal", "-shm"))]
+            aged = sorted(names, key=lambda n: os.stat(os.path.join(self.root_dir, n)).st_mtime_ns, reverse=True)
+        except OSError:
+            return
+        for name in aged[KEEP_CORRUPT:]:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self.root_dir, name + suffix))
 
     # -- transactions ------------------------------------------------------------------------------------
 

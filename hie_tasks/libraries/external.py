@@ -10,12 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hie_tasks.config import ExternalLibraryConfig
 from hie_tasks.libraries.base import CallContext, FunctionDoc, Library, LibraryDoc, ParamDoc, Purity
-from hie_tasks.libraries.jsonrpc import MIB, PluginProcess
+from hie_tasks.libraries.jsonrpc import MIB, PluginProcess, decode_bounded
 from hie_tasks.libraries.limits import FailureBreaker, cap_error, cap_message, run_deadline
 from hie_tasks.model.codec import decode_check_result, decode_value, dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
@@ -154,10 +153,10 @@ class ExternalLibrary(Library):
     # -- Library --------------------------------------------------------------------------------------------
 
     def call(self, function: str, args: list[Value], ctx: CallContext) -> Value:
-        return _decoded(decode_value, self._invoke("library.call", function, args, ctx))
+        return decode_bounded(decode_value, self._invoke("library.call", function, args, ctx))
 
     def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult:
-        result = _decoded(decode_check_result, self._invoke("library.check", function, args, ctx))
+        result = decode_bounded(decode_check_result, self._invoke("library.check", function, args, ctx))
         return cap_message(result, self.config.max_message_kb)
 
     def documentation(self) -> LibraryDoc:
@@ -225,13 +224,6 @@ def _result_of(response: dict[str, Any]) -> Any:
     if result is None:
         raise LibraryError("E507", "External process returned empty result")
     return result
-
-
-def _decoded(decode: Callable[[Any], _T], data: Any) -> _T:
-    try:
-        return decode(data)
-    except RecursionError:
-        raise LibraryError("E508", "Cannot convert JSON to Value: nested too deeply") from None
 
 
 def _text(data: dict[str, Any], key: str) -> str:

@@ -16,6 +16,7 @@ import wasmtime
 
 from hie_tasks.config import Capabilities, FsAccess, WasmLibraryConfig
 from hie_tasks.libraries.base import CallContext, FunctionDoc, Library, LibraryDoc, ParamDoc, Purity
+from hie_tasks.libraries.jsonrpc import decode_bounded, parse_json
 from hie_tasks.libraries.limits import FailureBreaker, cap_error, cap_message, run_deadline
 from hie_tasks.libraries.wasm import abi
 from hie_tasks.libraries.wasm.compiler import CompileLimits
@@ -377,8 +378,11 @@ class WasmLibrary(Library):
         except UnicodeDecodeError as exc:
             raise LibraryError("E615", f"{where}: answer is not valid UTF-8 (byte {exc.start})") from None
         try:
-            return json.loads(text)
+            # Strict, as for external plugins: NaN/Infinity are not JSON, and a hostile depth is E508.
+            return parse_json(text)
         except ValueError as exc:
+            if "nested too deeply" in str(exc):
+                raise LibraryError("E508", "Cannot convert JSON to Value: nested too deeply") from None
             raise LibraryError(
                 "E615", f"{where}: answer is not valid JSON ({exc}); answer was: {_snippet(raw)}"
             ) from None
@@ -439,10 +443,10 @@ class WasmLibrary(Library):
             message = answer["Error"]
             text = message if isinstance(message, str) else json.dumps(message)
             raise cap_error(LibraryError("E616", text), self.config.max_message_kb)
-        return decode_value(answer)
+        return decode_bounded(decode_value, answer)
 
     def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult:
-        result = decode_check_result(self._guarded(abi.EXPORT_CHECK, function, args, ctx))
+        result = decode_bounded(decode_check_result, self._guarded(abi.EXPORT_CHECK, function, args, ctx))
         return cap_message(result, self.config.max_message_kb)
 
     def _guarded(self, export: str, function: str, args: list[Value], ctx: CallContext) -> Any:
