@@ -6,7 +6,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from kit import ALL_ELEMENTS, CLI_TIMEOUT_S, ROOT, RunResult, Workspace, parse_run
+from kit import ALL_ELEMENTS, CLI_TIMEOUT_S, PROBE_ELEMENTS, ROOT, RunResult, Workspace, parse_run
 
 
 def run_with_secret(project: Workspace, value: str) -> RunResult:
@@ -64,3 +64,18 @@ def test_unsigned_rows_of_an_older_store_rerun(project: Workspace) -> None:
         conn.execute("UPDATE verdicts SET mac = NULL")
     conn.close()
     assert project.run().rerun() == ALL_ELEMENTS
+
+
+def _run_with_home(project: Workspace, home: str) -> RunResult:
+    env = {**project.env(), "HOME": home}
+    proc = subprocess.run(project.argv("run"), cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=CLI_TIMEOUT_S)
+    return parse_run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def test_granted_env_change_reruns_the_plugin_checks(project: Workspace, tmp_path: Path) -> None:
+    project.configure(capabilities='fs = "read", env_access = ["HOME"]')
+    one, two = tmp_path / "home1", tmp_path / "home2"
+    assert _run_with_home(project, str(one)).rerun() == ALL_ELEMENTS
+    assert _run_with_home(project, str(one)).rerun() == set()
+    assert _run_with_home(project, str(two)).rerun() == PROBE_ELEMENTS

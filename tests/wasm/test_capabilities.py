@@ -159,3 +159,23 @@ def test_identity_tracks_bytes_and_caps(make_lib: MakeLib, capsprobe_wasm: Path,
     copy.write_bytes(capsprobe_wasm.read_bytes() + b"\x00custom")
     assert make_lib(copy).identity() != base
     assert os.path.exists(capsprobe_wasm)
+
+
+def test_granted_env_values_are_part_of_the_identity(
+    make_lib: MakeLib, capsprobe_wasm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", "/home/one")
+    monkeypatch.setenv("HIE_T_OTHER", "x")
+    listed = Capabilities(env_access=("HOME",))
+    first = make_lib(capsprobe_wasm, listed).identity()
+    monkeypatch.setenv("HIE_T_OTHER", "y")  # not granted: no effect
+    assert make_lib(capsprobe_wasm, listed).identity() == first
+    monkeypatch.setenv("HOME", "/home/two")
+    assert make_lib(capsprobe_wasm, listed).identity() != first
+    assert "/home/two" not in make_lib(capsprobe_wasm, listed).identity()
+    everything = make_lib(capsprobe_wasm, Capabilities(env_access=True)).identity()
+    monkeypatch.setenv("HIE_T_OTHER", "z")
+    assert make_lib(capsprobe_wasm, Capabilities(env_access=True)).identity() != everything
+    none = make_lib(capsprobe_wasm).identity()
+    monkeypatch.setenv("HOME", "/home/three")
+    assert make_lib(capsprobe_wasm).identity() == none

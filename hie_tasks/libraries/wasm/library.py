@@ -58,6 +58,17 @@ def capabilities_json(caps: Capabilities) -> dict[str, Any]:
     return out
 
 
+def granted_env_digest(caps: Capabilities) -> str | None:
+    """A digest of the values of the environment variables a plugin is granted (all of them for
+    env_access = true), or None when it is granted none. Part of the library identity, so a check that
+    read $HOME reruns when $HOME changes; hashed, because identities end up in the result store."""
+    env = caps.env_access
+    if env is False:
+        return None
+    granted = dict(os.environ) if env is True else {name: os.environ.get(name) for name in env}
+    return hashlib.sha256(dumps_canonical(granted).encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def read_wasm(path: str, label: str) -> bytes:
     try:
         with open(path, "rb") as f:
@@ -507,6 +518,9 @@ class WasmLibrary(Library):
             "max_memory_mb": self.config.max_memory_mb,
             "max_output_mb": self.config.max_output_mb,
         }
+        env = granted_env_digest(self.config.capabilities)
+        if env is not None:
+            settings["env"] = env
         return f"wasm:{digest}:{dumps_canonical(settings)}"
 
     def purity(self) -> Purity:
