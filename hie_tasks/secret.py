@@ -18,6 +18,7 @@ import os
 import secrets
 import stat
 import threading
+from collections.abc import Callable
 
 import platformdirs
 
@@ -95,16 +96,33 @@ def _derived(key: bytes, purpose: str) -> bytes:
     return hmac.new(key, b"hie-tasks purpose\0" + purpose.encode(), hashlib.sha256).digest()
 
 
+def _frame(parts: tuple[str | bytes, ...]) -> bytes:
+    # Length-prefixed, so ("ab", "c") and ("a", "bc") differ. Lengths count characters of str parts; the
+    # framing only has to be injective, and str parts are framed in str space before one encode.
+    texts = [p for p in parts if isinstance(p, str)]
+    if len(texts) == len(parts):
+        return "".join([f"{len(p)}:{p};" for p in texts]).encode("utf-8", "surrogatepass")
+    return b"".join(
+        b"%d:%s;" % (len(d), d) for d in (p.encode("utf-8", "surrogatepass") if isinstance(p, str) else p for p in parts)
+    )
+
+
+def signer(purpose: str, key: bytes | None = None) -> Callable[..., str]:
+    """A MAC function for `purpose` with the key derived once: for callers that sign or verify many records
+    (the result store verifies every row it reads)."""
+    derived = _derived(key if key is not None else secret_key(), purpose)
+    digest = hmac.digest
+
+    def sign(*parts: str | bytes) -> str:
+        return digest(derived, _frame(parts), "sha256").hex()
+
+    return sign
+
+
 def mac(purpose: str, *parts: str | bytes, key: bytes | None = None) -> str:
     """HMAC-SHA256 (hex) of `parts` under a key derived for `purpose` (so a MAC made for one kind of record
-    never verifies as another). Parts are length-prefixed: ("ab", "c") and ("a", "bc") differ."""
-    # One-shot hmac.digest (C) over one buffer: ≈1 µs, against ≈7 µs for an hmac object fed part by part;
-    # the store verifies one MAC per row on every run.
-    message = b"".join(
-        b"%d:%s;" % (len(data), data)
-        for data in (p.encode("utf-8", "surrogatepass") if isinstance(p, str) else p for p in parts)
-    )
-    return hmac.digest(_derived(key if key is not None else secret_key(), purpose), message, "sha256").hex()
+    never verifies as another)."""
+    return signer(purpose, key)(*parts)
 
 
 def verify(expected: object, purpose: str, *parts: str | bytes, key: bytes | None = None) -> bool:

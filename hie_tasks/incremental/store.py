@@ -35,7 +35,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -170,10 +170,14 @@ _SELECTOR_MAC = "store-selector"
 
 
 def verdict_mac(key: str, fingerprint: str, breakdown: str, deps: str, trees: str, status: str,
-                message: str | None, duration_ms: float, output: str) -> str:
-    """The MAC of a verdict row, over its columns as stored (JSON text)."""
-    return secret.mac(_VERDICT_MAC, key, fingerprint, breakdown, deps, trees, status,
-                      "-" if message is None else "+" + message, repr(float(duration_ms)), output)
+                message: str | None, duration_ms: float, output: str,
+                sign: Callable[..., str] | None = None) -> str:
+    """The MAC of a verdict row, over its columns as stored (JSON text). `sign`: a `secret.signer` for
+    verdicts, when the caller checks many rows."""
+    return (sign or secret.signer(_VERDICT_MAC))(
+        key, fingerprint, breakdown, deps, trees, status, "-" if message is None else "+" + message,
+        repr(float(duration_ms)), output,
+    )
 
 
 def selector_mac(key: str, value_json: str, deps: str, trees: str) -> str:
@@ -417,8 +421,11 @@ class ResultStore:
     def _authentic(self, rows: list[Any]) -> dict[str, VerdictRow]:
         """Rows (key, columns…, mac) whose MAC verifies, by key, without the MAC; the others are counted."""
         good: dict[str, VerdictRow] = {}
+        sign = secret.signer(_VERDICT_MAC)
         for r in rows:
-            if isinstance(r[11], str) and hmac.compare_digest(r[11], verdict_mac(*r[:9])):
+            if isinstance(r[11], str) and hmac.compare_digest(
+                r[11], verdict_mac(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], sign=sign)
+            ):
                 good[r[0]] = r[1:11]
             else:
                 with self._lock:

@@ -13,6 +13,11 @@ Error codes (LibraryError.code); every message names the library, the .wasm path
   E605 a trap while loading (abi version, getters) E615 answer not UTF-8 / not JSON
                                                    E616 library_call answered {"Error": msg} (message = msg)
                                                    E617 the plugin lacks library_call/library_check for this use
+  E606 a capabilities.write directory resolves outside the workspace or into a protected place (sandbox.py)
+  E607 compiling a large module exceeded compile_timeout_ms / max_compile_memory_mb (compiler.py)
+  Shared with external plugins: E508 an answer nested too deeply, E509 not a check result (or more than one
+  outcome), E540 library disabled after consecutive timeouts/crashes, E541 the run's --timeout was reached
+  (libraries/limits.py).
 
 Timeouts use epoch interruption, not fuel. Measured with wasmtime-py 50 on a 200M-iteration loop: no limit
 64 ms, epoch 231 ms, fuel 199 ms — about the same overhead on a tight loop, and ≈1 µs per call for either
