@@ -15,6 +15,9 @@ Diagnostic codes (upstream's E510-E514, the rest are hie-tasks additions; upstre
 - E516 a value of the wrong type or outside the allowed set (`args = "x"`, `timeout_ms = -1`, `fs = "rw"`)
 - E517 a key that belongs to the other kind of library (`capabilities` on an external entry)
 - E518 a wasm `path` whose file does not exist
+- E519 a `capabilities.write` list that is not allowed: not a list of workspace-relative directories, one that
+  escapes the workspace or names a protected place (the workspace root, `.git/`, `.hie-cache/`, a directory
+  holding a configured `.wasm`), or `fs = "write"` without a `write` list (and the reverse)
 - W510 (warning) a configured library replaces a built-in one (`files`, `python`, `rust`)
 - W511 (warning) a library name that is not an identifier and so cannot be called from a .hie file
 """
@@ -47,6 +50,9 @@ class Capabilities:
     workspace_only: bool = True
     #: False = empty environment, True = the whole host environment, a tuple = only those variables
     env_access: bool | tuple[str, ...] = False
+    #: workspace-relative directories (normalised, '/'-separated) preopened writable over a read-only
+    #: workspace; the only places a plugin may modify (requires fs = "write")
+    write: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,13 @@ class WasmLibraryConfig:
     timeout_ms: int = 10_000
     max_memory_mb: int = 256
     max_output_mb: int = 16
+    #: bounds of compiling a large module (a child process; see libraries/wasm/compiler.py)
+    compile_timeout_ms: int = 60_000
+    max_compile_memory_mb: int = 2048
+    #: timeouts/crashes in a row after which the library's remaining calls fail at once
+    max_consecutive_failures: int = 3
+    #: longest check message kept (KiB); the rest is cut with a note
+    max_message_kb: int = 64
     #: `type = "component"`: the file must be a WebAssembly component (libraries/wasm/component.py);
     #: otherwise the file's header decides between a core module and a component
     component: bool = False
@@ -71,6 +84,8 @@ class ExternalLibraryConfig:
     args: tuple[str, ...] = ()
     timeout_ms: int = 30_000
     max_output_mb: int = 64
+    max_consecutive_failures: int = 3
+    max_message_kb: int = 64
 
 
 LibraryConfig = WasmLibraryConfig | ExternalLibraryConfig
@@ -92,11 +107,15 @@ BUILTIN_LIBRARIES = frozenset({"files", "python", "rust"})
 _WASM_SUFFIX = ".wasm"
 _MAX_WASM_MEMORY_MB = 4096  # wasm32 linear memory cannot grow past 4 GiB
 
-_COMMON_KEYS = frozenset({"type", "path", "timeout_ms", "max_output_mb"})
+_COMMON_KEYS = frozenset(
+    {"type", "path", "timeout_ms", "max_output_mb", "max_consecutive_failures", "max_message_kb"}
+)
 _EXTERNAL_KEYS = _COMMON_KEYS | {"executable", "args"}
-_WASM_KEYS = _COMMON_KEYS | {"capabilities", "max_memory_mb"}
+_WASM_KEYS = _COMMON_KEYS | {"capabilities", "max_memory_mb", "compile_timeout_ms", "max_compile_memory_mb"}
 _ALL_KEYS = _EXTERNAL_KEYS | _WASM_KEYS
-_CAPABILITY_KEYS = ("fs", "workspace_only", "env_access")
+_CAPABILITY_KEYS = ("fs", "workspace_only", "env_access", "write")
+#: Never writable by a plugin, whatever its `write` list says (workspace-relative).
+PROTECTED_DIRS = (".git", ".hie-cache")
 _LIBRARY_TYPES = ("external", "wasm", "component")
 _KIND_NOUN = {"external": "an external library", "wasm": "a wasm library"}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -166,6 +185,27 @@ def _describe(value: object) -> str:
         kind = type(value).__name__  # dates and times
     text = json.dumps(value, ensure_ascii=False, default=str)
     return f"{kind} {text if len(text) <= 60 else text[:60] + '…'}"
+
+
+def _inside(path: str, top: str) -> bool:
+    """Whether `path` is `top` or below it (both absolute, normalised)."""
+    path, top = os.path.normpath(path), os.path.normpath(top)
+    return path == top or path.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def _write_problem(item: str) -> str | None:
+    """Why `item` cannot be a write directory, judged on its text (the sandbox re-checks real paths)."""
+    if os.path.isabs(item) or item.startswith("~"):
+        return "is not workspace-relative"
+    rel = os.path.normpath(item)
+    if rel == os.curdir:
+        return "is the workspace root (that would make hielements.toml and every plugin writable)"
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return "leaves the workspace"
+    first = rel.split(os.sep, 1)[0]
+    if first in PROTECTED_DIRS:
+        return f"is inside {first}/, which is never writable"
+    return None
 
 
 def _is_int(value: object) -> bool:
@@ -314,7 +354,26 @@ class _Loader:
             lib = self._library(name, entry)
             if lib is not None:
                 loaded.append(lib)
+        self._write_over_plugins(loaded)
         return WorkspaceConfig(file=self.file, libraries=tuple(loaded))
+
+    def _write_over_plugins(self, libraries: list[LibraryConfig]) -> None:
+        """A write directory must not hold any configured plugin: a plugin could rewrite another one (or
+        itself), and with it what every later run executes."""
+        wasm = [lib.path for lib in libraries if isinstance(lib, WasmLibraryConfig)]
+        for lib in libraries:
+            if not isinstance(lib, WasmLibraryConfig):
+                continue
+            for rel in lib.capabilities.write:
+                top = os.path.join(self.workspace, rel)
+                for path in wasm:
+                    if _inside(path, top):
+                        self._error(
+                            "E519", lib.name, ("capabilities", "write"),
+                            f"library '{lib.name}': capabilities.write entry '{rel}' contains the configured "
+                            f"plugin {os.path.relpath(path, self.workspace)}; plugins are never writable",
+                            "write to a directory of its own, e.g. write = [\"out/\"], and keep .wasm files elsewhere",
+                        )
 
     def _library(self, name: str, entry: object) -> LibraryConfig | None:
         if not isinstance(entry, dict):
@@ -429,7 +488,14 @@ class _Loader:
             self._bad_value(name, ("args",), raw_args, 'a list of strings, e.g. ["plugin.py"]')
         timeout = self._positive_int(name, entry, "timeout_ms", ExternalLibraryConfig.timeout_ms)
         max_output = self._positive_int(name, entry, "max_output_mb", ExternalLibraryConfig.max_output_mb)
-        return ExternalLibraryConfig(name, program, args, timeout, max_output)
+        failures, message_kb = self._run_bounds(name, entry)
+        return ExternalLibraryConfig(name, program, args, timeout, max_output, failures, message_kb)
+
+    def _run_bounds(self, name: str, entry: dict[str, Any]) -> tuple[int, int]:
+        return (
+            self._positive_int(name, entry, "max_consecutive_failures", WasmLibraryConfig.max_consecutive_failures),
+            self._positive_int(name, entry, "max_message_kb", WasmLibraryConfig.max_message_kb),
+        )
 
     def _wasm(self, name: str, entry: dict[str, Any]) -> WasmLibraryConfig | None:
         path = self._string(name, entry, "path")
@@ -437,6 +503,10 @@ class _Loader:
         timeout = self._positive_int(name, entry, "timeout_ms", WasmLibraryConfig.timeout_ms)
         memory = self._positive_int(name, entry, "max_memory_mb", WasmLibraryConfig.max_memory_mb, _MAX_WASM_MEMORY_MB)
         max_output = self._positive_int(name, entry, "max_output_mb", WasmLibraryConfig.max_output_mb)
+        compile_timeout = self._positive_int(name, entry, "compile_timeout_ms", WasmLibraryConfig.compile_timeout_ms)
+        compile_memory = self._positive_int(
+            name, entry, "max_compile_memory_mb", WasmLibraryConfig.max_compile_memory_mb
+        )
         if path is None:
             if "path" not in entry:
                 self._error(
@@ -454,8 +524,10 @@ class _Loader:
                 "build the plugin first, or fix the path (it is relative to the workspace root)",
             )
             return None
+        failures, message_kb = self._run_bounds(name, entry)
         return WasmLibraryConfig(
-            name, resolved, capabilities, timeout, memory, max_output, component=entry.get("type") == "component"
+            name, resolved, capabilities, timeout, memory, max_output, compile_timeout, compile_memory,
+            failures, message_kb, component=entry.get("type") == "component",
         )
 
     def _capabilities(self, name: str, raw: object) -> Capabilities:
@@ -490,4 +562,40 @@ class _Loader:
                 name, ("capabilities", "env_access"), raw_env,
                 'true, false, or a list of variable names such as ["HOME"]',
             )
-        return Capabilities(fs, workspace_only, env)
+        write = self._write_list(name, raw.get("write"), fs, "fs" in raw)
+        return Capabilities(fs, workspace_only, env, write)
+
+    def _write_list(self, name: str, raw: object, fs: FsAccess, fs_given: bool) -> tuple[str, ...]:
+        keys = ("capabilities", "write")
+        if raw is None:
+            if fs is FsAccess.WRITE:
+                self._error(
+                    "E519", name, ("capabilities", "fs"),
+                    f"library '{name}': fs = \"write\" needs a 'write' list naming the directories the plugin "
+                    "may modify (the workspace itself, hielements.toml, .git/ and the caches are never writable)",
+                    'add write = ["out/"] to its capabilities (workspace-relative directories), or use fs = "read"',
+                )
+            return ()
+        if not isinstance(raw, list) or not raw or not all(isinstance(v, str) and v.strip() for v in raw):
+            self._bad_value(name, keys, raw, 'a non-empty list of workspace-relative directories, e.g. ["out/"]')
+            return ()
+        if fs is not FsAccess.WRITE:
+            self._error(
+                "E519", name, keys,
+                f"library '{name}': capabilities.write is given but fs is \"{fs.value}\"",
+                'set fs = "write" next to write = [...] (the rest of the workspace stays read-only)',
+            )
+            return ()
+        out: list[str] = []
+        for item in raw:
+            problem = _write_problem(item)
+            if problem is not None:
+                self._error(
+                    "E519", name, keys, f"library '{name}': capabilities.write entry '{item}' {problem}",
+                    'list directories inside the workspace that the plugin owns, e.g. write = ["out/", "build/reports"]',
+                )
+                continue
+            rel = os.path.normpath(item).replace(os.sep, "/")
+            if rel not in out:
+                out.append(rel)
+        return tuple(out)

@@ -12,3 +12,6 @@ if "HIE_TASKS_MODULE_CACHE" not in os.environ:
     _cache = tempfile.mkdtemp(prefix="hie-tasks-test-modules-")
     os.environ["HIE_TASKS_MODULE_CACHE"] = _cache
     atexit.register(shutil.rmtree, _cache, True)
+
+# Nor does it create or read the developer's cache key (hie_tasks.secret); every CLI subprocess inherits it.
+os.environ.setdefault("HIE_TASKS_SECRET", "hie-tasks test suite")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from hie_tasks.cli.common import EXIT_FAILED, EXIT_OK, CliError, error_console, print_diagnostics
 from hie_tasks.lang.parser import parse
-from hie_tasks.lang.printer import program_to_json
+from hie_tasks.lang.printer import program_json_text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
         print_diagnostics(error_console(), diags, {args.file: source})
     if errors:
         return EXIT_FAILED
-    print(json.dumps(program_to_json(program), indent=2, ensure_ascii=False))
+    print(program_json_text(program))
     return EXIT_OK
 
 

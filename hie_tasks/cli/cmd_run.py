@@ -130,6 +130,9 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
             error_console().print(f"workspace: {project.workspace}")
             if project.options.use_store:
                 error_console().print(f"result store: {project.result_cache_dir()}")
+        from hie_tasks.libraries.limits import run_deadline
+
+        run_deadline.start(getattr(args, "timeout", None))
         plan = project.plan(spec)
         if project.store_warnings:
             from rich.text import Text
@@ -153,6 +156,10 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
                 print_diagnostics(error_console(), plan.diagnostics, spec.sources)
             report = project.run_plan(plan, verbose_trace(None) if args.verbose else None)
             emit(report, args.format, getattr(args, "output", None))
+        for warning in project.late_warnings():
+            from rich.text import Text
+
+            error_console().print(Text(warning, style="yellow"))
         if args.verbose:
             error_console().print(f"finished in {report.duration_ms:.1f} ms")
         return EXIT_OK if report.ok else EXIT_FAILED
@@ -173,6 +180,8 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
     if upstream:
         return
     p.add_argument("-j", "--jobs", type=int, default=0, help="checks run in parallel (default: cores)")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="bound the whole run: checks not finished by then end as Error (plugin calls are cut short)")
     p.add_argument("-o", "--output", help="write the json/junit/github report to this file")
     p.add_argument("--no-cache", action="store_true", help="ignore the result store: run every check")
     p.add_argument("--refresh", action="store_true", help="run every check and rewrite the result store")
@@ -191,4 +200,6 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CliError("--jobs must be a positive number", 2)
     if args.limit is not None and args.limit < 0:
         raise CliError("--limit must be zero or more", 2)
+    if getattr(args, "timeout", None) is not None and not args.timeout > 0:
+        raise CliError("--timeout must be a positive number of seconds", 2)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, load_config
 from hie_tasks.diagnostics import Diagnostic
@@ -18,6 +19,9 @@ from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.incremental.store import ResultStore
 from hie_tasks.lang.loader import SpecSet, load_spec
 from hie_tasks.libraries.registry import Registry, build_registry, builtin_names
+
+if TYPE_CHECKING:
+    from hie_tasks.libraries.wasm.modcache import ModuleCache
 
 #: Environment overrides for CI, next to the `--cache-dir` / `--module-cache` flags.
 RESULT_CACHE_ENV = "HIE_TASKS_CACHE_DIR"
@@ -60,6 +64,9 @@ class Project:
         # Whether a plan was made since libraries last started a run (see `Library.begin_run`).
         self._planned = False
         self.store_warnings: list[str] = []
+        self._module_cache: ModuleCache | None = None
+        self._store: ResultStore | None = None
+        self._warned = 0
 
     # ------------------------------------------------------------------ pieces
 
@@ -86,7 +93,10 @@ class Project:
                 from hie_tasks.libraries.wasm.modcache import ModuleCache
 
                 module_cache = ModuleCache(self.options.module_cache_dir)
-            self._registry = build_registry(self.workspace, config, module_cache=module_cache)
+            self._module_cache = module_cache
+            self._registry = build_registry(
+                self.workspace, config, module_cache=module_cache, protected=(self.result_cache_dir(),)
+            )
         return self._registry
 
     def result_cache_dir(self) -> str:
@@ -100,7 +110,9 @@ class Project:
                 # A store that cannot be opened (read-only dir, ...) means a run without replay, not a failure.
                 store, warnings = ResultStore.try_open(self.result_cache_dir())
                 self.store_warnings.extend(warnings)
+                self._store = store
             self._session = IncrementalSession(store, refresh=self.options.refresh, enabled=self.options.use_store)
+            self._warned = len(self._session.warnings)  # the store's own warnings are in store_warnings
         return self._session
 
     # ------------------------------------------------------------------ the pipeline
@@ -108,6 +120,8 @@ class Project:
     def plan(self, spec: SpecSet) -> Plan:
         self.registry().begin_run()
         self._planned = True
+        # Load only the plugins this spec imports, overlapping planning; the others are never compiled.
+        self.registry().prefetch({i.path[0] for p in spec.programs for i in p.imports if not i.is_string})
         selector_call = cached_selector_call(self.session()) if self.options.use_store else direct_selector_call
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
@@ -121,6 +135,21 @@ class Project:
         self._planned = False
         runner = Runner(self.workspace, self.session() if self.options.use_store else None)
         return runner.run(plan, self.options.run, progress)
+
+    def late_warnings(self) -> list[str]:
+        """Warnings that arise while checks run (rejected cache entries, a store that failed mid-run, the
+        cache key), each returned once; the caller prints them after the results."""
+        from hie_tasks import secret
+
+        out = secret.take_warnings()
+        if self._module_cache is not None:
+            out += self._module_cache.take_warnings()
+        if self._store is not None:
+            out += self._store.take_warnings()
+        if self._session is not None:
+            out += self._session.warnings[self._warned:]
+            self._warned = len(self._session.warnings)
+        return out
 
     def close(self) -> None:
         if self._registry is not None:

@@ -21,6 +21,7 @@ from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.incremental.fingerprint import FingerprintParts
 from hie_tasks.incremental.session import MISS, CheckKey, IncrementalSession
 from hie_tasks.libraries.base import CallContext, Library, Purity
+from hie_tasks.libraries.limits import run_deadline
 from hie_tasks.model.codec import dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Status, Value
@@ -241,6 +242,7 @@ class Runner:
         # plugin), and replaying it would hide a fix that needs no input change.
         recordable = False
         try:
+            run_deadline.check(f"'{planned.text}'")  # --timeout: nothing starts after the run's end
             result = library.check(planned.function, planned.args, ctx)
             recordable = True
         except LibraryError as exc:

@@ -16,25 +16,38 @@ Damaged or foreign files. A file that is not a SQLite database, that is corrupt,
 code does not know is moved aside to `results.sqlite.corrupt-<timestamp>` (with its `-wal`/`-shm` companions, so
 a stale WAL can never be replayed into the fresh file) and a fresh store is created. The move is reported in
 `warnings` for the caller to print; nothing is deleted.
+
+Authentication. A store can come from anywhere (committed to a repository, restored from a CI cache), so a
+verdict row is believed only if its `mac` column verifies: an HMAC (`hie_tasks.secret`, a per-user key that
+lives outside the workspace) over the row's key, fingerprint, breakdown, deps, listings and outcome (status,
+message, duration, output); a selector row likewise over its key, value, deps and listings. A row that does
+not verify is read as absent, so its check reruns, and the store counts it for one warning
+(`take_warnings`). One HMAC per row read, over the columns' stored text (no decoding). Rows written before
+the column existed have none and rerun once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from hie_tasks import secret
 
 SCHEMA_VERSION = 1
 DB_NAME = "results.sqlite"
 #: How long a write waits for another process holding the write lock before giving up.
 BUSY_TIMEOUT_MS = 30_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+#: Damaged stores moved aside that are kept for inspection; older ones are deleted (they would pile up).
+KEEP_CORRUPT = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,7 +62,8 @@ CREATE TABLE IF NOT EXISTS verdicts (
     duration_ms REAL NOT NULL,
     output TEXT NOT NULL,
     run_id INTEGER,
-    recorded_at REAL NOT NULL
+    recorded_at REAL NOT NULL,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS scope_sets (
     digest TEXT PRIMARY KEY,
@@ -68,7 +82,8 @@ CREATE TABLE IF NOT EXISTS selector_cache (
     value_json TEXT NOT NULL,
     deps TEXT NOT NULL,
     trees TEXT NOT NULL,
-    recorded_at REAL NOT NULL
+    recorded_at REAL NOT NULL,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS last_reasons (
     key TEXT PRIMARY KEY,
@@ -150,6 +165,25 @@ def _loads(text: str) -> Any:
     return json.loads(text)
 
 
+_VERDICT_MAC = "store-verdict"
+_SELECTOR_MAC = "store-selector"
+
+
+def verdict_mac(key: str, fingerprint: str, breakdown: str, deps: str, trees: str, status: str,
+                message: str | None, duration_ms: float, output: str,
+                sign: Callable[..., str] | None = None) -> str:
+    """The MAC of a verdict row, over its columns as stored (JSON text). `sign`: a `secret.signer` for
+    verdicts, when the caller checks many rows."""
+    return (sign or secret.signer(_VERDICT_MAC))(
+        key, fingerprint, breakdown, deps, trees, status, "-" if message is None else "+" + message,
+        repr(float(duration_ms)), output,
+    )
+
+
+def selector_mac(key: str, value_json: str, deps: str, trees: str) -> str:
+    return secret.mac(_SELECTOR_MAC, key, value_json, deps, trees)
+
+
 #: A verdict row as read, before decoding: (fingerprint, breakdown, deps, trees, status, message,
 #: duration_ms, output, run_id, recorded_at), JSON columns still text.
 VerdictRow = tuple[Any, ...]
@@ -181,6 +215,8 @@ class ResultStore:
         self.warnings: list[str] = []
         self._lock = threading.RLock()
         self._scope_json_memo: dict[str, str] = {}
+        #: rows that failed authentication since the last take_warnings(), by key (a key counts once)
+        self._rejected: set[str] = set()
         try:
             os.makedirs(root_dir, exist_ok=True)
         except OSError as exc:
@@ -266,6 +302,11 @@ class ResultStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            for table in ("verdicts", "selector_cache"):
+                # Stores written before rows were signed: add the column; their rows fail to verify and rerun.
+                columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+                if "mac" not in columns:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN mac TEXT")
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -294,6 +335,22 @@ class ResultStore:
             f"warning: result cache '{self.path}' was unusable: {problem}. It was moved to '{target}' "
             "and a fresh cache was started (all checks run this time)."
         )
+        with contextlib.suppress(OSError):
+            os.utime(target)  # its mtime says when it was moved aside, for _prune_corrupt's order
+        self._prune_corrupt()
+
+    def _prune_corrupt(self) -> None:
+        """Keep the newest KEEP_CORRUPT moved-aside stores (with their -wal/-shm), delete the rest."""
+        prefix = os.path.basename(self.path) + ".corrupt-"
+        try:
+            names = [n for n in os.listdir(self.root_dir) if n.startswith(prefix) and not n.endswith(("-wal", "-shm"))]
+            aged = sorted(names, key=lambda n: os.stat(os.path.join(self.root_dir, n)).st_mtime_ns, reverse=True)
+        except OSError:
+            return
+        for name in aged[KEEP_CORRUPT:]:
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(self.root_dir, name + suffix))
 
     # -- transactions ------------------------------------------------------------------------------------
 
@@ -361,15 +418,42 @@ class ResultStore:
     _VERDICT_COLUMNS = ("fingerprint, breakdown, deps, trees, status, message, duration_ms, output, run_id,"
                         " recorded_at")
 
+    def _authentic(self, rows: list[Any]) -> dict[str, VerdictRow]:
+        """Rows (key, columns…, mac) whose MAC verifies, by key, without the MAC; the others are counted."""
+        good: dict[str, VerdictRow] = {}
+        sign = secret.signer(_VERDICT_MAC)
+        for r in rows:
+            if isinstance(r[11], str) and hmac.compare_digest(
+                r[11], verdict_mac(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], sign=sign)
+            ):
+                good[r[0]] = r[1:11]
+            else:
+                with self._lock:
+                    self._rejected.add(r[0])
+        return good
+
     def get_verdict(self, key: str) -> StoredVerdict | None:
-        rows = self._read(f"SELECT {self._VERDICT_COLUMNS} FROM verdicts WHERE key = ?", (key,))
-        return decode_verdict(rows[0]) if rows else None
+        rows = self._read(f"SELECT key, {self._VERDICT_COLUMNS}, mac FROM verdicts WHERE key = ?", (key,))
+        found = self._authentic(rows).get(key)
+        return decode_verdict(found) if found is not None else None
 
     def get_verdict_rows(self) -> dict[str, VerdictRow]:
-        """Every stored verdict by key, undecoded (`decode_verdict`), in one query: a run looks up nearly
-        all of them, and one statement per check costs more than reading the whole table."""
-        rows = self._read(f"SELECT key, {self._VERDICT_COLUMNS} FROM verdicts")
-        return {r[0]: r[1:] for r in rows}
+        """Every stored verdict that verifies, by key, undecoded (`decode_verdict`), in one query: a run looks
+        up nearly all of them, and one statement per check costs more than reading the whole table."""
+        return self._authentic(self._read(f"SELECT key, {self._VERDICT_COLUMNS}, mac FROM verdicts"))
+
+    def take_warnings(self) -> list[str]:
+        """One warning for the rows rejected since the last call, naming how many."""
+        with self._lock:
+            count, self._rejected = len(self._rejected), set()
+        if not count:
+            return []
+        return [
+            f"warning: {count} stored result{'s' if count != 1 else ''} in '{self.path}' did not verify "
+            "(edited, copied from another machine, or written under another key) and "
+            f"{'were' if count != 1 else 'was'} ignored; the checks reran. Share a store between machines "
+            f"only with the same ${secret.ENV_SECRET}."
+        ]
 
     def put_verdict(self, key: str, v: StoredVerdict, scope_sets: Mapping[str, dict[str, str]] | None = None) -> None:
         """Replace the verdict for `key`, committed immediately (one transaction per verdict).
@@ -380,14 +464,14 @@ class ResultStore:
         transaction as the verdict, so a verdict never points at a set that is not there.
         """
         sets = [(digest, self._scope_json(digest, paths)) for digest, paths in (scope_sets or {}).items()]
+        columns = (v.fingerprint, json.dumps(v.breakdown, sort_keys=True), json.dumps(v.deps, sort_keys=True),
+                   _trees_to_json(v.trees), v.status, v.message, float(v.duration_ms), json.dumps(v.output))
         with self._write() as c:
             c.executemany("INSERT OR IGNORE INTO scope_sets (digest, paths) VALUES (?, ?)", sets)
             c.execute(
                 "INSERT OR REPLACE INTO verdicts (key, fingerprint, breakdown, deps, trees, status,"
-                " message, duration_ms, output, run_id, recorded_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (key, v.fingerprint, json.dumps(v.breakdown, sort_keys=True), json.dumps(v.deps, sort_keys=True),
-                 _trees_to_json(v.trees), v.status, v.message, v.duration_ms, json.dumps(v.output), v.run_id,
-                 v.recorded_at or time.time()),
+                " message, duration_ms, output, run_id, recorded_at, mac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (key, *columns, v.run_id, v.recorded_at or time.time(), verdict_mac(key, *columns)),
             )
 
     def _scope_json(self, digest: str, paths: dict[str, str]) -> str:
@@ -439,17 +523,23 @@ class ResultStore:
     # -- selector cache ----------------------------------------------------------------------------------
 
     def get_selector(self, key: str) -> StoredSelector | None:
-        rows = self._read("SELECT value_json, deps, trees FROM selector_cache WHERE key = ?", (key,))
+        rows = self._read("SELECT value_json, deps, trees, mac FROM selector_cache WHERE key = ?", (key,))
         if not rows:
             return None
-        return StoredSelector(rows[0][0], json.loads(rows[0][1]), _trees_from_json(rows[0][2]))
+        value_json, deps, trees, mac = rows[0]
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, selector_mac(key, value_json, deps, trees)):
+            with self._lock:
+                self._rejected.add(key)
+            return None
+        return StoredSelector(value_json, json.loads(deps), _trees_from_json(trees))
 
     def put_selector(self, key: str, s: StoredSelector) -> None:
+        deps, trees = json.dumps(s.deps, sort_keys=True), _trees_to_json(s.trees)
         with self._write() as c:
             c.execute(
-                "INSERT OR REPLACE INTO selector_cache (key, value_json, deps, trees, recorded_at)"
-                " VALUES (?,?,?,?,?)",
-                (key, s.value_json, json.dumps(s.deps, sort_keys=True), _trees_to_json(s.trees), time.time()),
+                "INSERT OR REPLACE INTO selector_cache (key, value_json, deps, trees, recorded_at, mac)"
+                " VALUES (?,?,?,?,?,?)",
+                (key, s.value_json, deps, trees, time.time(), selector_mac(key, s.value_json, deps, trees)),
             )
 
     # -- lifetime ----------------------------------------------------------------------------------------

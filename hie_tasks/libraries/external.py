@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 from hie_tasks.config import ExternalLibraryConfig
 from hie_tasks.libraries.base import CallContext, FunctionDoc, Library, LibraryDoc, ParamDoc, Purity
-from hie_tasks.libraries.jsonrpc import MIB, PluginProcess
+from hie_tasks.libraries.jsonrpc import MIB, PluginProcess, decode_bounded
+from hie_tasks.libraries.limits import FailureBreaker, cap_error, cap_message, run_deadline
 from hie_tasks.model.codec import decode_check_result, decode_value, dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Value
@@ -71,6 +71,7 @@ class ExternalLibrary(Library):
         #: bumped by close(); see _request
         self._generation = 0
         self._identity: str | None = None
+        self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
 
     # -- process --------------------------------------------------------------------------------------------
 
@@ -114,7 +115,9 @@ class ExternalLibrary(Library):
                 process.kill()
                 self._shut_down_since(generation, subject)
             try:
-                response = process.request(method, params, self.config.timeout_ms / 1000, subject, sink)
+                response = process.request(
+                    method, params, run_deadline.clip_ms(self.config.timeout_ms) / 1000, subject, sink
+                )
             finally:
                 sink.finish()
                 if not process.alive:
@@ -130,8 +133,11 @@ class ExternalLibrary(Library):
     def _invoke(self, method: str, function: str, args: list[Value], ctx: CallContext) -> Any:
         subject = f"'{self.name}.{function}'"
         params = {"function": function, "args": [encode_value(a) for a in args], "workspace": self.workspace}
-        response = self._request(method, params, subject, ctx)
-        result = _result_of(response)
+        try:
+            response = self.breaker.guard(subject, lambda: self._request(method, params, subject, ctx))
+            result = _result_of(response)
+        except LibraryError as exc:
+            raise cap_error(exc, self.config.max_message_kb) from None
         for holder in (response, result):
             if isinstance(holder, dict):
                 self._record_deps(holder.get("deps"), ctx)
@@ -147,10 +153,11 @@ class ExternalLibrary(Library):
     # -- Library --------------------------------------------------------------------------------------------
 
     def call(self, function: str, args: list[Value], ctx: CallContext) -> Value:
-        return _decoded(decode_value, self._invoke("library.call", function, args, ctx))
+        return decode_bounded(decode_value, self._invoke("library.call", function, args, ctx))
 
     def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult:
-        return _decoded(decode_check_result, self._invoke("library.check", function, args, ctx))
+        result = decode_bounded(decode_check_result, self._invoke("library.check", function, args, ctx))
+        return cap_message(result, self.config.max_message_kb)
 
     def documentation(self) -> LibraryDoc:
         """`library.doc` on a fresh process of its own (as upstream does), else a minimal fallback."""
@@ -217,13 +224,6 @@ def _result_of(response: dict[str, Any]) -> Any:
     if result is None:
         raise LibraryError("E507", "External process returned empty result")
     return result
-
-
-def _decoded(decode: Callable[[Any], _T], data: Any) -> _T:
-    try:
-        return decode(data)
-    except RecursionError:
-        raise LibraryError("E508", "Cannot convert JSON to Value: nested too deeply") from None
 
 
 def _text(data: dict[str, Any], key: str) -> str:

@@ -31,8 +31,9 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from hie_tasks.libraries.reaper import kill_tree, new_tree_env
 from hie_tasks.model.errors import LibraryError
 
 MIB = 1024 * 1024
@@ -49,6 +50,7 @@ _EXIT_GRACE_S = 1.0
 _POSIX = os.name == "posix"
 
 StderrSink = Callable[[str], None]
+T = TypeVar("T")
 
 _live: set[PluginProcess] = set()
 _live_lock = threading.Lock()
@@ -81,6 +83,14 @@ def parse_json(text: str) -> Any:
         raise ValueError("JSON nested too deeply") from None
 
 
+def decode_bounded(decode: Callable[[Any], T], data: Any) -> T:
+    """`decode(data)`, with a hostile nesting depth reported as E508 instead of a RecursionError."""
+    try:
+        return decode(data)
+    except RecursionError:
+        raise LibraryError("E508", "Cannot convert JSON to Value: nested too deeply") from None
+
+
 class PluginProcess:
     """A running plugin. Not thread-safe: the owner serialises requests."""
 
@@ -89,13 +99,16 @@ class PluginProcess:
         self.max_response_bytes = max_response_bytes
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._next_id = 1
+        self._expect = 0
         self._out = bytearray()
         self._err = bytearray()
         self._exited = False
         self._reaped = False
+        self._token, env = new_tree_env()
         try:
             self._proc = subprocess.Popen(
                 argv,
+                env=env,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -146,6 +159,9 @@ class PluginProcess:
             )
         except (TypeError, ValueError) as exc:
             raise LibraryError("E503", f"Cannot encode the request for {subject}: {exc}") from None
+        # Whatever arrived after the previous answer was not asked for: never let it answer this request.
+        self._out.clear()
+        self._expect = req_id
         try:
             line = self._exchange((payload + "\n").encode("utf-8"), timeout_s, subject, on_stderr)
             if self._exited:
@@ -168,6 +184,8 @@ class PluginProcess:
                 sel.register(self._stderr_fd, selectors.EVENT_READ)
             while True:
                 line = self._take_line(subject)
+                if line is not None and self._stale(line):
+                    continue
                 if line is not None:
                     self._drain_stderr(on_stderr)
                     return line
@@ -189,6 +207,18 @@ class PluginProcess:
                             return self._at_eof(subject, on_stderr)
                     elif not self._read_stderr(on_stderr):
                         sel.unregister(key.fd)
+
+    def _stale(self, line: str) -> bool:
+        """A reply to an earlier request (the plugin answered one request twice): discarded. Any other id
+        than the one expected still fails in `_response`."""
+        if '"id"' not in line:
+            return False
+        try:
+            data = parse_json(line)
+        except ValueError:
+            return False
+        got = data.get("id") if isinstance(data, dict) else None
+        return isinstance(got, int) and not isinstance(got, bool) and got < self._expect
 
     def _write_some(self, pending: memoryview, subject: str) -> memoryview:
         try:
@@ -387,6 +417,9 @@ class PluginProcess:
             return
         self._exited = True
         self.signal_kill()
+        if _POSIX:
+            # Descendants that left the process group (setsid) carry the tree's token: kill and reap them too.
+            kill_tree(self._token, self.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             # A SIGKILLed process dies promptly unless stuck in the kernel; never hang the run on it.
             self._proc.wait(timeout=5)

@@ -39,6 +39,14 @@ class Registry:
         for library in self._libraries.values():
             library.begin_run()
 
+    def prefetch(self, names: set[str]) -> None:
+        """Start loading the named libraries in the background (those that can: WASM plugins)."""
+        for name in sorted(names):
+            library = self._libraries.get(name)
+            start = getattr(library, "prefetch", None)
+            if callable(start):
+                start()
+
     def close(self) -> None:
         for library in self._libraries.values():
             library.close()
@@ -57,17 +65,26 @@ def builtin_names() -> set[str]:
 
 
 def build_registry(
-    workspace: str, config: WorkspaceConfig, *, module_cache: ModuleCache | None = None
+    workspace: str, config: WorkspaceConfig, *, module_cache: ModuleCache | None = None,
+    protected: tuple[str, ...] = (),
 ) -> Registry:
+    """`protected`: paths no plugin may be granted write access to (the result store), beyond the ones
+    known here (hielements.toml, every configured .wasm, the module cache)."""
     # Imported here so that commands which never run a check (parse, validate) do not pay for wasmtime.
     from hie_tasks.libraries.builtin import builtin_libraries
 
     registry = Registry(builtin_libraries())
+    guarded = (*protected, *(e.path for e in config.libraries if isinstance(e, WasmLibraryConfig)))
+    if config.file is not None:
+        guarded += (config.file,)
+    if module_cache is not None:
+        guarded += (module_cache.root,)
     for entry in config.libraries:
         if isinstance(entry, WasmLibraryConfig):
             from hie_tasks.libraries.wasm.component import make_wasm_library
 
-            registry.add(make_wasm_library(entry, workspace, module_cache))
+            # Not prefetched here: the caller prefetches what its plan imports (Registry.prefetch).
+            registry.add(make_wasm_library(entry, workspace, module_cache, protected=guarded))
         elif isinstance(entry, ExternalLibraryConfig):
             from hie_tasks.libraries.external import ExternalLibrary
 

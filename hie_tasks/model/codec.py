@@ -125,8 +125,18 @@ def encode_check_result(result: CheckResult) -> Any:
     return {"Error": result.message or ""}
 
 
+_OUTCOMES = ("Pass", "Fail", "Error")
+
+
 def decode_check_result(data: Any) -> CheckResult:
     if isinstance(data, dict):
+        outcomes = [k for k in _OUTCOMES if k in data]
+        if len(outcomes) > 1:
+            # Fail closed: {"Pass": null, "Fail": "x"} must never read as a pass (upstream's serde rejects it).
+            raise LibraryError(
+                "E509", f"Cannot convert JSON to CheckResult: more than one outcome ({', '.join(outcomes)}) in "
+                f"{_snippet(data)}"
+            )
         if "Pass" in data:
             return CheckResult.passed()
         if "Fail" in data:

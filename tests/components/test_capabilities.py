@@ -56,12 +56,15 @@ def test_read_sees_the_workspace_only(make_component: MakeComponent, probe_wasm:
     assert not (workspace / "src" / "new.txt").exists()
 
 
-def test_write_grant_writes_inside_the_workspace(
+def test_write_grant_writes_only_in_the_listed_directories(
     make_component: MakeComponent, probe_wasm: Path, workspace: Path
 ) -> None:
-    lib = make_component(probe_wasm, Capabilities(fs=FsAccess.WRITE))
+    lib = make_component(probe_wasm, Capabilities(fs=FsAccess.WRITE, write=("src",)))
     assert _call(lib, "write", str(workspace / "src" / "new.txt")) == "wrote"
     assert (workspace / "src" / "new.txt").read_text() == "written by the probe\n"
+    # The rest of the workspace stays read-only, hielements.toml included.
+    _refused(lib, "write", str(workspace / "hielements.toml"))
+    assert not (workspace / "hielements.toml").exists()
     _refused(lib, "write", str(workspace.parent / "outside-new.txt"))
     assert not (workspace.parent / "outside-new.txt").exists()
 

@@ -95,7 +95,9 @@ element hostile:
 def test_a_run_with_hostile_checks_reports_errors_and_continues(tmp_path: Path, probe_wasm: Path) -> None:
     (tmp_path / "spec.hie").write_text(HOSTILE_SPEC)
     (tmp_path / "hielements.toml").write_text(
+        # The breaker would disable the library after 3 failures in a row (tested below); not here.
         f'[libraries.probe]\npath = "{probe_wasm}"\ntimeout_ms = 500\nmax_memory_mb = 96\n'
+        "max_consecutive_failures = 10\n"
     )
     r = run_cli("run", str(tmp_path / "spec.hie"), "-f", "json", "--no-cache")
     assert r.code == 1, r.err
@@ -107,3 +109,17 @@ def test_a_run_with_hostile_checks_reports_errors_and_continues(tmp_path: Path, 
         ("probe.shape()", "error"),
         ("probe.ok()", "pass"),
     ]
+
+
+def test_a_component_failing_three_times_in_a_row_is_disabled(tmp_path: Path, probe_wasm: Path) -> None:
+    (tmp_path / "spec.hie").write_text(
+        "import probe\nelement hostile:\n" + "    check probe.loop()\n" * 3 + "    check probe.ok()\n"
+    )
+    (tmp_path / "hielements.toml").write_text(
+        f'[libraries.probe]\npath = "{probe_wasm}"\ntimeout_ms = 300\nmax_memory_mb = 96\n'
+    )
+    r = run_cli("run", str(tmp_path / "spec.hie"), "-f", "json", "--no-cache", "-j", "1")
+    results = json.loads(r.out)["results"]
+    assert [x["status"] for x in results] == ["error"] * 4
+    assert all("timed out" in x["message"] for x in results[:3])
+    assert "disabled after 3 consecutive timeouts" in results[3]["message"]

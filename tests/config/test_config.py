@@ -81,7 +81,7 @@ def test_short_forms_and_inference(tmp_path: Path) -> None:
         """
         [libraries]
         inferred = { path = "x.wasm" }
-        typed = { type = "wasm", path = "sub/y.wasm", capabilities = { fs = "write", workspace_only = false, env_access = ["HOME", "LANG"] }, timeout_ms = 50, max_memory_mb = 64, max_output_mb = 2 }
+        typed = { type = "wasm", path = "sub/y.wasm", capabilities = { fs = "write", workspace_only = false, env_access = ["HOME", "LANG"], write = ["out"] }, timeout_ms = 50, max_memory_mb = 64, max_output_mb = 2 }
         py = { executable = "python3", args = ["plugins/p.py", "--flag"] }
         tool = { path = "bin/tool" }
         forced = { type = "external", path = "bin/run.wasm", timeout_ms = 1234 }
@@ -92,7 +92,7 @@ def test_short_forms_and_inference(tmp_path: Path) -> None:
     assert list(libs) == ["inferred", "typed", "py", "tool", "forced"]
     assert libs["inferred"] == WasmLibraryConfig("inferred", str(tmp_path / "x.wasm"))
     assert libs["typed"] == WasmLibraryConfig(
-        "typed", str(tmp_path / "sub" / "y.wasm"), Capabilities(FsAccess.WRITE, False, ("HOME", "LANG")), 50, 64, 2
+        "typed", str(tmp_path / "sub" / "y.wasm"), Capabilities(FsAccess.WRITE, False, ("HOME", "LANG"), ("out",)), 50, 64, 2
     )
     # A bare program name stays bare (looked up on PATH at spawn time); args are passed as written.
     assert libs["py"] == ExternalLibraryConfig("py", "python3", ("plugins/p.py", "--flag"), timeout_ms=30000)
@@ -238,3 +238,42 @@ def test_relative_workspace_is_made_absolute(tmp_path: Path, monkeypatch: pytest
     monkeypatch.chdir(tmp_path.parent)
     config, _ = load_config(tmp_path.name)
     assert config.libraries == (ExternalLibraryConfig("t", os.path.join(str(tmp_path), "bin", "t")),)
+
+
+def test_write_list_is_workspace_relative_dirs(tmp_path: Path) -> None:
+    config = _load(tmp_path, """\
+        [libraries.gen]
+        path = "plugins/gen.wasm"
+        capabilities = { fs = "write", write = ["out/", "build/reports", "out"] }
+        """, wasm=("plugins/gen.wasm",))
+    [lib] = config.libraries
+    assert isinstance(lib, WasmLibraryConfig)
+    assert lib.capabilities == Capabilities(FsAccess.WRITE, True, False, ("out", "build/reports"))
+
+
+@pytest.mark.parametrize(
+    ("caps", "needle"),
+    [
+        ('fs = "write"', 'needs a \'write\' list'),
+        ('fs = "read", write = ["out"]', 'fs is "read"'),
+        ('fs = "write", write = []', "non-empty list"),
+        ('fs = "write", write = "out"', "non-empty list"),
+        ('fs = "write", write = ["."]', "workspace root"),
+        ('fs = "write", write = ["./"]', "workspace root"),
+        ('fs = "write", write = ["../elsewhere"]', "leaves the workspace"),
+        ('fs = "write", write = ["/tmp/out"]', "not workspace-relative"),
+        ('fs = "write", write = [".git/hooks"]', ".git/"),
+        ('fs = "write", write = [".hie-cache"]', ".hie-cache/"),
+        ('fs = "write", write = ["plugins"]', "contains the configured plugin plugins/gen.wasm"),
+    ],
+)
+def test_bad_write_lists_are_e519_with_position_and_fix(tmp_path: Path, caps: str, needle: str) -> None:
+    errors = _errors(tmp_path, f"""\
+        [libraries.gen]
+        path = "plugins/gen.wasm"
+        capabilities = {{ {caps} }}
+        """, wasm=("plugins/gen.wasm",))
+    assert len(errors) == 1, errors
+    [err] = errors
+    assert err.code in ("E519", "E516") and needle in err.message, err.message
+    assert err.span.line == 3 and err.help

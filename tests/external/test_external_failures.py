@@ -13,8 +13,9 @@ from hie_tasks.config import ExternalLibraryConfig
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.external import MAX_CALL_OUTPUT_BYTES, ExternalLibrary
 from hie_tasks.model.errors import LibraryError
+from hie_tasks.model.values import CheckResult
 
-from .conftest import MakeLib, group_members  # type: ignore[import-not-found]
+from .conftest import MakeLib, group_members, pid_alive  # type: ignore[import-not-found]
 
 AssertGone = Callable[[int], None]
 
@@ -135,3 +136,29 @@ def test_spawn_failures_are_e500(workspace: Path) -> None:
     with pytest.raises(LibraryError) as err:
         not_on_path.call("x", [], CallContext(str(workspace)))
     assert err.value.code == "E500" and "not found on PATH" in err.value.message
+
+
+def test_stale_extra_answer_never_answers_the_next_request(make_lib: MakeLib, workspace: Path) -> None:
+    """The plugin answers `bad` twice; the second line must be discarded, not read as `nope`'s answer."""
+    lib = make_lib("double_answer")
+    ctx = CallContext(str(workspace))
+    assert lib.check("bad", [], ctx) == CheckResult.failed("first answer")
+    pid = lib.pid
+    assert lib.check("nope", [], ctx) == CheckResult.failed("nope")
+    assert lib.check("ok", [], ctx).ok
+    assert lib.pid == pid  # the stream stayed in step: no respawn
+
+
+def test_setsid_grandchild_does_not_outlive_the_plugin(
+    make_lib: MakeLib, workspace: Path, assert_gone: AssertGone
+) -> None:
+    lib = make_lib("setsid_grandchild", timeout_ms=1500)
+    ctx = CallContext(str(workspace))
+    error, pid, _ = _fail(lib, ctx)
+    assert error.code == "E520"
+    grandchild = int(next(line for line in ctx.output if "grandchild" in line).split()[-1])
+    assert_gone(pid)
+    deadline = time.monotonic() + 5
+    while pid_alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not pid_alive(grandchild), "a setsid grandchild outlived its plugin"

@@ -238,3 +238,15 @@ def test_damage_found_mid_run_disables_the_cache_and_moves_the_file_aside(ws: An
     assert len(aside_files(ws.cache)) >= 1
     assert ResultStore.try_open(ws.cache)[1] == []  # next run: a fresh, quiet store
     assert_usable(ws.cache)
+
+
+def test_only_the_newest_corrupt_stores_are_kept(tmp_path: Path) -> None:
+    from hie_tasks.incremental.store import KEEP_CORRUPT
+
+    root = tmp_path / "cache"
+    for _ in range(KEEP_CORRUPT + 3):
+        root.mkdir(exist_ok=True)
+        (root / DB_NAME).write_bytes(b"this is not sqlite at all" * 10)
+        ResultStore(str(root)).close()
+    kept = sorted(n for n in os.listdir(root) if ".corrupt-" in n and not n.endswith(("-wal", "-shm")))
+    assert len(kept) == KEEP_CORRUPT

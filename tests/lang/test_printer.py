@@ -103,3 +103,15 @@ _exprs = st.recursive(
 @given(_exprs)
 def test_printing_a_parsed_canonical_expression_gives_it_back(text: str) -> None:
     assert expr_text(check_expr_of(text).expr) == text
+
+
+def test_thousand_deep_member_chain_prints_without_recursion_error() -> None:
+    from hie_tasks.lang.printer import program_json_text
+
+    chain = "files" + ".a" * 1000 + "(r)"
+    program, diags = parse(f"element e:\n    scope r = files.file_selector('x')\n    check {chain}\n", "deep.hie")
+    assert not [d for d in diags if d.is_error]
+    check = program.elements[0].items[-1]
+    assert isinstance(check, CheckDecl) and expr_text(check.expr) == chain
+    text = program_json_text(program)  # json.loads of it would hit the decoder's own recursion limit
+    assert text.startswith('{\n  "type": "Program"') and text.count('"member": "a"') == 1000

@@ -170,7 +170,6 @@ def test_e508_quotes_at_most_a_snippet() -> None:
     ("data", "expected"),
     [
         ({"Pass": None}, CheckResult.passed()),
-        ({"Pass": "anything", "Fail": "x"}, CheckResult.passed()),  # Pass is tested first
         ({"result": "pass"}, CheckResult.passed()),
         ({"Fail": "msg"}, CheckResult.failed("msg")),
         ({"Fail": 42}, CheckResult.failed("")),
@@ -202,3 +201,10 @@ def test_undecodable_check_results_are_e509(data: Any) -> None:
 
 def test_canonical_dump_is_deterministic() -> None:
     assert dumps_canonical({"b": 1, "a": [1, {"d": "é", "c": None}]}) == '{"a":[1,{"c":null,"d":"é"}],"b":1}'
+
+
+@pytest.mark.parametrize("data", [{"Pass": None, "Fail": "x"}, {"Fail": "x", "Error": "y"}, {"Pass": 1, "Error": "e"}])
+def test_more_than_one_outcome_fails_closed(data: dict[str, object]) -> None:
+    with pytest.raises(LibraryError) as info:
+        decode_check_result(data)
+    assert info.value.code == "E509" and "more than one outcome" in info.value.message

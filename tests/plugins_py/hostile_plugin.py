@@ -16,9 +16,22 @@ from typing import Any
 from sample_plugin import PluginError, handle, respond, serve
 
 MODE = sys.argv[1] if len(sys.argv) > 1 else "none"
+#: requests seen; the host numbers a process's requests 1, 2, 3…
+SEEN = 0
 
 
 def misbehave(method: str, params: dict[str, Any]) -> Any:
+    if MODE == "double_answer":
+        # Answers this request twice: the second line is stale and must not answer the next request.
+        respond(sys.stdout, SEEN, {"Fail": "first answer"})
+        sys.stdout.flush()
+        return {"Pass": None}
+    if MODE == "setsid_grandchild":
+        # A grandchild in its own session (outside the plugin's process group), then hang.
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+        sys.stderr.write(f"grandchild {child.pid}\n")
+        sys.stderr.flush()
+        time.sleep(600)
     if MODE == "crash":
         sys.stderr.write("about to crash\n")
         sys.stderr.flush()
@@ -70,6 +83,8 @@ def misbehave(method: str, params: dict[str, Any]) -> Any:
 
 
 def handler(method: str, params: dict[str, Any]) -> Any:
+    global SEEN
+    SEEN += 1
     if MODE == "exit_early":
         sys.stderr.write("giving up early\n")
         sys.stderr.flush()
@@ -80,6 +95,8 @@ def handler(method: str, params: dict[str, Any]) -> Any:
         return misbehave(method, params)
     if params.get("function") == "ok":
         return {"Pass": None}
+    if params.get("function") == "nope":
+        return {"Fail": "nope"}
     return handle(method, params)
 
 

@@ -212,3 +212,52 @@ def test_a_load_error_found_by_prefetch_is_raised_by_the_first_use(make_lib: Mak
     with pytest.raises(LibraryError) as info:
         lib.check("f", [], ctx)
     assert info.value is lib.load_error and "env.sneaky" in info.value.message
+
+
+def test_swapped_cache_entries_recompile_with_one_warning(tmp_path: Path, workspace: Path) -> None:
+    """The attack: copy module B's cached artifact and sidecar under module A's key (and back)."""
+    from hie_tasks.config import WasmLibraryConfig
+    from hie_tasks.libraries.wasm.library import WasmLibrary
+
+    root = str(tmp_path / "c")
+    paths = {}
+    for name, answer in (("a", '{"Fail": "from A"}'), ("b", '{"Pass": null}')):
+        paths[name] = tmp_path / f"{name}.wasm"
+        paths[name].write_bytes(wasmtime.wat2wasm(W.answer(answer)))
+
+    def verdicts(cache: ModuleCache) -> list[CheckResult]:
+        out = []
+        for name in ("a", "b"):
+            lib = WasmLibrary(WasmLibraryConfig(name, str(paths[name])), str(workspace), cache, prefetch=False)
+            out.append(lib.check("f", [], CallContext(str(workspace))))
+        return out
+
+    expected = [CheckResult.failed("from A"), CheckResult.passed()]
+    assert verdicts(ModuleCache(root)) == expected
+    by_source = {e.source_path: e.key for e in ModuleCache(root).info()}
+    ka, kb = by_source[str(paths["a"])], by_source[str(paths["b"])]
+    base = Path(root)
+    for ext in (".cwasm", ".json"):
+        a, b = base / f"{ka}{ext}", base / f"{kb}{ext}"
+        da, db = a.read_bytes(), b.read_bytes()
+        a.write_bytes(db)
+        b.write_bytes(da)
+    cache = ModuleCache(root)
+    assert verdicts(cache) == expected
+    [warning] = cache.take_warnings()
+    assert "2 compiled-module cache entries" in warning and "recompiled" in warning
+    assert cache.take_warnings() == []
+    # Recompiled entries are signed again: the next run trusts them without a warning.
+    fresh = ModuleCache(root)
+    assert verdicts(fresh) == expected and fresh.take_warnings() == []
+
+
+def test_cache_entry_from_another_secret_is_not_deserialized(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = shared_engine()
+    wasm = wasmtime.wat2wasm(GOOD)
+    ModuleCache(str(tmp_path / "c")).get_or_compile(engine, wasm, "p.wasm")
+    monkeypatch.setenv("HIE_TASKS_SECRET", "someone else")
+    cache = ModuleCache(str(tmp_path / "c"))
+    _, note = cache.get_or_compile(engine, wasm, "p.wasm")
+    assert "failed authentication" in note and "recompiled" in note
+    assert len(cache.take_warnings()) == 1

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from conftest import MakeLib
 
 READ = Capabilities(fs=FsAccess.READ)
-WRITE = Capabilities(fs=FsAccess.WRITE)
+WRITE = Capabilities(fs=FsAccess.WRITE, write=("out",))
 
 
 def _op(make_lib: MakeLib, probe: Path, caps: Capabilities, ctx: CallContext, op: str, arg: str) -> str:
@@ -58,9 +58,53 @@ def test_fs_read_refuses_writes(make_lib: MakeLib, capsprobe_wasm: Path, workspa
     assert (workspace / "inside.txt").read_text() == "inside content\n"
 
 
-def test_fs_write_writes(make_lib: MakeLib, capsprobe_wasm: Path, workspace: Path, ctx: CallContext) -> None:
-    assert _op(make_lib, capsprobe_wasm, WRITE, ctx, "write", str(workspace / "new.txt")) == "ok"
-    assert (workspace / "new.txt").read_text() == "written by plugin\n"
+def test_fs_write_writes_only_in_its_write_dirs(
+    make_lib: MakeLib, capsprobe_wasm: Path, workspace: Path, ctx: CallContext
+) -> None:
+    """The attack: a write-capable plugin goes for the config, the store, git and a path outside its list."""
+    (workspace / "hielements.toml").write_text("[libraries]\n")
+    (workspace / ".hie-cache").mkdir()
+    (workspace / ".hie-cache" / "results.sqlite").write_text("store")
+    (workspace / ".git").mkdir()
+    (workspace / ".git" / "config").write_text("git")
+    (workspace / "src").mkdir()
+    targets = [
+        workspace / "hielements.toml", workspace / ".hie-cache" / "results.sqlite",
+        workspace / ".hie-cache" / "new.sqlite", workspace / ".git" / "config", workspace / ".git" / "hooks-new",
+        workspace / "src" / "x.py", workspace / "new.txt", workspace / "inside.txt",
+    ]
+    before = {t: t.read_bytes() if t.exists() else None for t in targets}
+    lib = make_lib(capsprobe_wasm, WRITE)
+    for target in targets:
+        with pytest.raises(LibraryError) as info:
+            lib.call("op", ["write", str(target)], ctx)
+        assert info.value.code == "E616", target
+    with pytest.raises(LibraryError):
+        lib.call("op", ["write", f"{workspace}/out/../hielements.toml"], ctx)
+    assert {t: t.read_bytes() if t.exists() else None for t in targets} == before
+    # Inside the list: written (the directory is created for the plugin when missing).
+    assert lib.call("op", ["write", str(workspace / "out" / "report.txt")], ctx) == "ok"
+    assert (workspace / "out" / "report.txt").read_text() == "written by plugin\n"
+    assert lib.call("op", ["read", str(workspace / "inside.txt")], ctx) == "inside content"
+
+
+def test_write_dir_resolving_into_a_protected_place_is_refused(
+    make_lib: MakeLib, capsprobe_wasm: Path, workspace: Path, ctx: CallContext
+) -> None:
+    (workspace / ".git").mkdir()
+    (workspace / "out").symlink_to(workspace / ".git")
+    with pytest.raises(LibraryError) as info:
+        make_lib(capsprobe_wasm, WRITE).call("op", ["write", str(workspace / "out" / "config")], ctx)
+    assert info.value.code == "E606" and ".git" in info.value.message
+    assert not (workspace / ".git" / "config").exists()
+    plugins = Capabilities(fs=FsAccess.WRITE, write=("plugins",))
+    (workspace / "plugins").mkdir()
+    own = workspace / "plugins" / "probe.wasm"
+    own.write_bytes(capsprobe_wasm.read_bytes())
+    with pytest.raises(LibraryError) as info:
+        make_lib(own, plugins).call("op", ["write", str(own)], ctx)
+    assert info.value.code == "E606"
+    assert own.read_bytes() == capsprobe_wasm.read_bytes()
 
 
 def test_escapes_are_refused(
@@ -115,3 +159,23 @@ def test_identity_tracks_bytes_and_caps(make_lib: MakeLib, capsprobe_wasm: Path,
     copy.write_bytes(capsprobe_wasm.read_bytes() + b"\x00custom")
     assert make_lib(copy).identity() != base
     assert os.path.exists(capsprobe_wasm)
+
+
+def test_granted_env_values_are_part_of_the_identity(
+    make_lib: MakeLib, capsprobe_wasm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", "/home/one")
+    monkeypatch.setenv("HIE_T_OTHER", "x")
+    listed = Capabilities(env_access=("HOME",))
+    first = make_lib(capsprobe_wasm, listed).identity()
+    monkeypatch.setenv("HIE_T_OTHER", "y")  # not granted: no effect
+    assert make_lib(capsprobe_wasm, listed).identity() == first
+    monkeypatch.setenv("HOME", "/home/two")
+    assert make_lib(capsprobe_wasm, listed).identity() != first
+    assert "/home/two" not in make_lib(capsprobe_wasm, listed).identity()
+    everything = make_lib(capsprobe_wasm, Capabilities(env_access=True)).identity()
+    monkeypatch.setenv("HIE_T_OTHER", "z")
+    assert make_lib(capsprobe_wasm, Capabilities(env_access=True)).identity() != everything
+    none = make_lib(capsprobe_wasm).identity()
+    monkeypatch.setenv("HOME", "/home/three")
+    assert make_lib(capsprobe_wasm).identity() == none

@@ -14,6 +14,11 @@ Error codes (LibraryError.code); every message names the library, the .wasm path
                                                    E616 library_call answered {"Error": msg} (message = msg)
                                                    E617 the plugin lacks library_call/library_check for this use
                                                    E618 type = "component" names a file that is not one
+  E606 a capabilities.write directory resolves outside the workspace or into a protected place (sandbox.py)
+  E607 compiling a large module exceeded compile_timeout_ms / max_compile_memory_mb (compiler.py)
+  Shared with external plugins: E508 an answer nested too deeply, E509 not a check result (or more than one
+  outcome), E540 library disabled after consecutive timeouts/crashes, E541 the run's --timeout was reached
+  (libraries/limits.py).
 Components (the `hielements:plugin` WIT world, Python plugins) are served by `component.ComponentLibrary`
 with the same sandbox, limits, cache and codes.
 

@@ -36,6 +36,8 @@ import wasmtime.component as wc
 
 from hie_tasks.config import Capabilities, FsAccess, WasmLibraryConfig
 from hie_tasks.libraries.base import CallContext, Library, LibraryDoc, Purity
+from hie_tasks.libraries.jsonrpc import decode_bounded, parse_json
+from hie_tasks.libraries.limits import FailureBreaker, cap_error, cap_message
 from hie_tasks.libraries.wasm.engine import WasmEngine
 from hie_tasks.libraries.wasm.library import (
     MIB,
@@ -47,7 +49,7 @@ from hie_tasks.libraries.wasm.library import (
     sandbox_settings,
 )
 from hie_tasks.libraries.wasm.modcache import ArtifactKind, ModuleCache, default_module_cache
-from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config
+from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config, writable_dirs
 from hie_tasks.model.codec import decode_check_result, decode_value, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Value
@@ -80,12 +82,17 @@ def sniff_component(path: str) -> bool:
 
 
 def make_wasm_library(
-    config: WasmLibraryConfig, workspace: str, module_cache: ModuleCache | None = None
+    config: WasmLibraryConfig,
+    workspace: str,
+    module_cache: ModuleCache | None = None,
+    *,
+    protected: tuple[str, ...] = (),
 ) -> Library:
-    """The registry's factory: a component or a core-module library for one wasm entry."""
+    """The registry's factory: a component or a core-module library for one wasm entry. Not prefetched:
+    the caller prefetches what its plan imports (`Registry.prefetch`)."""
     if config.component or sniff_component(config.path):
-        return ComponentLibrary(config, workspace, module_cache)
-    return WasmLibrary(config, workspace, module_cache)
+        return ComponentLibrary(config, workspace, module_cache, prefetch=False, protected=protected)
+    return WasmLibrary(config, workspace, module_cache, prefetch=False, protected=protected)
 
 
 # ---- engine -------------------------------------------------------------------------------------------
@@ -278,7 +285,10 @@ class ComponentLibrary(Library):
         *,
         prefetch: bool = True,
         progress: TextIO | None = None,
+        protected: tuple[str, ...] = (),
     ) -> None:
+        """As `WasmLibrary`: `prefetch` loads in the background now; `protected` paths no
+        `capabilities.write` directory may expose."""
         super().__init__(config.name)
         self.config = config
         self.workspace = os.path.abspath(workspace)
@@ -292,9 +302,24 @@ class ComponentLibrary(Library):
         self._digest: str | None = None
         self._memory_limit = config.max_memory_mb * MIB
         self._output_limit = config.max_output_mb * MIB
+        self._protected = (*protected, config.path)
+        self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
+        self._writable: tuple[tuple[str, str], ...] | None = None
         self._prefetched: threading.Event | None = None
         if prefetch:
-            self._prefetched = _start_prefetch(self._prefetch)
+            self.prefetch()
+
+    def prefetch(self) -> None:
+        """Start loading in the background (once); only libraries a plan imports are prefetched."""
+        with self._load_lock:
+            if self._prefetched is None and self._loaded is None:
+                self._prefetched = _start_prefetch(self._prefetch)
+
+    def _writable_dirs(self) -> tuple[tuple[str, str], ...]:
+        if self._writable is None:
+            guarded = (*self._protected, (self._cache or default_module_cache()).root)
+            self._writable = writable_dirs(self.config.capabilities, self.workspace, guarded, self.label)
+        return self._writable
 
     @property
     def label(self) -> str:
@@ -433,7 +458,7 @@ class ComponentLibrary(Library):
     ) -> T:
         engine = self._engine_now()
         caps = Capabilities() if load_phase else self.config.capabilities
-        wasi = sandbox_config(caps, self.workspace)
+        wasi = sandbox_config(caps, self.workspace, () if load_phase else self._writable_dirs())
         # Load-phase instances print nowhere visible, but still into a buffer (a reason for a failure).
         sink = capture if capture is not None else OutputCapture()
         wasi.stdout_custom = sink.write
@@ -518,12 +543,24 @@ class ComponentLibrary(Library):
             )
         return outcome.tag, outcome.payload
 
-    def call(self, function: str, args: list[Value], ctx: CallContext) -> Value:
-        tag, payload = self._outcome(self._exchange("call", function, args, ctx), "value", function)
-        if tag == "error":
-            raise LibraryError("E616", capability_hint(self.config.capabilities, str(payload)))
+    def _guarded(self, export: str, function: str, args: list[Value], ctx: CallContext) -> Any:
+        """One exchange under the library's failure breaker, with long error messages capped."""
         try:
-            return decode_value(json.loads(str(payload)))
+            return self.breaker.guard(
+                f"'{self.name}.{function}'", lambda: self._exchange(export, function, args, ctx)
+            )
+        except LibraryError as exc:
+            raise cap_error(exc, self.config.max_message_kb) from None
+
+    def call(self, function: str, args: list[Value], ctx: CallContext) -> Value:
+        tag, payload = self._outcome(self._guarded("call", function, args, ctx), "value", function)
+        if tag == "error":
+            raise cap_error(
+                LibraryError("E616", capability_hint(self.config.capabilities, str(payload))),
+                self.config.max_message_kb,
+            )
+        try:
+            return decode_bounded(decode_value, parse_json(str(payload)))
         except ValueError as exc:
             snippet = str(payload)[:200]
             raise LibraryError(
@@ -532,11 +569,12 @@ class ComponentLibrary(Library):
             ) from None
 
     def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult:
-        tag, payload = self._outcome(self._exchange("check", function, args, ctx), "verdict", function)
+        tag, payload = self._outcome(self._guarded("check", function, args, ctx), "verdict", function)
         if tag == "error":
             payload = capability_hint(self.config.capabilities, str(payload))
         verdict = {"pass": {"Pass": None}, "fail": {"Fail": payload}, "error": {"Error": payload}}.get(tag)
-        return decode_check_result(verdict if verdict is not None else {"Error": f"unknown verdict {tag!r}"})
+        result = decode_check_result(verdict if verdict is not None else {"Error": f"unknown verdict {tag!r}"})
+        return cap_message(result, self.config.max_message_kb)
 
     # ---- description, identity ------------------------------------------------------------------------
 

@@ -16,11 +16,14 @@ import wasmtime
 
 from hie_tasks.config import Capabilities, FsAccess, WasmLibraryConfig
 from hie_tasks.libraries.base import CallContext, FunctionDoc, Library, LibraryDoc, ParamDoc, Purity
+from hie_tasks.libraries.jsonrpc import decode_bounded, parse_json
+from hie_tasks.libraries.limits import FailureBreaker, cap_error, cap_message, run_deadline
 from hie_tasks.libraries.wasm import abi
+from hie_tasks.libraries.wasm.compiler import CompileLimits
 from hie_tasks.libraries.wasm.engine import WasmEngine, shared_engine
 from hie_tasks.libraries.wasm.fastcall import CallTrap, FreshInstance, PreparedModule
 from hie_tasks.libraries.wasm.modcache import CachedModule, FactsFn, ModuleCache, default_module_cache
-from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config
+from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config, writable_dirs
 from hie_tasks.model.codec import decode_check_result, decode_value, dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Value
@@ -49,19 +52,35 @@ def _trap_summary(message: str) -> str:
 
 def capabilities_json(caps: Capabilities) -> dict[str, Any]:
     env: bool | list[str] = list(caps.env_access) if isinstance(caps.env_access, tuple) else caps.env_access
-    return {"fs": caps.fs.value, "workspace_only": caps.workspace_only, "env_access": env}
+    out: dict[str, Any] = {"fs": caps.fs.value, "workspace_only": caps.workspace_only, "env_access": env}
+    if caps.write:
+        out["write"] = list(caps.write)
+    return out
+
+
+def granted_env_digest(caps: Capabilities) -> str | None:
+    """A digest of the values of the environment variables a plugin is granted (all of them for
+    env_access = true), or None when it is granted none. Part of the library identity, so a check that
+    read $HOME reruns when $HOME changes; hashed, because identities end up in the result store."""
+    env = caps.env_access
+    if env is False:
+        return None
+    granted = dict(os.environ) if env is True else {name: os.environ.get(name) for name in env}
+    return hashlib.sha256(dumps_canonical(granted).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def sandbox_settings(config: WasmLibraryConfig) -> str:
     """Canonical JSON of what, besides the code, changes a WASM library's answers (part of its identity)."""
-    return dumps_canonical(
-        {
-            "capabilities": capabilities_json(config.capabilities),
-            "timeout_ms": config.timeout_ms,
-            "max_memory_mb": config.max_memory_mb,
-            "max_output_mb": config.max_output_mb,
-        }
-    )
+    settings: dict[str, Any] = {
+        "capabilities": capabilities_json(config.capabilities),
+        "timeout_ms": config.timeout_ms,
+        "max_memory_mb": config.max_memory_mb,
+        "max_output_mb": config.max_output_mb,
+    }
+    env = granted_env_digest(config.capabilities)
+    if env is not None:
+        settings["env"] = env
+    return dumps_canonical(settings)
 
 
 def sandbox_purity(caps: Capabilities) -> Purity:
@@ -84,13 +103,14 @@ def read_wasm(path: str, label: str) -> bytes:
 
 
 def compile_module(
-    engine: WasmEngine, cache: ModuleCache, data: bytes, path: str, label: str, facts: FactsFn | None = None
+    engine: WasmEngine, cache: ModuleCache, data: bytes, path: str, label: str, facts: FactsFn | None = None,
+    limits: CompileLimits | None = None,
 ) -> CachedModule:
     try:
         if facts is None:
-            module, note = cache.get_or_compile(engine, data, path)
+            module, note = cache.get_or_compile(engine, data, path, limits)
             return CachedModule(module, {}, note)
-        return cache.load(engine, data, path, facts)
+        return cache.load(engine, data, path, facts, limits)
     except wasmtime.WasmtimeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
         raise LibraryError(
@@ -160,8 +180,10 @@ class WasmLibrary(Library):
         engine: WasmEngine | None = None,
         *,
         prefetch: bool = True,
+        protected: tuple[str, ...] = (),
     ) -> None:
-        """`prefetch` starts loading in the background right away (see `_prefetch`)."""
+        """`prefetch` starts loading in the background right away (see `_prefetch`). `protected`: paths
+        no `capabilities.write` directory may expose (the stores, every configured plugin)."""
         super().__init__(config.name)
         self.config = config
         self.workspace = os.path.abspath(workspace)
@@ -175,9 +197,19 @@ class WasmLibrary(Library):
         self._bytes: bytes | None = None
         self._memory_limit = config.max_memory_mb * MIB
         self._output_limit = config.max_output_mb * MIB
+        self._protected = (*protected, config.path)
+        self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
+        self._writable: tuple[tuple[str, str], ...] | None = None
         self._prefetched: threading.Event | None = None
         if prefetch:
-            self._prefetched = _start_prefetch(self._prefetch)
+            self.prefetch()
+
+    def prefetch(self) -> None:
+        """Start loading in the background (once). The registry does not: only libraries a plan uses are
+        prefetched (`Registry.prefetch`), so an unused module in hielements.toml is never compiled."""
+        with self._load_lock:
+            if self._prefetched is None and self._loaded is None:
+                self._prefetched = _start_prefetch(self._prefetch)
 
     # ---- loading ------------------------------------------------------------------------------------
 
@@ -243,7 +275,8 @@ class WasmLibrary(Library):
         engine = self._engine or shared_engine()
         data = self._wasm_bytes()
         found = compile_module(
-            engine, self._cache or default_module_cache(), data, self.config.path, self.label, self._facts(engine)
+            engine, self._cache or default_module_cache(), data, self.config.path, self.label, self._facts(engine),
+            CompileLimits(self.config.compile_timeout_ms, self.config.max_compile_memory_mb),
         )
         shape = abi.ModuleShape.from_json(found.facts.get("shape")) or abi.analyze(found.module)
         self._check_shape(shape)
@@ -309,14 +342,15 @@ class WasmLibrary(Library):
     ) -> T:
         engine = loaded.prepared.wasm_engine
         caps = Capabilities() if load_phase else self.config.capabilities
-        wasi = sandbox_config(caps, self.workspace)
+        wasi = sandbox_config(caps, self.workspace, () if load_phase else self._writable_dirs())
         sink = capture.write if capture is not None and loaded.can_print else None
         engine.slots.acquire()
         engine.ticker.enter()
         inst: FreshInstance | None = None
         try:
             inst = FreshInstance(
-                loaded.prepared, wasi, self._memory_limit, engine.ticker.deadline_ticks(self.config.timeout_ms), sink
+                loaded.prepared, wasi, self._memory_limit,
+                engine.ticker.deadline_ticks(run_deadline.clip_ms(self.config.timeout_ms)), sink,
             )
             if loaded.shape.has_initialize:
                 inst.call0(inst.func(_INITIALIZE))
@@ -328,6 +362,13 @@ class WasmLibrary(Library):
                 inst.close()
             engine.ticker.exit()
             engine.slots.release()
+
+    def _writable_dirs(self) -> tuple[tuple[str, str], ...]:
+        # Resolved once per library and run: a realpath per directory per call would cost more than the call.
+        if self._writable is None:
+            guarded = (*self._protected, (self._cache or default_module_cache()).root)
+            self._writable = writable_dirs(self.config.capabilities, self.workspace, guarded, self.label)
+        return self._writable
 
     def _trap_error(self, trap: CallTrap, inst: FreshInstance | None, function: str, load_phase: bool) -> LibraryError:
         where = f"{self.label}, function '{function}'"
@@ -371,8 +412,11 @@ class WasmLibrary(Library):
         except UnicodeDecodeError as exc:
             raise LibraryError("E615", f"{where}: answer is not valid UTF-8 (byte {exc.start})") from None
         try:
-            return json.loads(text)
+            # Strict, as for external plugins: NaN/Infinity are not JSON, and a hostile depth is E508.
+            return parse_json(text)
         except ValueError as exc:
+            if "nested too deeply" in str(exc):
+                raise LibraryError("E508", "Cannot convert JSON to Value: nested too deeply") from None
             raise LibraryError(
                 "E615", f"{where}: answer is not valid JSON ({exc}); answer was: {_snippet(raw)}"
             ) from None
@@ -428,14 +472,24 @@ class WasmLibrary(Library):
     # ---- Library ------------------------------------------------------------------------------------
 
     def call(self, function: str, args: list[Value], ctx: CallContext) -> Value:
-        answer = self._exchange(abi.EXPORT_CALL, function, args, ctx)
+        answer = self._guarded(abi.EXPORT_CALL, function, args, ctx)
         if isinstance(answer, dict) and "Error" in answer:
             message = answer["Error"]
-            raise LibraryError("E616", message if isinstance(message, str) else json.dumps(message))
-        return decode_value(answer)
+            text = message if isinstance(message, str) else json.dumps(message)
+            raise cap_error(LibraryError("E616", text), self.config.max_message_kb)
+        return decode_bounded(decode_value, answer)
 
     def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult:
-        return decode_check_result(self._exchange(abi.EXPORT_CHECK, function, args, ctx))
+        result = decode_bounded(decode_check_result, self._guarded(abi.EXPORT_CHECK, function, args, ctx))
+        return cap_message(result, self.config.max_message_kb)
+
+    def _guarded(self, export: str, function: str, args: list[Value], ctx: CallContext) -> Any:
+        try:
+            return self.breaker.guard(
+                f"'{self.name}.{function}'", lambda: self._exchange(export, function, args, ctx)
+            )
+        except LibraryError as exc:
+            raise cap_error(exc, self.config.max_message_kb) from None
 
     def _getter(self, loaded: _Loaded, export: str, style: abi.ReturnStyle) -> Any:
         entry = export.encode()

@@ -8,6 +8,12 @@ digest, the wasmtime version and the engine settings that change generated code,
 or a settings change simply misses. Serialized bytes are verified against the recorded digest before
 `Module.deserialize` — deserializing trusts its input (it is native code), so a corrupted or tampered file
 must never reach it.
+
+Authentication. A digest only proves the file is what its sidecar says; an attacker who can write the cache
+writes both. So the sidecar also holds an HMAC (`hie_tasks.secret`, a per-user key outside the cache) over the
+entry's key, the source wasm digest, the serialized bytes' digest and the stored facts: an entry copied under
+another key, one whose sidecar names another module, or forged bytes fail it and are deleted and recompiled
+(one warning per run) — never deserialized.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from typing import Any
 import platformdirs
 import wasmtime
 
+from hie_tasks import secret
+from hie_tasks.libraries.wasm.compiler import CompileLimits, compile_module
 from hie_tasks.libraries.wasm.engine import WasmEngine
 
 ENV_CACHE_DIR = "HIE_TASKS_MODULE_CACHE"
@@ -78,6 +86,32 @@ class EntryInfo:
             "created": self.created,
             "last_use": self.last_use,
         }
+
+
+_MAC_PURPOSE = "module-cache"
+
+
+def entry_mac(key: str, source_digest: str, blob_sha256: str, facts: object) -> str:
+    """The MAC a sidecar carries; shared with other module kinds (components) that use this cache."""
+    return secret.mac(_MAC_PURPOSE, key, source_digest, blob_sha256, json.dumps(facts, sort_keys=True))
+
+
+def entry_problem(meta: object, key: str, source_digest: str, blob: bytes) -> str | None:
+    """Why a cache entry must not be deserialized, or None when it is authentic and intact.
+
+    Checks, in order: the sidecar names this key and this source module, the bytes match its digest, and its
+    MAC verifies under our secret (so neither half can be swapped or forged by someone without the key)."""
+    if not isinstance(meta, dict):
+        return "cached module metadata is damaged"
+    blob_sha = hashlib.sha256(blob).hexdigest()
+    if meta.get("key") != key or meta.get("source_digest") != source_digest:
+        return "cached module belongs to another module (key or source digest mismatch)"
+    if blob_sha != meta.get("sha256"):
+        return "cached module failed its integrity check"
+    if not secret.verify(meta.get("mac"), _MAC_PURPOSE, key, source_digest, blob_sha,
+                         json.dumps(meta.get("facts"), sort_keys=True)):
+        return "cached module failed authentication (not written by this user's hie-tasks, or another secret)"
+    return None
 
 
 def _atomic_write(path: str, data: bytes) -> None:
@@ -130,7 +164,11 @@ class ModuleCache:
         self.root = root if root is not None else default_cache_root()
         self._memory: dict[str, tuple[Any, dict[str, Any] | None]] = {}
         self._lock = threading.Lock()
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._lock_rejected = threading.Lock()
         self._disk_ok: bool | None = None
+        #: entries rejected (deleted and recompiled) since the last take_warnings()
+        self._rejected: list[str] = []
 
     # ---- lookup -------------------------------------------------------------------------------------
 
@@ -152,24 +190,36 @@ class ModuleCache:
         return self._disk_ok
 
     def get_or_compile(
-        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str
+        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str,
+        limits: CompileLimits | None = None,
     ) -> tuple[wasmtime.Module, str]:
         """The compiled module and a note saying where it came from (for verbose output / `explain`).
 
         Raises wasmtime.WasmtimeError when the bytes are not a valid module.
         """
-        found = self.load(engine, wasm_bytes, source_path, _no_facts)
+        found = self.load(engine, wasm_bytes, source_path, _no_facts, limits)
         return found.module, found.note
 
+    def _key_lock(self, key: str) -> threading.Lock:
+        with self._lock:
+            lock = self._key_locks.get(key)
+            if lock is None:
+                lock = self._key_locks[key] = threading.Lock()
+            return lock
+
     def load(
-        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str, facts: FactsFn
+        self, engine: WasmEngine, wasm_bytes: bytes | bytearray, source_path: str, facts: FactsFn,
+        limits: CompileLimits | None = None,
     ) -> CachedModule:
         """Like get_or_compile, plus `facts(module)` — computed once per entry, then read from the cache.
 
         Exceptions from `facts` propagate and nothing about them is cached (a broken plugin is
-        re-examined next time). Raises wasmtime.WasmtimeError when the bytes are not a valid module.
+        re-examined next time). Raises wasmtime.WasmtimeError when the bytes are not a valid module, and
+        LibraryError E607 when a bounded compilation (`limits`) runs out of time or memory.
+
+        One lock per key: loading one module never waits for another module's compilation.
         """
-        module, known, note = self.load_artifact(engine, wasm_bytes, source_path, facts, MODULE_KIND)
+        module, known, note = self.load_artifact(engine, wasm_bytes, source_path, facts, MODULE_KIND, limits)
         return CachedModule(module, known, note)
 
     def load_artifact(
@@ -179,22 +229,27 @@ class ModuleCache:
         source_path: str,
         facts: Callable[[Any], dict[str, Any]],
         kind: ArtifactKind,
+        limits: CompileLimits | None = None,
     ) -> tuple[Any, dict[str, Any], str]:
         """`load` for any ArtifactKind: (the compiled artifact, its facts, the note)."""
         digest = hashlib.sha256(wasm_bytes).hexdigest()
         key = self.key_for(engine, digest)
-        with self._lock:
-            cached = self._memory.get(key)
+        with self._key_lock(key):
+            with self._lock:
+                cached = self._memory.get(key)
             if cached is not None:
                 module, known = cached
                 note = "module reused (already loaded in this run)"
             else:
-                module, known, note = self._load_or_compile(engine, key, digest, wasm_bytes, source_path, kind)
+                module, known, note = self._load_or_compile(
+                    engine, key, digest, wasm_bytes, source_path, kind, limits
+                )
             if not known:
                 known = facts(module)
                 if known:
                     self._record_facts(key, known)
-            self._memory[key] = (module, known)
+            with self._lock:
+                self._memory[key] = (module, known)
             return module, known, note
 
     def _record_facts(self, key: str, facts: dict[str, Any]) -> None:
@@ -205,7 +260,14 @@ class ModuleCache:
         try:
             with open(meta_path, "rb") as f:
                 meta = json.loads(f.read())
+            # Only re-sign a sidecar we signed: its MAC covers the bytes' digest, which load() checks.
+            if meta.get("key") != key or not secret.verify(
+                meta.get("mac"), _MAC_PURPOSE, key, str(meta.get("source_digest")), str(meta.get("sha256")),
+                json.dumps(meta.get("facts"), sort_keys=True),
+            ):
+                return
             meta["facts"] = facts
+            meta["mac"] = entry_mac(key, meta["source_digest"], meta["sha256"], facts)
             _atomic_write(meta_path, json.dumps(meta, sort_keys=True).encode())
         except (OSError, ValueError):
             # Facts are an optimisation; without them the next run derives them again.
@@ -219,6 +281,7 @@ class ModuleCache:
         wasm_bytes: bytes | bytearray,
         source_path: str,
         kind: ArtifactKind = MODULE_KIND,
+        limits: CompileLimits | None = None,
     ) -> tuple[Any, dict[str, Any] | None, str]:
         data_path, meta_path = self._paths(key)
         problem = ""
@@ -227,9 +290,8 @@ class ModuleCache:
                 meta = json.loads(f.read())
             with open(data_path, "rb") as f:
                 blob = f.read()
-            if hashlib.sha256(blob).hexdigest() != meta.get("sha256"):
-                problem = "cached module failed its integrity check"
-            else:
+            problem = entry_problem(meta, key, digest, blob) or ""
+            if not problem:
                 module = kind.deserialize(engine.engine, blob)
                 with contextlib.suppress(OSError):
                     os.utime(data_path)
@@ -243,9 +305,15 @@ class ModuleCache:
             problem = f"cached module could not be deserialized ({exc})"
         if problem:
             self._remove(key)
+            with self._lock_rejected:
+                self._rejected.append(f"{source_path}: {problem}")
 
         started = time.perf_counter()
-        module = kind.compile(engine.engine, bytes(wasm_bytes))
+        if kind is MODULE_KIND:
+            module = compile_module(engine, wasm_bytes, source_path, limits)
+        else:
+            # Components compile in-process: their bound is the time a first build takes, shown with progress.
+            module = kind.compile(engine.engine, bytes(wasm_bytes))
         took = (time.perf_counter() - started) * 1000
         note = f"module compiled in {took:.1f} ms"
         if problem:
@@ -253,11 +321,13 @@ class ModuleCache:
         if self._writable():
             try:
                 blob = bytes(module.serialize())
+                blob_sha = hashlib.sha256(blob).hexdigest()
                 _atomic_write(data_path, blob)
                 meta = {
                     "key": key,
                     "size": len(blob),
-                    "sha256": hashlib.sha256(blob).hexdigest(),
+                    "sha256": blob_sha,
+                    "mac": entry_mac(key, digest, blob_sha, None),
                     "source_digest": digest,
                     "source_path": os.path.abspath(source_path),
                     "created": time.time(),
@@ -271,6 +341,19 @@ class ModuleCache:
         else:
             note += f" (cache dir {self.root} not writable; kept in memory)"
         return module, None, note
+
+    def take_warnings(self) -> list[str]:
+        """One warning summarising the entries rejected since the last call (none when all were good)."""
+        with self._lock_rejected:
+            rejected, self._rejected = self._rejected, []
+        if not rejected:
+            return []
+        return [
+            f"warning: {len(rejected)} compiled-module cache entr{'y' if len(rejected) == 1 else 'ies'} in "
+            f"{self.root} did not verify and {'was' if len(rejected) == 1 else 'were'} recompiled "
+            f"(first: {rejected[0]}); a cache restored from elsewhere is only trusted with the same "
+            f"${secret.ENV_SECRET}"
+        ]
 
     # ---- maintenance --------------------------------------------------------------------------------
 
