@@ -30,9 +30,16 @@ def run_new(args: argparse.Namespace) -> int:
     return 0
 
 
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("plugins", help="build, create and inspect WebAssembly plugins")
-    sub = parser.add_subparsers(dest="plugins_command", metavar="SUBCOMMAND", required=True)
+    sub = parser.add_subparsers(dest="plugins_command", metavar="SUBCOMMAND")
+    # A bare `plugins` lists what it can do instead of argparse's terse "required" error.
+    parser.set_defaults(func=lambda _args: _usage(parser))
 
     build = sub.add_parser("build", help="compile a plugin folder (C, Zig or Rust) to a .wasm module")
     build.add_argument("dir", metavar="DIR")

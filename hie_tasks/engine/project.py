@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, load_config
 from hie_tasks.diagnostics import Diagnostic
+from hie_tasks.engine.checksites import empty_scope_warnings
+from hie_tasks.engine.grants import annotate_denied_read, no_file_access_hints
 from hie_tasks.engine.interpreter import Interpreter, Plan, direct_selector_call
-from hie_tasks.engine.results import RunReport
+from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.engine.runner import ProgressCallback, Runner, RunOptions, cached_selector_call
 from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.incremental.store import ResultStore
@@ -46,6 +48,19 @@ class ProjectOptions:
     refresh: bool = False
     element_filter: str | None = None
     run: RunOptions = field(default_factory=RunOptions)
+
+
+def ignore_in_git(directory: str) -> None:
+    """A `.gitignore` of `*` inside the store directory, as pytest's, ruff's and mypy's caches have: the store
+    never shows up in `git status`, and pre-commit never reports "files were modified" because of it."""
+    path = os.path.join(directory, ".gitignore")
+    if os.path.exists(path):
+        return
+    try:
+        with open(path, "x", encoding="utf-8") as fh:
+            fh.write("# Created by hie-tasks automatically.\n*\n")
+    except OSError:
+        pass  # another run wrote it first, or the directory is read-only: the store works without it
 
 
 class Project:
@@ -98,6 +113,8 @@ class Project:
                 # A store that cannot be opened (read-only dir, ...) means a run without replay, not a failure.
                 store, warnings = ResultStore.try_open(self.result_cache_dir())
                 self.store_warnings.extend(warnings)
+                if store is not None:
+                    ignore_in_git(self.result_cache_dir())
             self._session = IncrementalSession(store, refresh=self.options.refresh, enabled=self.options.use_store)
         return self._session
 
@@ -108,10 +125,25 @@ class Project:
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
         )
-        return interpreter.plan(spec.programs)
+        plan = interpreter.plan(spec.programs)
+        # Warn about empty scopes before anything runs: a check over no files passes or fails vacuously.
+        plan.diagnostics.extend(empty_scope_warnings(
+            spec.programs, [(c.element, c.index, c.args) for c in plan.checks if not c.skipped and c.error is None],
+            no_file_access_hints(self.load_config()),
+        ))
+        return plan
 
     def run_plan(self, plan: Plan, progress: ProgressCallback | None = None) -> RunReport:
         runner = Runner(self.workspace, self.session() if self.options.use_store else None)
+        hints = no_file_access_hints(self.load_config())
+        if hints:
+            inner = progress
+
+            def progress(outcome: CheckOutcome, done: int, total: int) -> None:
+                annotate_denied_read(outcome, hints)  # before anyone prints it
+                if inner is not None:
+                    inner(outcome, done, total)
+
         return runner.run(plan, self.options.run, progress)
 
     def close(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hie_tasks.diagnostics import Diagnostic
-from hie_tasks.model.values import Status
+from hie_tasks.model.values import Location, Status
 
 
 @dataclass
@@ -26,6 +26,8 @@ class CheckOutcome:
     #: captured plugin output (stdout/stderr lines), shown with the check in human output
     output: list[str] = field(default_factory=list)
     library: str | None = None
+    #: the offending sources the check named (file and line), beside the message
+    locations: list[Location] = field(default_factory=list)
 
 
 @dataclass
@@ -56,7 +58,17 @@ class RunReport:
     #: diagnostics from evaluating scopes (the scope stays unset, later uses fail with E200)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     duration_ms: float = 0.0
+    #: the spec had errors, so nothing was planned: `diagnostics` say why and every format must show them
+    spec_invalid: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.totals.failed == 0 and self.totals.errors == 0
+        return not self.spec_invalid and self.totals.failed == 0 and self.totals.errors == 0
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
