@@ -138,7 +138,8 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
     options = project_options(args, upstream=upstream)
     machine = args.format != "human"
     output: str | None = getattr(args, "output", None)
-    spec, project = load_spec_or_exit(spec_path, None, machine, options)
+    spec, project = load_spec_or_exit(spec_path, None, machine, options,
+                                      calls="warnings" if upstream else "errors")
     with project:
         if spec.diagnostics:
             print_diagnostics(error_console(), spec.diagnostics, spec.sources)

@@ -44,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
     for file in files:
-        spec, _project = load_spec_or_exit(file, workspace, args.format == "json")
+        spec, project = load_spec_or_exit(file, workspace, args.format == "json",
+                                          calls="warnings" if args.upstream else "errors")
+        project.close()
         file_errors = [d for d in spec.diagnostics if d.is_error]
         file_warnings = [d for d in spec.diagnostics if not d.is_error]
         errors += file_errors
@@ -72,4 +74,4 @@ def add_parser(subparsers: Any, name: str = "validate") -> None:
     p.add_argument("-w", "--workspace", help="workspace whose hielements.toml names the libraries (default: .)")
     if name != "check":
         p.add_argument("--color", choices=COLOR_CHOICES, default="auto", help="auto (default), always, never")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, upstream=name == "check")

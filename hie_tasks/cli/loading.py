@@ -27,9 +27,27 @@ def config_error_exit(exc: ConfigError, as_json: bool) -> NoReturn:
     sys.exit(EXIT_UNREADABLE)
 
 
+def resolve_spec_calls(spec: SpecSet, project: Project, *, as_errors: bool) -> None:
+    """Add a finding for every call no library offers as written (`lang.validate.resolve_calls`), in place,
+    keeping the spec's diagnostics ordered by file and position."""
+    from hie_tasks.lang.validate import resolve_calls
+    from hie_tasks.libraries.catalog import catalogs
+
+    found = catalogs(project.registry())
+    extra = [d for program in spec.programs for d in resolve_calls(program, found, as_errors=as_errors)]
+    if not extra:
+        return
+    order = {program.file: i for i, program in enumerate(spec.programs)}
+    spec.diagnostics[:] = sorted([*spec.diagnostics, *extra],
+                                 key=lambda d: (order.get(d.file, -1), d.line, d.column))
+
+
 def load_spec_or_exit(
-    spec_path: str, workspace: str | None, as_json: bool, options: ProjectOptions | None = None
+    spec_path: str, workspace: str | None, as_json: bool, options: ProjectOptions | None = None,
+    *, calls: str = "errors",
 ) -> tuple[SpecSet, Project]:
+    """`calls`: how unresolvable calls are reported — "errors" (hie-tasks), "warnings" (the upstream
+    drop-in, which keeps upstream's exit codes) or "off" (commands that only parse)."""
     opts = options or ProjectOptions()
     if workspace is not None:
         opts.workspace = workspace
@@ -42,5 +60,7 @@ def load_spec_or_exit(
         spec = project.load_spec()
     except SpecReadError as exc:
         raise CliError(f"cannot read {exc.path}: {exc.reason}", EXIT_UNREADABLE) from exc
+    if calls != "off":
+        resolve_spec_calls(spec, project, as_errors=calls == "errors")
     spec.diagnostics[:0] = project.config_warnings
     return spec, project

@@ -168,6 +168,23 @@ class ExternalLibrary(Library):
             process.close()
         return doc if doc is not None else fallback
 
+    def metadata(self) -> dict[str, Any] | None:
+        """`library.metadata` (`{name, version, functions, checks}`) on a fresh process, None when the plugin
+        does not answer it; used to resolve a spec's calls before anything runs."""
+        try:
+            process = self._spawn()
+        except LibraryError:
+            return None
+        try:
+            response = process.request("library.metadata", {}, self.config.timeout_ms / 1000,
+                                       f"'{self.name}' metadata")
+            result = _result_of(response)
+        except LibraryError:
+            return None
+        finally:
+            process.close()
+        return result if isinstance(result, dict) else None
+
     def identity(self) -> str:
         if self._identity is None:
             program = self._program()
