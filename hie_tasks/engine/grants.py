@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 
 from hie_tasks.config import FsAccess, WasmLibraryConfig, WorkspaceConfig, library_span
+from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.results import CheckOutcome
 
 #: Words plugins use when a read failed (C's strerror, Rust's io::Error, our SDK's messages).
@@ -45,3 +47,25 @@ def annotate_denied_read(outcome: CheckOutcome, hints: dict[str, str]) -> None:
         return
     if _READ_FAILURE.search(outcome.message):
         outcome.message = f"{outcome.message}\nnote: {hint}"
+
+
+_CALLEE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\.")
+
+
+def annotate_denied_diagnostics(
+    diags: list[Diagnostic], sources: dict[str, str], hints: dict[str, str]
+) -> list[Diagnostic]:
+    """The same hint on scope-evaluation errors (`Failed to evaluate scope …: No such file or directory`) of
+    selectors served by a plugin without file access; the diagnostic points at the failing call."""
+    if not hints:
+        return diags
+    out: list[Diagnostic] = []
+    for d in diags:
+        lines = sources.get(d.file, "").splitlines()
+        text = lines[d.line - 1][d.column - 1:] if 1 <= d.line <= len(lines) else ""
+        callee = _CALLEE.match(text)
+        hint = hints.get(callee.group(1)) if callee else None
+        if hint is not None and d.is_error and _READ_FAILURE.search(d.message):
+            d = replace(d, help=hint if not d.help else f"{hint}; {d.help}")
+        out.append(d)
+    return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, load_config
 from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.checksites import empty_scope_warnings
-from hie_tasks.engine.grants import annotate_denied_read, no_file_access_hints
+from hie_tasks.engine.grants import annotate_denied_diagnostics, annotate_denied_read, no_file_access_hints
 from hie_tasks.engine.interpreter import Interpreter, Plan, direct_selector_call
 from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.engine.runner import ProgressCallback, Runner, RunOptions, cached_selector_call
@@ -126,10 +126,12 @@ class Project:
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
         )
         plan = interpreter.plan(spec.programs)
+        hints = no_file_access_hints(self.load_config())
+        plan.diagnostics[:] = annotate_denied_diagnostics(plan.diagnostics, spec.sources, hints)
         # Warn about empty scopes before anything runs: a check over no files passes or fails vacuously.
         plan.diagnostics.extend(empty_scope_warnings(
             spec.programs, [(c.element, c.index, c.args) for c in plan.checks if not c.skipped and c.error is None],
-            no_file_access_hints(self.load_config()),
+            hints,
         ))
         return plan
 

@@ -5,6 +5,8 @@ The output formats (`hie_tasks.output`) read only these classes, so every format
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 
 from hie_tasks.diagnostics import Diagnostic
@@ -72,3 +74,43 @@ class RunReport:
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]
+
+
+#: Locations travel through the result store inside the verdict's output list, as one line with this prefix
+#: (a control character no plugin line starts with), so replayed failures still name their sources without a
+#: store schema change. `split_locations` takes it out again before anything is shown.
+_LOCATIONS_MARK = "\x1fhie-locations\x1f"
+
+
+def relative_locations(locations: tuple[Location, ...] | list[Location], workspace: str) -> list[Location]:
+    """Workspace-relative, slash-separated paths (what a PR annotation and a person need); outside stays."""
+    out: list[Location] = []
+    for loc in locations:
+        path = loc.file
+        if os.path.isabs(path):
+            rel = os.path.relpath(path, workspace)
+            if not rel.startswith(".."):
+                path = rel.replace(os.sep, "/")
+        out.append(Location(path, loc.line))
+    return out
+
+
+def pack_locations(locations: list[Location]) -> list[str]:
+    if not locations:
+        return []
+    return [_LOCATIONS_MARK + json.dumps([[loc.file, loc.line] for loc in locations])]
+
+
+def split_locations(output: list[str]) -> tuple[list[str], list[Location]]:
+    """(output lines, locations) from a stored output list."""
+    lines: list[str] = []
+    locations: list[Location] = []
+    for line in output:
+        if line.startswith(_LOCATIONS_MARK):
+            try:
+                locations = [Location(str(f), int(n)) for f, n in json.loads(line[len(_LOCATIONS_MARK):])]
+            except (ValueError, TypeError):
+                locations = []
+        else:
+            lines.append(line)
+    return lines, locations

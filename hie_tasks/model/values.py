@@ -126,12 +126,13 @@ class CheckResult:
     """A check's verdict. `message` is None for Pass.
 
     `locations` name the offending sources as structured data next to upstream's message text, which stays
-    unchanged so verdict messages still compare equal to upstream's.
+    unchanged so verdict messages still compare equal to upstream's. They are not part of a verdict's
+    equality: two results with the same status and message are the same verdict.
     """
 
     status: Status
     message: str | None = None
-    locations: tuple[Location, ...] = ()
+    locations: tuple[Location, ...] = field(default=(), compare=False)
 
     @classmethod
     def passed(cls) -> CheckResult:

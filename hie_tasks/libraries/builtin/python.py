@@ -30,6 +30,7 @@ from hie_tasks.libraries.builtin.docs import PYTHON_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
 from hie_tasks.libraries.builtin.sources import (
     any_text,
+    match_locations,
     scope_check,
     stem_module_paths,
     text_selector,
@@ -125,7 +126,8 @@ def _no_import(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     module = string_arg(args, 1, "E413", "no_import requires a module name")
     regex = _import_regex(module)
     if any_text(ctx, scope.paths, lambda t: regex.search(t) is not None):
-        return CheckResult.failed(f"Scope imports '{module}' but should not")
+        return CheckResult.failed(f"Scope imports '{module}' but should not",
+                                  match_locations(ctx, scope.paths, regex))
     return CheckResult.passed()
 
 

@@ -8,12 +8,16 @@ the `CallContext` which listing and which files decided the answer.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin.text import read_recorded
 from hie_tasks.libraries.builtin.walk import WalkRules, relative_path, walk_files
-from hie_tasks.model.values import CheckResult, Scope, ScopeKind
+from hie_tasks.model.values import CheckResult, Location, Scope, ScopeKind
+
+#: A failing check names at most this many offending lines (the message is upstream's, unchanged).
+MAX_LOCATIONS = 50
 
 
 def source_paths(ctx: CallContext, rules: WalkRules, root: str | None = None) -> list[str]:
@@ -68,3 +72,15 @@ def stem_module_paths(
         if (stem == last or (stem == package_stem and last in relative)) and extra(relative):
             found.append(path)
     return found
+
+
+def match_locations(ctx: CallContext, paths: Sequence[str], regex: re.Pattern[str]) -> tuple[Location, ...]:
+    """Where `regex` matches in the files of `paths` (file and 1-based line of each match's start), so a
+    failure can name the offending source. Only called once a check has failed, never on the passing path."""
+    found: list[Location] = []
+    for path, text in texts(ctx, paths):
+        for match in regex.finditer(text):
+            found.append(Location(path, text.count("\n", 0, match.start()) + 1))
+            if len(found) >= MAX_LOCATIONS:
+                return tuple(found)
+    return tuple(found)
