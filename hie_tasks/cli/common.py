@@ -125,7 +125,8 @@ def resolve_spec(arg: str | None) -> str:
         )
     raise CliError(
         f"no specification given and several .hie files here: {', '.join(candidates)}",
-        help="name the one to use: hie-tasks run FILE",
+        help="name the one to use: hie-tasks run FILE (in a pre-commit hook: `args: [FILE]`), "
+             "or name the main one hielements.hie",
     )
 
 
