@@ -62,14 +62,17 @@ def default_install(package_dir: str | None = None) -> tuple[str, ...]:
         dist: metadata.Distribution | None = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         dist = None
+    checkout = here.parent
     if dist is not None:
         local = _local_source(dist)
         installed = Path(str(dist.locate_file("hie_tasks"))).resolve()
         if local is not None and local[1] and Path(local[0]).resolve() / "hie_tasks" == here:
             return ("-e", local[0])
-        if installed == here:
-            return (local[0],) if local is not None else (f"{DISTRIBUTION}=={dist.version}",)
-    checkout = here.parent
+        if installed == here and local is not None:
+            return (local[0],)
+        # A checkout's own build metadata (`hie_tasks.egg-info` left by a build) is no installed copy.
+        if installed == here and not (checkout / "pyproject.toml").is_file():
+            return (f"{DISTRIBUTION}=={dist.version}",)
     if (checkout / "pyproject.toml").is_file():
         return (str(checkout),)
     return (f"{DISTRIBUTION}=={__version__}",)

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     warnings: list[Diagnostic] = []
     for file in files:
         spec, project = load_spec_or_exit(file, workspace, args.format == "json",
-                                          calls="warnings" if args.upstream else "errors")
+                                          calls="warnings" if args.upstream else "errors", validating=True)
         project.close()
         file_errors = [d for d in spec.diagnostics if d.is_error]
         file_warnings = [d for d in spec.diagnostics if not d.is_error]

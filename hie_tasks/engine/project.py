@@ -14,6 +14,7 @@ from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.checksites import empty_scope_warnings
 from hie_tasks.engine.grants import annotate_denied_diagnostics, annotate_denied_read, no_file_access_hints
 from hie_tasks.engine.interpreter import Interpreter, Plan, direct_selector_call
+from hie_tasks.engine.libload import load_failures, shorten_load_diagnostics, shorten_load_error
 from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.engine.runner import ProgressCallback, Runner, RunOptions, cached_selector_call
 from hie_tasks.incremental.session import IncrementalSession
@@ -73,6 +74,8 @@ class Project:
         self._registry: Registry | None = None
         self._session: IncrementalSession | None = None
         self.store_warnings: list[str] = []
+        #: WASM libraries that failed to load during `plan`: name → load error (reported once, as a diagnostic)
+        self._load_failures: dict[str, str] = {}
 
     # ------------------------------------------------------------------ pieces
 
@@ -125,7 +128,9 @@ class Project:
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
         )
+        load_diags, self._load_failures = load_failures(self.registry(), self.load_config())
         plan = interpreter.plan(spec.programs)
+        plan.diagnostics[:] = [*load_diags, *shorten_load_diagnostics(plan.diagnostics, self._load_failures)]
         hints = no_file_access_hints(self.load_config())
         plan.diagnostics[:] = annotate_denied_diagnostics(plan.diagnostics, spec.sources, hints)
         # Warn about empty scopes before anything runs: a check over no files passes or fails vacuously.
@@ -138,11 +143,14 @@ class Project:
     def run_plan(self, plan: Plan, progress: ProgressCallback | None = None) -> RunReport:
         runner = Runner(self.workspace, self.session() if self.options.use_store else None)
         hints = no_file_access_hints(self.load_config())
-        if hints:
+        failed = self._load_failures
+        if hints or failed:
             inner = progress
 
             def progress(outcome: CheckOutcome, done: int, total: int) -> None:
-                annotate_denied_read(outcome, hints)  # before anyone prints it
+                # before anyone prints it
+                shorten_load_error(outcome, failed)
+                annotate_denied_read(outcome, hints)
                 if inner is not None:
                     inner(outcome, done, total)
 

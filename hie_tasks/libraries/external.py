@@ -168,16 +168,16 @@ class ExternalLibrary(Library):
             process.close()
         return doc if doc is not None else fallback
 
-    def metadata(self) -> dict[str, Any] | None:
+    def metadata(self, timeout_s: float | None = None) -> dict[str, Any] | None:
         """`library.metadata` (`{name, version, functions, checks}`) on a fresh process, None when the plugin
-        does not answer it; used to resolve a spec's calls before anything runs."""
+        does not answer it (within `timeout_s`, default the call timeout); used to resolve a spec's calls."""
         try:
             process = self._spawn()
         except LibraryError:
             return None
+        wait = self.config.timeout_ms / 1000 if timeout_s is None else min(timeout_s, self.config.timeout_ms / 1000)
         try:
-            response = process.request("library.metadata", {}, self.config.timeout_ms / 1000,
-                                       f"'{self.name}' metadata")
+            response = process.request("library.metadata", {}, wait, f"'{self.name}' metadata")
             result = _result_of(response)
         except LibraryError:
             return None

@@ -116,3 +116,28 @@ def test_empty_scope_warns_in_every_format(tmp_path: Path) -> None:
     (tmp_path / "app.hie").write_text(EMPTY.replace("src/apii", "src/api").replace("'x.py'", "'y'"))
     (tmp_path / "src" / "api" / "y").write_text("")
     assert "W010" not in run_cli("run", "app.hie", "--no-cache", cwd=tmp_path).out
+
+
+def test_run_asks_an_external_plugin_for_its_catalog_once(tmp_path: Path) -> None:
+    log = tmp_path / "requests.log"
+    (tmp_path / "plug.py").write_text(
+        "import json, sys\n"
+        f"LOG = {str(log)!r}\n"
+        "for line in sys.stdin:\n"
+        "    req = json.loads(line)\n"
+        "    open(LOG, 'a').write(req['method'] + '\\n')\n"
+        "    if req['method'] == 'library.metadata':\n"
+        "        res = {'name': 'plug', 'version': '1', 'functions': [], 'checks': ['ok']}\n"
+        "    else:\n"
+        "        res = {'Pass': None}\n"
+        "    print(json.dumps({'jsonrpc': '2.0', 'id': req['id'], 'result': res}), flush=True)\n"
+    )
+    (tmp_path / "hielements.toml").write_text(f'[libraries.plug]\nexecutable = "{sys.executable}"\nargs = ["plug.py"]\n')
+    (tmp_path / "app.hie").write_text("import plug\nelement e:\n    check plug.ok('x')\n")
+    assert run_cli("run", "app.hie", cwd=tmp_path).code == 0
+    assert run_cli("run", "app.hie", cwd=tmp_path).code == 0  # replayed: no process at all
+    assert log.read_text().splitlines() == ["library.metadata", "library.check"]
+    (tmp_path / "app.hie").write_text("import plug\nelement e:\n    check plug.okk('x')\n")
+    r = run_cli("run", "app.hie", cwd=tmp_path)
+    assert r.code == 1 and "did you mean `ok`?" in r.err
+    assert log.read_text().count("library.metadata") == 1  # the remembered catalog answered
