@@ -31,10 +31,10 @@ def config_error_exit(exc: ConfigError, as_json: bool) -> NoReturn:
 def resolve_spec_calls(spec: SpecSet, project: Project, *, as_errors: bool, validating: bool = False) -> None:
     """Add a finding for every call no library offers as written (`lang.validate.resolve_calls`), in place,
     keeping the spec's diagnostics ordered by file and position."""
+    from hie_tasks.engine.catalogs import catalogs
     from hie_tasks.lang.validate import resolve_calls
-    from hie_tasks.libraries.catalog import catalogs
 
-    # `run` asks external plugins only when it keeps a store to remember their answer in (see catalog.py).
+    # `run` asks external plugins only when it keeps a store to remember their answer in (see engine/catalogs.py).
     store = project.result_cache_dir() if project.options.use_store else None
     found = catalogs(project.registry(), cache_dir=store, ask_external=validating or store is not None)
     if store is not None and os.path.isdir(store):

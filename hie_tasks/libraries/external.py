@@ -168,21 +168,14 @@ class ExternalLibrary(Library):
             process.close()
         return doc if doc is not None else fallback
 
-    def metadata(self, timeout_s: float | None = None) -> dict[str, Any] | None:
-        """`library.metadata` (`{name, version, functions, checks}`) on a fresh process, None when the plugin
-        does not answer it (within `timeout_s`, default the call timeout); used to resolve a spec's calls."""
+    def metadata(self) -> dict[str, Any] | None:
+        """`library.metadata` (`{name, version, functions, checks}`), None when the plugin does not answer it;
+        used to resolve a spec's calls. Asked on the process the run's calls then use, so it costs a
+        round-trip, not a process start."""
         try:
-            process = self._spawn()
+            result = _result_of(self._request("library.metadata", {}, f"'{self.name}' metadata", None))
         except LibraryError:
             return None
-        wait = self.config.timeout_ms / 1000 if timeout_s is None else min(timeout_s, self.config.timeout_ms / 1000)
-        try:
-            response = process.request("library.metadata", {}, wait, f"'{self.name}' metadata")
-            result = _result_of(response)
-        except LibraryError:
-            return None
-        finally:
-            process.close()
         return result if isinstance(result, dict) else None
 
     def identity(self) -> str:

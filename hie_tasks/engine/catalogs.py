@@ -2,8 +2,9 @@
 
 - Built-ins declare every parameter and return type: names, arity and literal argument types are checked.
 - A WASM plugin is already loaded for the run: its documentation export, else `library_metadata()`.
-- An external plugin is a process: it is asked `library.metadata` (names only) on a process of its own, with
-  a short timeout (`EXTERNAL_TIMEOUT_S`). Because that costs a process start, the answer is kept in
+- An external plugin is a process: it is asked `library.metadata` (names only) on the process the run's calls
+  then use (its timeout is the plugin's `timeout_ms`). A run that replays everything would otherwise start no
+  process at all, so the answer — or the lack of one — is kept in
   `<store>/catalogs.json` keyed by the library's identity (executable and script digests, arguments), so a
   run — above all a no-op run — asks again only when the plugin changed. Without a store directory (the
   upstream drop-in, `--no-cache`) `run` does not ask external plugins at all; `validate` always does.
@@ -21,8 +22,6 @@ from hie_tasks.libraries.base import FunctionDoc, Library, LibraryDoc
 from hie_tasks.libraries.registry import Registry
 from hie_tasks.model.errors import LibraryError
 
-#: How long an external plugin may take to say what it offers (a plugin that never answers costs this once).
-EXTERNAL_TIMEOUT_S = 3.0
 CATALOG_FILE = "catalogs.json"
 
 
@@ -52,7 +51,7 @@ def _metadata(library: Library) -> object:
     if not callable(metadata):
         return None
     try:
-        return metadata(EXTERNAL_TIMEOUT_S) if library.kind == "external" else metadata()
+        return metadata()
     except LibraryError:
         return None
 
