@@ -110,6 +110,8 @@ def print_report_written(report: RunReport, output: str) -> None:
 
 
 def _print_store_warnings(warnings: list[str]) -> None:
+    if not warnings:
+        return  # rich is imported only when there is something to say (start-up counts in a no-op run)
     from rich.text import Text
 
     for warning in warnings:

@@ -10,7 +10,6 @@ every call against the libraries' catalogs, as errors in hie-tasks and as warnin
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -110,6 +109,8 @@ class Catalog:
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
+    import difflib  # only on the error path: ~10 ms of start-up otherwise
+
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else ""
 
