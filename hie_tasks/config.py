@@ -599,3 +599,17 @@ class _Loader:
             if rel not in out:
                 out.append(rel)
         return tuple(out)
+
+
+def library_span(config: WorkspaceConfig, name: str, *key: str) -> Span | None:
+    """Where library `name` (or its `key` path, e.g. `("capabilities", "fs")`) is written in hielements.toml,
+    for messages that tell the user which line to edit; None without a config file."""
+    if config.file is None:
+        return None
+    try:
+        with open(config.file, encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    where = _Locator(config.file, text)
+    return where.key(name, *key) if key else where.entry(name)

@@ -47,9 +47,16 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("cache", help="show or trim the compiled WASM module cache")
-    sub = parser.add_subparsers(dest="cache_command", required=True)
+    sub = parser.add_subparsers(dest="cache_command", metavar="SUBCOMMAND")
+    # A bare `cache` lists what it can do instead of argparse's terse "required" error.
+    parser.set_defaults(func=lambda _args: _usage(parser))
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--cache-dir", metavar="DIR", default=None,
                         help="module cache directory (default: $HIE_TASKS_MODULE_CACHE or the user cache dir)")

@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from hie_tasks.cli.common import EXIT_OK, CliError
+from hie_tasks.cli.common import EXIT_OK, CliError, check_output_path, check_workspace, write_output
 from hie_tasks.cli.loading import config_error_exit
 from hie_tasks.config import ConfigError
 from hie_tasks.engine.project import Project, ProjectOptions
@@ -52,7 +52,8 @@ def markdown(docs: list[LibraryDoc]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def safe_output_path(path: str) -> str:
+def upstream_output_path(path: str) -> str:
+    """Upstream's `doc -o` rule, kept by the drop-in: a relative path without `..`."""
     if os.path.isabs(path) or ".." in path.replace("\\", "/").split("/"):
         raise CliError(f"refusing to write documentation to '{path}'",
                        help="-o takes a relative path inside the current directory, without '..'")
@@ -60,7 +61,13 @@ def safe_output_path(path: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    output = safe_output_path(args.output) if args.output else None
+    # `hie-tasks doc -o` takes any path, as every other -o does; the drop-in keeps upstream's refusal.
+    output: str | None = args.output
+    if output and getattr(args, "upstream", False):
+        upstream_output_path(output)
+    check_output_path(output)
+    check_output_path(output)
+    check_workspace(args.workspace)
     project = Project(os.path.join(args.workspace or ".", "_"), ProjectOptions(workspace=args.workspace or "."))
     try:
         project.load_config()
@@ -81,20 +88,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         text = markdown(docs)
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text if text.endswith("\n") else text + "\n")
-        except OSError as exc:
-            raise CliError(f"cannot write {output}: {exc.strerror}") from exc
+        write_output(output, text)
     else:
         print(text.rstrip("\n"))
     return EXIT_OK
 
 
-def add_parser(subparsers: Any) -> None:
+def add_parser(subparsers: Any, *, upstream: bool = False) -> None:
     p = subparsers.add_parser("doc", help="document every registered library's selectors and checks")
+    p.set_defaults(upstream=upstream)
     p.add_argument("-w", "--workspace", help="workspace whose hielements.toml adds libraries (default: .)")
-    p.add_argument("-f", "--format", choices=["markdown", "json"], default="markdown")
-    p.add_argument("-o", "--output", help="write to this relative file instead of stdout")
+    p.add_argument("-f", "--format", choices=["markdown", "json"], default="markdown", metavar="FORMAT",
+                   help="markdown or json (default: markdown)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.add_argument("-l", "--libraries", help="only these libraries, comma-separated")
     p.set_defaults(func=run)

@@ -7,26 +7,37 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from hie_tasks.cli.common import (
+    COLOR_CHOICES,
+    DEFAULT_SPEC_RULE,
     EXIT_FAILED,
+    EXIT_NOTHING_SELECTED,
     EXIT_OK,
     CliError,
+    check_output_path,
+    check_workspace,
     console,
     error_console,
+    plain_console,
     print_diagnostics,
     resolve_spec,
+    set_color,
+    write_output,
 )
 from hie_tasks.cli.loading import load_spec_or_exit
+from hie_tasks.engine.checksites import element_paths
 from hie_tasks.engine.project import ProjectOptions
 from hie_tasks.engine.runner import ProgressCallback, RunOptions
+from hie_tasks.output.formats import FORMATS, format_help
 
 if TYPE_CHECKING:
+    from hie_tasks.engine.interpreter import Plan
+    from hie_tasks.engine.project import Project
     from hie_tasks.engine.results import CheckOutcome, RunReport
     from hie_tasks.lang.loader import SpecSet
 
 # Only what `run -f json` needs is imported at module level: rich (human output, messages) and the other
 # report formats load on the paths that use them, because start-up dominates a run that replays everything.
 
-FORMATS = ["human", "json", "junit", "github"]
 
 
 def project_options(args: argparse.Namespace, *, upstream: bool) -> ProjectOptions:
@@ -74,25 +85,39 @@ def _dry_run(spec: SpecSet) -> None:
 
 
 def emit(report: RunReport, fmt: str, output: str | None) -> None:
-    if fmt == "json":
-        from hie_tasks.output import json_report
+    """A machine format to stdout, or to `-o FILE` with the summary line on the terminal."""
+    from hie_tasks.output import formats
 
-        text = json_report.render(report)
-    elif fmt == "junit":
-        from hie_tasks.output import junit
-
-        text = junit.render(report)
-    elif fmt == "github":
-        from hie_tasks.output import github
-
-        text = github.render(report)
-    else:
-        return
+    text = formats.render(fmt, report)
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
+        write_output(output, text)
+        print_report_written(report, output)
     else:
         sys.stdout.write(text + "\n")
+
+
+def print_report_written(report: RunReport, output: str) -> None:
+    from rich.text import Text
+
+    from hie_tasks.output.human import summary_line
+
+    if report.spec_invalid:
+        line = f"✗ the spec has {len(report.errors)} error(s); no checks were run"
+    else:
+        line = summary_line(report)
+    console().print(Text(line, style="bold green" if report.ok else "bold red"),
+                    Text(f"(report: {output})", style="dim"))
+
+
+def _print_store_warnings(warnings: list[str]) -> None:
+    if not warnings:
+        return  # rich is imported only when there is something to say (start-up counts in a no-op run)
+    from rich.text import Text
+
+    for warning in warnings:
+        # The store's own messages already start with "warning:"; never print the prefix twice.
+        text = warning if warning.startswith("warning:") else f"warning: {warning}"
+        error_console().print(Text(text, style="yellow"))
 
 
 def verbose_trace(inner: ProgressCallback | None) -> ProgressCallback:
@@ -110,52 +135,58 @@ def verbose_trace(inner: ProgressCallback | None) -> ProgressCallback:
 
 
 def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
-    check_arguments(args)
+    check_arguments(args, upstream=upstream)
     spec_path = resolve_spec(args.file)
     options = project_options(args, upstream=upstream)
     machine = args.format != "human"
-    spec, project = load_spec_or_exit(spec_path, None, machine, options)
+    output: str | None = getattr(args, "output", None)
+    spec, project = load_spec_or_exit(spec_path, None, machine, options,
+                                      calls="warnings" if upstream else "errors")
     with project:
         if spec.diagnostics:
             print_diagnostics(error_console(), spec.diagnostics, spec.sources)
         if any(d.is_error for d in spec.diagnostics):
             from rich.text import Text
 
-            error_console().print(Text(f"✗ {spec_path} has errors; no checks were run", style="bold red"))
+            if machine:
+                from hie_tasks.engine.results import RunReport
+
+                # CI reads the report, not the terminal: it must say why nothing ran.
+                emit(RunReport(diagnostics=list(spec.diagnostics), spec_invalid=True), args.format, output)
+            errors = sum(d.is_error for d in spec.diagnostics)
+            error_console().print(Text(f"✗ {spec_path} has {errors} error{'s' * (errors != 1)}; no checks were run",
+                                       style="bold red"))
             return EXIT_FAILED
+        if args.filter is not None and not any(args.filter in path for path in element_paths(spec.programs)):
+            from rich.text import Text
+
+            known = ", ".join(element_paths(spec.programs)) or "none"
+            error_console().print(Text(f"no element matches --filter '{args.filter}'; no checks were run",
+                                       style="bold yellow"))
+            error_console().print(f"  elements: {known}", markup=False)
+            if not upstream:
+                return EXIT_NOTHING_SELECTED
         if args.dry_run:
             _dry_run(spec)
             return EXIT_OK
         if args.verbose:
-            error_console().print(f"workspace: {project.workspace}")
+            error_console().print(f"workspace: {project.workspace}", markup=False)
             if project.options.use_store:
-                error_console().print(f"result store: {project.result_cache_dir()}")
+                error_console().print(f"result store: {project.result_cache_dir()}", markup=False)
         from hie_tasks.libraries.limits import run_deadline
 
         run_deadline.start(getattr(args, "timeout", None))
         plan = project.plan(spec)
-        if project.store_warnings:
-            from rich.text import Text
-
-            for warning in project.store_warnings:
-                error_console().print(Text(f"warning: {warning}", style="yellow"))
+        _print_store_warnings(project.store_warnings)
         if args.format == "human":
-            from hie_tasks.output.human import HumanReporter
-
-            reporter = HumanReporter(console())
-            with reporter:
-                reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
-                if plan.diagnostics:
-                    reporter.diagnostics(plan.diagnostics, spec.sources)
-                report = project.run_plan(
-                    plan, verbose_trace(reporter.on_outcome) if args.verbose else reporter.on_outcome
-                )
-                reporter.summary(report)
+            report = _run_human(args, spec_path, spec, project, plan, output)
         else:
             if plan.diagnostics and args.verbose:
                 print_diagnostics(error_console(), plan.diagnostics, spec.sources)
             report = project.run_plan(plan, verbose_trace(None) if args.verbose else None)
-            emit(report, args.format, getattr(args, "output", None))
+            # The spec's own warnings (W001 …) belong in the report too, before the plan's.
+            report.diagnostics[:0] = spec.diagnostics
+            emit(report, args.format, output)
         for warning in project.late_warnings():
             from rich.text import Text
 
@@ -165,14 +196,45 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
         return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _run_human(
+    args: argparse.Namespace, spec_path: str, spec: SpecSet, project: Project, plan: Plan, output: str | None
+) -> RunReport:
+    from hie_tasks.output.human import HumanReporter
+
+    quiet = getattr(args, "quiet", False)
+    # With -o the whole human report goes to the file as plain text; the terminal gets the summary line.
+    sink = open(output, "w", encoding="utf-8") if output else None  # noqa: SIM115 - closed below
+    try:
+        reporter = HumanReporter(plain_console(sink) if sink else console(), show_passed=not quiet)
+        with reporter:
+            if not quiet:
+                reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
+            if plan.diagnostics:
+                reporter.diagnostics(plan.diagnostics, spec.sources)
+            report = project.run_plan(
+                plan, verbose_trace(reporter.on_outcome) if args.verbose else reporter.on_outcome
+            )
+            reporter.summary(report, cache_line=not quiet)
+    except OSError as exc:
+        raise CliError(f"cannot write the report to {output}: {exc.strerror or exc}") from None
+    finally:
+        if sink is not None:
+            sink.close()
+    if output:
+        print_report_written(report, output)
+    return report
+
+
 def run(args: argparse.Namespace) -> int:
     return execute(args)
 
 
 def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
-    p.add_argument("file", nargs=None if upstream else "?", help="the .hie spec (default: ./hielements.hie)")
+    p.add_argument("file", nargs=None if upstream else "?",
+                   help="the .hie spec" + ("" if upstream else f" ({DEFAULT_SPEC_RULE}; a directory: all its *.hie)"))
     p.add_argument("-w", "--workspace", help="workspace root (default: the spec file's directory)")
-    p.add_argument("-f", "--format", choices=["human", "json"] if upstream else FORMATS, default="human")
+    formats = ["human", "json"] if upstream else FORMATS
+    p.add_argument("-f", "--format", choices=formats, default="human", metavar="FORMAT", help=format_help(formats))
     p.add_argument("--dry-run", action="store_true", help="list elements, scopes, refs and checks; run nothing")
     p.add_argument("-v", "--verbose", action="store_true", help="trace progress on stderr")
     p.add_argument("--filter", help="only run checks of elements whose path contains this text")
@@ -182,7 +244,11 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
     p.add_argument("-j", "--jobs", type=int, default=0, help="checks run in parallel (default: cores)")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="bound the whole run: checks not finished by then end as Error (plugin calls are cut short)")
-    p.add_argument("-o", "--output", help="write the json/junit/github report to this file")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write the report (any format) to FILE; the terminal still gets the summary line")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only failures, errors and the summary")
+    p.add_argument("--color", choices=COLOR_CHOICES, default="auto",
+                   help="colour the output: auto (a terminal, unless NO_COLOR is set), always, never")
     p.add_argument("--no-cache", action="store_true", help="ignore the result store: run every check")
     p.add_argument("--refresh", action="store_true", help="run every check and rewrite the result store")
     p.add_argument("--cache-dir", help="result store directory (default: $HIE_TASKS_CACHE_DIR or WS/.hie-cache)")
@@ -190,16 +256,28 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
 
 
 def add_parser(subparsers: Any, name: str = "run", help: str = "run the spec's checks") -> None:
-    p = subparsers.add_parser(name, help=help)
+    p = subparsers.add_parser(name, help=help, description=f"{help[0].upper()}{help[1:]}. The spec: {DEFAULT_SPEC_RULE}."
+                              " Exit codes: 0 all passed, 1 a failure or error, 2 a usage or input problem,"
+                              " 5 --filter matched no element.")
     add_run_arguments(p, upstream=False)
     p.set_defaults(func=run)
 
 
-def check_arguments(args: argparse.Namespace) -> None:
+def check_arguments(args: argparse.Namespace, *, upstream: bool = False) -> None:
     if getattr(args, "jobs", 0) and args.jobs < 0:
         raise CliError("--jobs must be a positive number", 2)
     if args.limit is not None and args.limit < 0:
         raise CliError("--limit must be zero or more", 2)
     if getattr(args, "timeout", None) is not None and not args.timeout > 0:
         raise CliError("--timeout must be a positive number of seconds", 2)
+    set_color(getattr(args, "color", "auto"))
+    if upstream:
+        # Upstream runs whatever -w says; the drop-in keeps its exit codes and only says what is wrong.
+        try:
+            check_workspace(args.workspace)
+        except CliError as exc:
+            error_console().print(f"warning: {exc.message}", markup=False)
+        return
+    check_workspace(args.workspace)
+    check_output_path(getattr(args, "output", None))
 

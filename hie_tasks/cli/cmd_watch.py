@@ -10,7 +10,16 @@ from types import FrameType
 from typing import Any
 
 from hie_tasks.cli.cmd_run import project_options
-from hie_tasks.cli.common import EXIT_OK, CliError, console, resolve_spec
+from hie_tasks.cli.common import (
+    COLOR_CHOICES,
+    DEFAULT_SPEC_RULE,
+    EXIT_OK,
+    CliError,
+    check_workspace,
+    console,
+    resolve_spec,
+    set_color,
+)
 from hie_tasks.engine.project import Project, default_workspace
 from hie_tasks.watch.events import DEFAULT_MAX_MS, DEFAULT_QUIET_MS, DebounceSettings
 from hie_tasks.watch.loop import Watcher
@@ -30,12 +39,14 @@ def check_arguments(args: argparse.Namespace, spec_path: str) -> None:
         raise CliError("--debounce-ms must be zero or more", 2, help=f"the default is {DEFAULT_QUIET_MS}")
     if not os.path.exists(spec_path):
         raise CliError(f"cannot read {spec_path}: no such file", help="pass an existing .hie spec to watch")
+    check_workspace(args.workspace)
     workspace = default_workspace(spec_path, args.workspace)
     if not os.path.isdir(workspace):
-        raise CliError(f"workspace {workspace} is not a directory", help="pass an existing directory with -w")
+        raise CliError(f"workspace {workspace} does not exist", help="pass an existing directory with -w")
 
 
 def watch(args: argparse.Namespace) -> int:
+    set_color(args.color)
     spec_path = resolve_spec(args.file)
     check_arguments(args, spec_path)
     options = project_options(args, upstream=False)
@@ -65,10 +76,11 @@ def watch(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("watch", help="run the checks, then rerun the affected ones whenever files change")
-    p.add_argument("file", nargs="?", help="the .hie spec (default: ./hielements.hie)")
+    p.add_argument("file", nargs="?", help=f"the .hie spec ({DEFAULT_SPEC_RULE})")
     p.add_argument("-w", "--workspace", help="workspace root (default: the spec file's directory)")
-    p.add_argument("-f", "--format", choices=["human", "json"], default="human",
-                   help="json: one object per cycle per line")
+    p.add_argument("-f", "--format", choices=["human", "json"], default="human", metavar="FORMAT",
+                   help="human (default) or json: one object per cycle per line")
+    p.add_argument("--color", choices=COLOR_CHOICES, default="auto", help="auto (default), always, never")
     p.add_argument("-j", "--jobs", type=int, default=0, help="checks run in parallel (default: cores)")
     p.add_argument("--debounce-ms", type=int, default=DEFAULT_QUIET_MS,
                    help=f"quiet period that ends a burst of changes (default {DEFAULT_QUIET_MS})")

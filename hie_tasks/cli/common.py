@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_UNREADABLE = 2
+#: Nothing was selected (`--filter` matching no element), as pytest exits when it collected nothing.
+EXIT_NOTHING_SELECTED = 5
 DEFAULT_SPEC = "hielements.hie"
+#: How the default spec is found, for every command's help and messages.
+DEFAULT_SPEC_RULE = "default: ./hielements.hie, else the only *.hie in the current directory"
+COLOR_CHOICES = ("auto", "always", "never")
+_color = "auto"
 
 
 class CliError(Exception):
@@ -28,12 +34,74 @@ class CliError(Exception):
         self.help = help
 
 
+def set_color(mode: str) -> None:
+    """`--color auto|always|never`. `auto` colours a terminal unless `NO_COLOR` is set (https://no-color.org);
+    an explicit `always` wins over `NO_COLOR`, as that convention asks of command-line flags."""
+    global _color
+    _color = mode
+
+
+def _color_mode() -> str:
+    if _color == "auto" and os.environ.get("NO_COLOR"):
+        return "never"
+    return _color
+
+
 def console(stream: TextIO | None = None) -> Console:
     # Imported on first use: rich costs ~0.1 s of start-up, and `run -f json` with no problem never prints.
     from rich.console import Console
 
-    # highlight=False: messages contain paths and numbers that rich would otherwise colour at random
+    mode = _color_mode()
+    # highlight=False: messages contain paths and numbers that rich would otherwise colour at random.
+    # "never" drops every escape, bold and dim included (rich's own NO_COLOR support keeps those).
+    if mode == "never":
+        return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True, color_system=None)
+    if mode == "always":
+        return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True, force_terminal=True,
+                       color_system="standard")
     return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+
+
+def plain_console(stream: TextIO) -> Console:
+    """A console writing plain text (no escapes, no terminal size) into a file, for `-o` reports."""
+    from rich.console import Console
+
+    return Console(file=stream, highlight=False, soft_wrap=True, color_system=None, force_terminal=False,
+                   width=200, height=10**6)
+
+
+def check_workspace(workspace: str | None) -> None:
+    """`-w` must name an existing directory: a typo must not create a store in a new folder."""
+    if workspace is None:
+        return
+    if not os.path.exists(workspace):
+        raise CliError(f"workspace {workspace} does not exist",
+                       help="pass an existing directory with -w (default: the spec file's directory)")
+    if not os.path.isdir(workspace):
+        raise CliError(f"workspace {workspace} does not exist as a directory (it is a file)",
+                       help="pass the directory to check with -w, and the spec as the FILE argument")
+
+
+def check_output_path(path: str | None) -> None:
+    """`-o` must name a writable place before anything runs, so a long run never ends in a lost report."""
+    if path is None:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise CliError(f"cannot write the report to {path}: it is a directory", help="-o takes a file name")
+    if not os.path.isdir(parent):
+        raise CliError(f"cannot write the report to {path}: directory {parent} does not exist",
+                       help="create the directory first, or choose another -o path")
+    if not os.access(parent, os.W_OK):
+        raise CliError(f"cannot write the report to {path}: directory {parent} is not writable")
+
+
+def write_output(path: str, text: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise CliError(f"cannot write the report to {path}: {exc.strerror or exc}") from None
 
 
 def error_console() -> Console:
@@ -41,7 +109,8 @@ def error_console() -> Console:
 
 
 def resolve_spec(arg: str | None) -> str:
-    """The spec to use: the argument, else ./hielements.hie, else the only *.hie in the current directory."""
+    """The spec to use: the argument, else ./hielements.hie, else the only *.hie in the current directory
+    (`DEFAULT_SPEC_RULE`)."""
     if arg:
         return arg
     if os.path.exists(DEFAULT_SPEC):
@@ -56,7 +125,8 @@ def resolve_spec(arg: str | None) -> str:
         )
     raise CliError(
         f"no specification given and several .hie files here: {', '.join(candidates)}",
-        help="name the one to use: hie-tasks run FILE",
+        help="name the one to use: hie-tasks run FILE (in a pre-commit hook: `args: [FILE]`), "
+             "or name the main one hielements.hie",
     )
 
 

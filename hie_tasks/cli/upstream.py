@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmd_run.add_run_arguments(run, upstream=True)
     run.set_defaults(func=_run)
     cmd_parse.add_parser(sub)
-    cmd_doc.add_parser(sub)
+    cmd_doc.add_parser(sub, upstream=True)
     cmd_init.add_parser(sub)
     return parser
 

@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING
 
 from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, load_config
 from hie_tasks.diagnostics import Diagnostic
+from hie_tasks.engine.checksites import empty_scope_warnings
+from hie_tasks.engine.grants import annotate_denied_diagnostics, annotate_denied_read, no_file_access_hints
 from hie_tasks.engine.interpreter import Interpreter, Plan, direct_selector_call
-from hie_tasks.engine.results import RunReport
+from hie_tasks.engine.libload import load_failures, shorten_load_diagnostics, shorten_load_error
+from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.engine.runner import ProgressCallback, Runner, RunOptions, cached_selector_call
 from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.incremental.store import ResultStore
@@ -52,6 +55,19 @@ class ProjectOptions:
     run: RunOptions = field(default_factory=RunOptions)
 
 
+def ignore_in_git(directory: str) -> None:
+    """A `.gitignore` of `*` inside the store directory, as pytest's, ruff's and mypy's caches have: the store
+    never shows up in `git status`, and pre-commit never reports "files were modified" because of it."""
+    path = os.path.join(directory, ".gitignore")
+    if os.path.exists(path):
+        return
+    try:
+        with open(path, "x", encoding="utf-8") as fh:
+            fh.write("# Created by hie-tasks automatically.\n*\n")
+    except OSError:
+        pass  # another run wrote it first, or the directory is read-only: the store works without it
+
+
 class Project:
     def __init__(self, spec_path: str, options: ProjectOptions | None = None) -> None:
         self.spec_path = spec_path
@@ -67,6 +83,8 @@ class Project:
         self._module_cache: ModuleCache | None = None
         self._store: ResultStore | None = None
         self._warned = 0
+        #: WASM libraries that failed to load during `plan`: name → load error (reported once, as a diagnostic)
+        self._load_failures: dict[str, str] = {}
 
     # ------------------------------------------------------------------ pieces
 
@@ -111,6 +129,8 @@ class Project:
                 store, warnings = ResultStore.try_open(self.result_cache_dir())
                 self.store_warnings.extend(warnings)
                 self._store = store
+                if store is not None:
+                    ignore_in_git(self.result_cache_dir())
             self._session = IncrementalSession(store, refresh=self.options.refresh, enabled=self.options.use_store)
             self._warned = len(self._session.warnings)  # the store's own warnings are in store_warnings
         return self._session
@@ -121,12 +141,23 @@ class Project:
         self.registry().begin_run()
         self._planned = True
         # Load only the plugins this spec imports, overlapping planning; the others are never compiled.
-        self.registry().prefetch({i.path[0] for p in spec.programs for i in p.imports if not i.is_string})
+        imported = {i.path[0] for p in spec.programs for i in p.imports if not i.is_string}
+        self.registry().prefetch(imported)
         selector_call = cached_selector_call(self.session()) if self.options.use_store else direct_selector_call
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
         )
-        return interpreter.plan(spec.programs)
+        load_diags, self._load_failures = load_failures(self.registry(), self.load_config(), imported)
+        plan = interpreter.plan(spec.programs)
+        plan.diagnostics[:] = [*load_diags, *shorten_load_diagnostics(plan.diagnostics, self._load_failures)]
+        hints = no_file_access_hints(self.load_config())
+        plan.diagnostics[:] = annotate_denied_diagnostics(plan.diagnostics, spec.sources, hints)
+        # Warn about empty scopes before anything runs: a check over no files passes or fails vacuously.
+        plan.diagnostics.extend(empty_scope_warnings(
+            spec.programs, [(c.element, c.index, c.args) for c in plan.checks if not c.skipped and c.error is None],
+            hints,
+        ))
+        return plan
 
     def run_plan(self, plan: Plan, progress: ProgressCallback | None = None) -> RunReport:
         # A plan made just now shares its run with these checks; a plan kept from earlier (watch) does not.
@@ -134,6 +165,18 @@ class Project:
             self.registry().begin_run()
         self._planned = False
         runner = Runner(self.workspace, self.session() if self.options.use_store else None)
+        hints = no_file_access_hints(self.load_config())
+        failed = self._load_failures
+        if hints or failed:
+            inner = progress
+
+            def progress(outcome: CheckOutcome, done: int, total: int) -> None:
+                # before anyone prints it
+                shorten_load_error(outcome, failed)
+                annotate_denied_read(outcome, hints)
+                if inner is not None:
+                    inner(outcome, done, total)
+
         return runner.run(plan, self.options.run, progress)
 
     def late_warnings(self) -> list[str]:

@@ -5,10 +5,12 @@ The output formats (`hie_tasks.output`) read only these classes, so every format
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 
 from hie_tasks.diagnostics import Diagnostic
-from hie_tasks.model.values import Status
+from hie_tasks.model.values import Location, Status
 
 
 @dataclass
@@ -26,6 +28,8 @@ class CheckOutcome:
     #: captured plugin output (stdout/stderr lines), shown with the check in human output
     output: list[str] = field(default_factory=list)
     library: str | None = None
+    #: the offending sources the check named (file and line), beside the message
+    locations: list[Location] = field(default_factory=list)
 
 
 @dataclass
@@ -56,7 +60,57 @@ class RunReport:
     #: diagnostics from evaluating scopes (the scope stays unset, later uses fail with E200)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     duration_ms: float = 0.0
+    #: the spec had errors, so nothing was planned: `diagnostics` say why and every format must show them
+    spec_invalid: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.totals.failed == 0 and self.totals.errors == 0
+        return not self.spec_invalid and self.totals.failed == 0 and self.totals.errors == 0
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+#: Locations travel through the result store inside the verdict's output list, as one line with this prefix
+#: (a control character no plugin line starts with), so replayed failures still name their sources without a
+#: store schema change. `split_locations` takes it out again before anything is shown.
+_LOCATIONS_MARK = "\x1fhie-locations\x1f"
+
+
+def relative_locations(locations: tuple[Location, ...] | list[Location], workspace: str) -> list[Location]:
+    """Workspace-relative, slash-separated paths (what a PR annotation and a person need); outside stays."""
+    out: list[Location] = []
+    for loc in locations:
+        path = loc.file
+        if os.path.isabs(path):
+            rel = os.path.relpath(path, workspace)
+            if not rel.startswith(".."):
+                path = rel.replace(os.sep, "/")
+        out.append(Location(path, loc.line))
+    return out
+
+
+def pack_locations(locations: list[Location]) -> list[str]:
+    if not locations:
+        return []
+    return [_LOCATIONS_MARK + json.dumps([[loc.file, loc.line] for loc in locations])]
+
+
+def split_locations(output: list[str]) -> tuple[list[str], list[Location]]:
+    """(output lines, locations) from a stored output list."""
+    lines: list[str] = []
+    locations: list[Location] = []
+    for line in output:
+        if line.startswith(_LOCATIONS_MARK):
+            try:
+                locations = [Location(str(f), int(n)) for f, n in json.loads(line[len(_LOCATIONS_MARK):])]
+            except (ValueError, TypeError):
+                locations = []
+        else:
+            lines.append(line)
+    return lines, locations

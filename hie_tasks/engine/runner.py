@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hie_tasks.engine.interpreter import Plan, PlannedCheck
-from hie_tasks.engine.results import CheckOutcome, RunReport
+from hie_tasks.engine.results import (
+    CheckOutcome,
+    RunReport,
+    pack_locations,
+    relative_locations,
+    split_locations,
+)
 from hie_tasks.incremental.fingerprint import FingerprintParts
 from hie_tasks.incremental.session import MISS, CheckKey, IncrementalSession
 from hie_tasks.libraries.base import CallContext, Library, Purity
@@ -201,6 +207,7 @@ class Runner:
             line=planned.span.line,
             column=planned.span.column,
             library=planned.library.name if planned.library else None,
+            locations=relative_locations(result.locations, self.workspace),
         )
 
     def _execute(self, planned: PlannedCheck) -> CheckOutcome:
@@ -229,7 +236,7 @@ class Runner:
                 outcome = self._outcome(planned, CheckResult(Status(replay.status), replay.message))
                 outcome.cached = True
                 outcome.duration_ms = replay.duration_ms
-                outcome.output = list(replay.output)
+                outcome.output, outcome.locations = split_locations(list(replay.output))
                 return outcome
         return _Pending(planned, library, key, parts, purity)
 
@@ -254,5 +261,6 @@ class Runner:
         outcome.duration_ms = duration_ms
         outcome.output = list(ctx.output)
         if session is not None and recordable:
+            ctx.output.extend(pack_locations(outcome.locations))
             session.record(key, parts, purity, result.status.value, result.message, ctx, duration_ms)
         return outcome

@@ -175,6 +175,16 @@ class ExternalLibrary(Library):
             process.close()
         return doc if doc is not None else fallback
 
+    def metadata(self) -> dict[str, Any] | None:
+        """`library.metadata` (`{name, version, functions, checks}`), None when the plugin does not answer it;
+        used to resolve a spec's calls. Asked on the process the run's calls then use, so it costs a
+        round-trip, not a process start."""
+        try:
+            result = _result_of(self._request("library.metadata", {}, f"'{self.name}' metadata", None))
+        except LibraryError:
+            return None
+        return result if isinstance(result, dict) else None
+
     def identity(self) -> str:
         if self._identity is None:
             program = self._program()

@@ -37,6 +37,10 @@ from hie_tasks.libraries.reaper import kill_tree, new_tree_env
 from hie_tasks.model.errors import LibraryError
 
 MIB = 1024 * 1024
+#: how long a plugin that sent an unreadable answer gets to exit before it counts as still running
+_UNREADABLE_EXIT_WAIT_S = 0.25
+#: how much of a plugin's stderr an unreadable-answer message quotes
+_STDERR_SHOWN = 300
 #: stderr lines kept per process for error messages (the "last stderr lines" of a crash)
 STDERR_TAIL_LINES = 20
 #: a stderr "line" longer than this is cut, so one runaway line cannot fill memory
@@ -167,11 +171,38 @@ class PluginProcess:
             if self._exited:
                 # It answered and then closed its output: reap it (and anything it left behind) now.
                 self.kill()
-            return self._response(line, req_id)
+            try:
+                return self._response(line, req_id)
+            except LibraryError as exc:
+                raise self._unreadable_answer(exc, subject, on_stderr) from None
         except BaseException:
             # Whatever went wrong (including Ctrl-C), the stream is no longer trustworthy.
             self.kill()
             raise
+
+    def _unreadable_answer(self, exc: LibraryError, subject: str, on_stderr: StderrSink | None) -> LibraryError:
+        """A plugin that printed something other than a JSON-RPC answer (a stray `print`, a crash banner) and
+        usually exited: keep the parse message, and add who it was, how it ended and what it said on stderr."""
+        if self._reaped or "does not match request id" in exc.message:
+            return exc  # a stale or foreign answer from a live plugin is another story
+        # Only a plugin that ended is explained here; one still running is stopped by the caller as before.
+        exited = self._wait_exit(_UNREADABLE_EXIT_WAIT_S)
+        if not exited:
+            return exc
+        while self._stderr_fd is not None and select.select([self._stderr_fd], [], [], 0)[0]:
+            if not self._read_stderr(on_stderr):
+                break
+        if self._err:
+            self._emit_stderr(bytes(self._err), on_stderr)
+            self._err.clear()
+        status = self._finish_exit()
+        said = "\n".join(self.stderr_tail)
+        stderr = f"; its stderr began: {_quote(said[:_STDERR_SHOWN])}" if said else "; it wrote nothing on stderr"
+        # Upstream's message first (scripts match on it), then who answered, how it ended and what it said.
+        return LibraryError(
+            exc.code, f"{exc.message}\nExternal library '{self.label}' gave this unreadable answer for {subject}"
+                      f"{status}{stderr}",
+        )
 
     def _exchange(self, payload: bytes, timeout_s: float, subject: str, on_stderr: StderrSink | None) -> str:
         deadline = time.monotonic() + timeout_s

@@ -13,7 +13,16 @@ import math
 from typing import Any
 
 from hie_tasks.model.errors import LibraryError
-from hie_tasks.model.values import CheckResult, ConnectionPoint, Scope, ScopeKind, ScopeKindTag, Status, Value
+from hie_tasks.model.values import (
+    CheckResult,
+    ConnectionPoint,
+    Location,
+    Scope,
+    ScopeKind,
+    ScopeKindTag,
+    Status,
+    Value,
+)
 
 _SNIPPET = 200
 
@@ -128,7 +137,31 @@ def encode_check_result(result: CheckResult) -> Any:
 _OUTCOMES = ("Pass", "Fail", "Error")
 
 
+def _plugin_locations(data: dict[str, Any]) -> tuple[Location, ...]:
+    """A plugin's optional `"locations": [{"file": "src/a.py", "line": 3}, …]` beside its verdict (our
+    extension; upstream plugins never send it). Malformed entries are dropped, never an error."""
+    raw = data.get("locations")
+    if not isinstance(raw, list):
+        return ()
+    out: list[Location] = []
+    for item in raw[:50]:
+        if isinstance(item, dict) and isinstance(item.get("file"), str):
+            line = item.get("line")
+            out.append(Location(item["file"], line if isinstance(line, int) and not isinstance(line, bool)
+                                and line > 0 else 0))
+    return tuple(out)
+
+
 def decode_check_result(data: Any) -> CheckResult:
+    result = _decode_check_result(data)
+    if isinstance(data, dict) and result.status is Status.FAIL:
+        located = _plugin_locations(data)
+        if located:
+            return CheckResult.failed(result.message or "", located)
+    return result
+
+
+def _decode_check_result(data: Any) -> CheckResult:
     if isinstance(data, dict):
         outcomes = [k for k in _OUTCOMES if k in data]
         if len(outcomes) > 1:

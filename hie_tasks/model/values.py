@@ -108,19 +108,39 @@ class Status(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class Location:
+    """A place in a workspace file that explains a verdict (the line importing a forbidden module).
+
+    `file` is as the library saw it (absolute for built-ins); `line` is 1-based, 0 when only the file is known.
+    """
+
+    file: str
+    line: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line}
+
+
+@dataclass(frozen=True)
 class CheckResult:
-    """A check's verdict. `message` is None for Pass."""
+    """A check's verdict. `message` is None for Pass.
+
+    `locations` name the offending sources as structured data next to upstream's message text, which stays
+    unchanged so verdict messages still compare equal to upstream's. They are not part of a verdict's
+    equality: two results with the same status and message are the same verdict.
+    """
 
     status: Status
     message: str | None = None
+    locations: tuple[Location, ...] = field(default=(), compare=False)
 
     @classmethod
     def passed(cls) -> CheckResult:
         return cls(Status.PASS, None)
 
     @classmethod
-    def failed(cls, message: str) -> CheckResult:
-        return cls(Status.FAIL, message)
+    def failed(cls, message: str, locations: tuple[Location, ...] = ()) -> CheckResult:
+        return cls(Status.FAIL, message, locations)
 
     @classmethod
     def errored(cls, message: str) -> CheckResult:

@@ -1,9 +1,18 @@
-"""`--format github`: GitHub Actions workflow commands, so failures annotate the `.hie` line in a PR."""
+"""`--format github`: GitHub Actions workflow commands, so problems annotate the right line in a PR.
+
+Diagnostics keep their severity (`::error` for an error, `::warning` for a warning). A failing check that
+names offending sources (`locations`) annotates each source line — the import that breaks the rule, not the
+`.hie` line — and says which check of which `.hie` line it broke; without locations the `.hie` line is used.
+"""
 
 from __future__ import annotations
 
-from hie_tasks.engine.results import RunReport
+from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.model.values import Status
+from hie_tasks.output.human import summary_line
+
+#: A check naming more offending lines than this annotates the first ones (GitHub shows only so many).
+_MAX_ANNOTATIONS_PER_CHECK = 10
 
 
 def _escape_data(text: str) -> str:
@@ -14,24 +23,38 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def _command(level: str, file: str, line: int, col: int | None, title: str, message: str) -> str:
+    where = f"file={_escape_property(file)}"
+    if line > 0:
+        where += f",line={line}"
+    if col is not None:
+        where += f",col={col}"
+    return f"::{level} {where},title={_escape_property(title)}::{_escape_data(message)}"
+
+
+def _outcome_lines(o: CheckOutcome) -> list[str]:
+    title = f"{o.status.value.upper()} {o.element}"
+    message = f"{o.check}: {o.message or ''}"
+    if not o.locations:
+        return [_command("error", o.file, o.line, o.column, title, message)]
+    where = f" (check at {o.file}:{o.line})"
+    return [
+        _command("error", loc.file, loc.line, None, title, message + where)
+        for loc in o.locations[:_MAX_ANNOTATIONS_PER_CHECK]
+    ]
+
+
 def render(report: RunReport) -> str:
     lines: list[str] = []
     for d in report.diagnostics:
-        lines.append(
-            f"::warning file={_escape_property(d.file)},line={d.line},col={d.column},"
-            f"title={_escape_property(d.code)}::{_escape_data(d.message)}"
-        )
+        level = "error" if d.is_error else "warning"
+        text = d.message + (f"\nhelp: {d.help}" if d.help else "")
+        lines.append(_command(level, d.file, d.line, d.column, d.code, text))
     for o in report.outcomes:
-        if o.status is Status.PASS:
-            continue
-        level = "error"
-        title = f"{o.status.value.upper()} {o.element}"
-        message = f"{o.check}: {o.message or ''}"
-        lines.append(
-            f"::{level} file={_escape_property(o.file)},line={o.line},col={o.column},"
-            f"title={_escape_property(title)}::{_escape_data(message)}"
-        )
-    t = report.totals
-    lines.append(f"Summary: {t.total} total, {t.passed} passed, {t.failed} failed, {t.errors} errors"
-                 + (f", {t.skipped} skipped" if t.skipped else ""))
+        if o.status is not Status.PASS:
+            lines.extend(_outcome_lines(o))
+    if report.spec_invalid:
+        lines.append(f"{len(report.errors)} error(s) in the spec; no checks were run")
+    else:
+        lines.append(summary_line(report))
     return "\n".join(lines)

@@ -16,13 +16,24 @@ from rich.text import Text
 
 from hie_tasks.diagnostics import Diagnostic, render
 from hie_tasks.engine.results import CheckOutcome, RunReport
-from hie_tasks.model.values import Status
+from hie_tasks.model.values import Location, Status
 
 _STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "bold red"}
 #: Plugin output shown under a check is cut here; the JSON form carries all of it.
 _OUTPUT_LINES = 20
 #: A progress bar appears only when a run is still going after this long.
 _PROGRESS_AFTER_S = 0.5
+#: Offending-source lines shown under a check; JSON carries all of them.
+_LOCATION_LINES = 10
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 check`, `2 checks`."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def location_text(location: Location) -> str:
+    return f"{location.file}:{location.line}" if location.line else location.file
 
 
 def summary_line(report: RunReport) -> str:
@@ -34,9 +45,17 @@ def summary_line(report: RunReport) -> str:
 
 
 class HumanReporter:
+    """`show_passed=False` is `-q`: failures, errors and the summary only.
+
+    When the results printed outnumber the terminal's lines, the summary is followed by a recap of every
+    failing check, so the failures are on screen where the run ended (pytest's "short test summary").
+    """
+
     def __init__(self, console: Console, *, show_passed: bool = True) -> None:
         self.console = console
         self.show_passed = show_passed
+        self._printed = 0
+        self._failing: list[CheckOutcome] = []
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._started = time.perf_counter()
@@ -55,7 +74,7 @@ class HumanReporter:
             self._progress = None
 
     def header(self, spec: str, workspace: str, checks: int) -> None:
-        self.console.print(Text(f"Running {checks} checks from {spec} (workspace {workspace})", style="bold"))
+        self.console.print(Text(f"Running {plural(checks, 'check')} from {spec} (workspace {workspace})", style="bold"))
 
     def diagnostics(self, diags: list[Diagnostic], sources: dict[str, str]) -> None:
         for d in diags:
@@ -65,8 +84,11 @@ class HumanReporter:
 
     def on_outcome(self, outcome: CheckOutcome, done: int, total: int) -> None:
         self._maybe_progress(done, total)
+        if outcome.status is not Status.PASS:
+            self._failing.append(outcome)
         if outcome.status is Status.PASS and not self.show_passed:
             return
+        self._printed += 1
         line = Text()
         line.append(outcome.status.value.upper(), style=_STYLE[outcome.status])
         line.append(f" {outcome.element} :: {outcome.check}")
@@ -75,6 +97,12 @@ class HumanReporter:
         self.console.print(line)
         if outcome.message and outcome.status is not Status.PASS:
             self.console.print(Text(f"  --> {outcome.message}"))
+        if outcome.locations and outcome.status is not Status.PASS:
+            shown_locations = outcome.locations[:_LOCATION_LINES]
+            for location in shown_locations:
+                self.console.print(Text(f"      at {location_text(location)}"))
+            if len(outcome.locations) > len(shown_locations):
+                self.console.print(Text(f"      … and {len(outcome.locations) - len(shown_locations)} more"))
         if outcome.output:
             shown = outcome.output[:_OUTPUT_LINES]
             for text in shown:
@@ -100,14 +128,22 @@ class HumanReporter:
 
     # ------------------------------------------------------------------ end
 
-    def summary(self, report: RunReport) -> None:
+    def summary(self, report: RunReport, *, cache_line: bool = True) -> None:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
         t = report.totals
         style = "bold green" if report.ok else "bold red"
         self.console.print(Text(summary_line(report), style=style))
-        if t.cached:
+        if self._failing and self._printed > self.console.size.height:
+            self.console.print(Text(f"{plural(len(self._failing), 'check')} not passing:", style="bold red"))
+            for o in self._failing:
+                line = Text()
+                line.append(o.status.value.upper(), style=_STYLE[o.status])
+                line.append(f" {o.element} :: {o.check}")
+                line.append(f"  ({o.file}:{o.line})", style="dim")
+                self.console.print(line)
+        if t.cached and cache_line:
             ran = t.total - t.cached
             self.console.print(
                 Text(f"Cache: {t.cached} replayed, {ran} ran ({report.duration_ms / 1000:.2f} s)", style="dim")

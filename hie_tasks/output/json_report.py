@@ -2,7 +2,9 @@
 
 Upstream's keys (`version`, `status`, `summary{total,passed,failed,errors}`, `results[{element, check,
 status, message}]`) keep their meaning; we add `file`, `line`, `column`, `duration_ms`, `cached`, `library`
-and `output` per result, `skipped`/`cached`/`duration_ms` in the summary and scope-evaluation `diagnostics`.
+`output` and `locations` (`[{file, line}]`, the offending sources) per result, `skipped`/`cached`/`duration_ms`
+in the summary and `diagnostics` (warnings such as an empty scope, scope-evaluation errors). A spec with errors
+gives upstream's validation shape plus `diagnostics` (see `invalid_spec_json`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ def outcome_json(outcome: CheckOutcome) -> dict[str, Any]:
         "cached": outcome.cached,
         "library": outcome.library,
         "output": outcome.output,
+        "locations": [location.to_json() for location in outcome.locations],
     }
 
 
 def report_json(report: RunReport) -> dict[str, Any]:
+    if report.spec_invalid:
+        return invalid_spec_json(report)
     t = report.totals
     return {
         "version": "1.0",
@@ -46,6 +51,24 @@ def report_json(report: RunReport) -> dict[str, Any]:
             "duration_ms": round(report.duration_ms, 3),
         },
         "results": [outcome_json(o) for o in report.outcomes],
+        "diagnostics": [d.to_json() for d in report.diagnostics],
+    }
+
+
+def invalid_spec_json(report: RunReport) -> dict[str, Any]:
+    """A spec with errors: upstream's validation shape (`errors`, `warnings`, `summary.total_errors`) plus our
+    `diagnostics` (every one, in order) and an empty `results`, so readers of either shape find the problems."""
+    errors, warnings = report.errors, report.warnings
+    return {
+        "version": "1.0",
+        "status": "error",
+        "errors": [d.to_json() for d in errors],
+        "warnings": [d.to_json() for d in warnings],
+        "summary": {
+            "total_errors": len(errors), "total_warnings": len(warnings),
+            "total": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "cached": 0,
+        },
+        "results": [],
         "diagnostics": [d.to_json() for d in report.diagnostics],
     }
 

@@ -6,6 +6,7 @@ with that name replaced — no second copy of the template text lives here.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -35,6 +36,38 @@ def _template_files(lang: str) -> dict[str, Path]:
     return files
 
 
+#: The template's config line naming the module, and the README's pointer to the guide, as written there.
+_TEMPLATE_PATH_LINE = re.compile(r'^path = "[^"]*"(.*)$', re.M)
+_GUIDE_MENTION = "`docs/wasm-plugins.md` in hie-tasks"
+
+
+def guide_path() -> Path:
+    """The plugin author's guide as this copy of hie-tasks has it: the checkout's `docs/`, or the copy an
+    installed distribution ships beside the templates (`<prefix>/share/hie-tasks/docs/wasm-plugins.md`)."""
+    return plugins_root().parent / "docs" / "wasm-plugins.md"
+
+
+def _module_path(target: Path, name: str, workspace: Path) -> str:
+    """Where `plugins build` will write the module, relative to the workspace (where `plugins new` ran)."""
+    module = target / "build" / f"{name}.wasm"
+    try:
+        rel = os.path.relpath(module, workspace)
+    except ValueError:  # another drive on Windows
+        return module.as_posix()
+    return module.as_posix() if rel.startswith("..") else Path(rel).as_posix()
+
+
+def _personalise(rel: str, text: str, target: Path, name: str) -> str:
+    if rel == "hielements.toml.example":
+        path = _module_path(target, name, Path.cwd().resolve())
+        return _TEMPLATE_PATH_LINE.sub(lambda m: f'path = "{path}"{m.group(1)}', text, count=1)
+    if rel == "README.md" and _GUIDE_MENTION in text:
+        guide = guide_path()
+        where = f"`{guide}`" if guide.is_file() else "`docs/wasm-plugins.md` of the hie-tasks sources"
+        return text.replace(_GUIDE_MENTION, where)
+    return text
+
+
 def new_plugin(name: str, lang: str, dest: str) -> str:
     """Writes plugin `name` in language `lang` into `<dest>/<name>`; returns that folder. Never overwrites."""
     if not _NAME_RE.match(name):
@@ -51,7 +84,8 @@ def new_plugin(name: str, lang: str, dest: str) -> str:
         for rel, source in files.items():
             out = target / rel.replace(TEMPLATE_NAME, name)
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(source.read_text(encoding="utf-8").replace(TEMPLATE_NAME, name), encoding="utf-8")
+            text = source.read_text(encoding="utf-8").replace(TEMPLATE_NAME, name)
+            out.write_text(_personalise(rel, text, target, name), encoding="utf-8")
             shutil.copymode(source, out)
     except OSError as exc:
         raise BuildError(f"cannot write {target}: {exc.strerror}") from None

@@ -6,6 +6,7 @@ not repeated), diagnostics of a broken edit, and the state of the whole plan in 
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any, Protocol, TextIO
 
@@ -15,7 +16,7 @@ from rich.text import Text
 from hie_tasks.diagnostics import render
 from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.model.values import Status
-from hie_tasks.output.human import HumanReporter
+from hie_tasks.output.human import HumanReporter, plural
 from hie_tasks.output.json_report import outcome_json, report_json
 from hie_tasks.watch.cycle import CycleReport
 
@@ -32,7 +33,21 @@ class CycleSink(Protocol):
 
 def state_line(report: RunReport) -> str:
     t = report.totals
-    return f"{t.total} checks: {t.passed} passing, {t.failed} failing, {t.errors} errors"
+    return f"{plural(t.total, 'check')}: {t.passed} passing, {t.failed} failing, {plural(t.errors, 'error')}"
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now().astimezone()
+
+
+def broken_line(cycle: CycleReport) -> str | None:
+    """The last line of a cycle whose spec or config edit did not load: the state must be unmissable, since
+    the summary above it describes the previous plan, not the file on disk."""
+    if not cycle.kept_previous:
+        return None
+    errors = sum(d.is_error for d in cycle.diagnostics)
+    return (f"✗ spec broken: {plural(errors, 'error')} above; the previous plan is still in force "
+            "(fix the file to re-plan)")
 
 
 def shown_outcomes(cycle: CycleReport) -> list[CheckOutcome]:
@@ -52,7 +67,8 @@ class HumanSink:
 
     def cycle(self, report: CycleReport) -> None:
         out = self.console
-        title = Text(f"[cycle {report.number}] ", style="bold")
+        # Cycles are timestamped: in a long session "when did this run?" is the first question.
+        title = Text(f"[{_now():%H:%M:%S}] ", style="dim").append(f"[cycle {report.number}] ", style="bold")
         if report.initial:
             title.append("initial run")
         else:
@@ -62,8 +78,6 @@ class HumanSink:
         out.print(title)
         for d in report.diagnostics:
             out.print(Text(render(d, report.sources.get(d.file)), style="red" if d.is_error else "yellow"))
-        if report.kept_previous:
-            out.print(Text("  the spec has errors; the previous good version stays in force", style="yellow"))
         if report.error is not None:
             out.print(Text(f"  error in this cycle: {report.error}", style="bold red"))
         lines = HumanReporter(out)
@@ -73,14 +87,19 @@ class HumanSink:
         if report.report is None:
             out.print(Text("  nothing ran: fix the problems above; watching for changes", style="yellow"))
             return
-        style = "bold green" if report.report.ok else "bold red"
+        broken = broken_line(report)
+        style = "bold red" if not report.report.ok else "yellow" if broken else "bold green"
         tail = f"  ({len(report.reran)} reran, {report.duration_ms:.0f} ms)"
-        out.print(Text(state_line(report.report), style=style).append(tail, style="dim"))
+        prefix = "previous plan: " if broken else ""
+        out.print(Text(prefix + state_line(report.report), style=style).append(tail, style="dim"))
+        if broken:
+            out.print(Text(broken, style="bold red"))
 
 
 def cycle_json(report: CycleReport) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "cycle": report.number,
+        "time": _now().isoformat(timespec="seconds"),
         "changed": report.changed,
         "reran": [outcome_json(o) for o in report.reran],
         "summary": report_json(report.report)["summary"] if report.report is not None else None,
@@ -92,6 +111,8 @@ def cycle_json(report: CycleReport) -> dict[str, Any]:
         payload["error"] = report.error
     if report.kept_previous:
         payload["kept_previous"] = True
+        payload["spec_broken"] = True
+        payload["spec_errors"] = sum(d.is_error for d in report.diagnostics)
     if report.events_lost:
         payload["events_lost"] = True
     return payload

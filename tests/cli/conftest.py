@@ -52,6 +52,6 @@ def workspace(tmp_path: Path) -> Path:
         "    check python.no_import(api, 'typing')\n"
         "    element storage:\n"
         "        check files.max_size(src, 2.5)\n"
-        "        check nolib.fn(src)\n"
+        "        check files.exists(nosuch, 'x')\n"
     )
     return ws

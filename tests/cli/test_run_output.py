@@ -14,7 +14,7 @@ EXPECTED = [
     ("orders", "python.imports(api, 'typing')", "pass", None),
     ("orders", "python.no_import(api, 'typing')", "fail", "Scope imports 'typing' but should not"),
     ("orders.storage", "files.max_size(src, 2.5)", "fail", None),
-    ("orders.storage", "nolib.fn(src)", "error", "Unknown library: 'nolib'"),
+    ("orders.storage", "files.exists(nosuch, 'x')", "error", "Undefined identifier: 'nosuch'"),
 ]
 
 
@@ -96,7 +96,7 @@ def test_dry_run_lists_without_running(workspace: Path) -> None:
     assert r.code == 0
     assert "element orders.storage" in r.out
     assert "  scope src = files.folder_selector('src/orders')" in r.out
-    assert "  check nolib.fn(src)" in r.out
+    assert "  check files.exists(nosuch, 'x')" in r.out
     assert not (workspace / ".hie-cache").exists()
 
 

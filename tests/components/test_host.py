@@ -179,7 +179,11 @@ def test_identity_and_purity_follow_bytes_and_capabilities(
     assert pure.purity() is Purity.PURE and reads.purity() is Purity.READS_WORKSPACE
     assert pure.identity() != reads.identity() and pure.identity().startswith("component:")
     meta = pure.metadata()
-    assert meta == {"name": "probe", "version": "0.0.1", "functions": ["read"], "checks": []}
+    assert meta == {
+        "name": "probe", "version": "0.0.1",
+        "functions": ["read", "list", "write", "env", "socket", "badjson"],
+        "checks": ["ok", "print", "loop", "bomb", "raise", "shape", "exit", "global"],
+    }
     assert json.dumps(pure.documentation().to_json())
 
 

@@ -91,6 +91,10 @@ def handler(method: str, params: dict[str, Any]) -> Any:
         os._exit(3)
     if method == "library.doc" and MODE != "none":
         raise PluginError(-32601, "no documentation")
+    if method == "library.metadata" and MODE != "none":
+        # What this plugin really serves: hie-tasks resolves a spec's calls against it before running.
+        meta = handle(method, params)
+        return {**meta, "checks": [*meta.get("checks", []), "bad", "ok"]}
     if params.get("function") == "bad":
         return misbehave(method, params)
     if params.get("function") == "ok":

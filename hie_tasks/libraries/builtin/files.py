@@ -14,8 +14,9 @@ from hie_tasks.libraries.builtin import glob as globbing
 from hie_tasks.libraries.builtin.args import integer_arg, scope_arg, string_arg
 from hie_tasks.libraries.builtin.docs import FILES_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
+from hie_tasks.libraries.builtin.sources import MAX_LOCATIONS
 from hie_tasks.libraries.builtin.walk import TOOL_DIRS, WalkRules, walk_files
-from hie_tasks.model.values import CheckResult, Scope, ScopeKind, ScopeKindTag, Value
+from hie_tasks.model.values import CheckResult, Location, Scope, ScopeKind, ScopeKindTag, Value
 
 #: Everything below a folder: hidden files and `.git` included, symlinks neither followed nor listed.
 _FOLDER_RULES = WalkRules(excluded_dirs=TOOL_DIRS, regular_files_only=True)
@@ -133,7 +134,8 @@ def _no_files_matching(args: Sequence[Value], ctx: CallContext) -> CheckResult:
         return CheckResult.passed()
     shown = sorted(os.path.normpath(p) for p in matches)[:_SHOWN_MATCHES]
     listed = "[" + ", ".join(rust_debug_str(p) for p in shown) + "]"
-    return CheckResult.failed(f"Found {len(matches)} files matching pattern '{pattern}': {listed}")
+    located = tuple(Location(os.path.normpath(p)) for p in sorted(matches)[:MAX_LOCATIONS])
+    return CheckResult.failed(f"Found {len(matches)} files matching pattern '{pattern}': {listed}", located)
 
 
 def _max_size(args: Sequence[Value], ctx: CallContext) -> CheckResult:

@@ -22,7 +22,7 @@ Differences from upstream (the spec's sanctioned fixes; verdicts differ only in 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin.args import scope_arg, string_arg
@@ -30,6 +30,7 @@ from hie_tasks.libraries.builtin.docs import PYTHON_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
 from hie_tasks.libraries.builtin.sources import (
     any_text,
+    match_locations,
     scope_check,
     stem_module_paths,
     text_selector,
@@ -70,13 +71,18 @@ def _scope(args: Sequence[Value], fn: str, code: str, what: str = "a scope") -> 
 class _AnyOf:
     """Whether any of several `\\b`-led patterns occurs (unanchored search, as upstream's `is_match`)."""
 
-    __slots__ = ("_searches",)
+    __slots__ = ("_searches", "_whole")
 
     def __init__(self, *patterns: str) -> None:
         self._searches = tuple(BoundedSearch(p) for p in patterns)
+        # The plain alternation, for `finditer` only: locating offenders runs once a check has failed.
+        self._whole = re.compile("|".join(f"(?:{p})" for p in patterns))
 
     def search(self, text: str) -> bool:
         return any(s.search(text) for s in self._searches)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self._whole.finditer(text)
 
 
 # --- selectors -----------------------------------------------------------------------------------------
@@ -132,7 +138,8 @@ def _no_import(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     module = string_arg(args, 1, "E413", "no_import requires a module name")
     regex = _import_regex(module)
     if any_text(ctx, scope.paths, regex.search):
-        return CheckResult.failed(f"Scope imports '{module}' but should not")
+        return CheckResult.failed(f"Scope imports '{module}' but should not",
+                                  match_locations(ctx, scope.paths, regex))
     return CheckResult.passed()
 
 

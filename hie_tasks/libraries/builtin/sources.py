@@ -8,13 +8,18 @@ the `CallContext` which listing and which files decided the answer.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
+from typing import Protocol
 
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin.sourcecache import SOURCES
 from hie_tasks.libraries.builtin.text import read_recorded
 from hie_tasks.libraries.builtin.walk import WalkRules, relative_path
-from hie_tasks.model.values import CheckResult, Scope, ScopeKind
+from hie_tasks.model.values import CheckResult, Location, Scope, ScopeKind
+
+#: A failing check names at most this many offending lines (the message is upstream's, unchanged).
+MAX_LOCATIONS = 50
 
 
 def source_paths(ctx: CallContext, rules: WalkRules, root: str | None = None) -> list[str]:
@@ -70,3 +75,19 @@ def stem_module_paths(
         if (stem == last or (stem == package_stem and last in relative)) and extra(relative):
             found.append(path)
     return found
+
+
+class Finder(Protocol):
+    def finditer(self, text: str) -> Iterator[re.Match[str]]: ...
+
+
+def match_locations(ctx: CallContext, paths: Sequence[str], regex: Finder) -> tuple[Location, ...]:
+    """Where `regex` matches in the files of `paths` (file and 1-based line of each match's start), so a
+    failure can name the offending source. Only called once a check has failed, never on the passing path."""
+    found: list[Location] = []
+    for path, text in texts(ctx, paths):
+        for match in regex.finditer(text):
+            found.append(Location(path, text.count("\n", 0, match.start()) + 1))
+            if len(found) >= MAX_LOCATIONS:
+                return tuple(found)
+    return tuple(found)

@@ -102,10 +102,22 @@ def read_wasm(path: str, label: str) -> bytes:
         ) from None
 
 
+#: Every binary WebAssembly module (and component) starts with these four bytes.
+WASM_MAGIC = b"\0asm"
+
+
 def compile_module(
     engine: WasmEngine, cache: ModuleCache, data: bytes, path: str, label: str, facts: FactsFn | None = None,
     limits: CompileLimits | None = None,
 ) -> CachedModule:
+    # wasmtime takes bytes that are not a binary module for the text format, so a truncated download or a
+    # C source named .wasm got the WAT parser's "expected '('": check the header and say what the file is.
+    if not data.startswith(WASM_MAGIC) and not path.endswith(".wat"):
+        shown = repr(data[:8]) if data else "nothing (the file is empty)"
+        raise LibraryError(
+            "E601", f"{label}: {path} is not a WebAssembly module: it does not start with the \\0asm header "
+                    f"(it starts with {shown}); rebuild it with `hie-tasks plugins build`, or fix `path`"
+        )
     try:
         if facts is None:
             module, note = cache.get_or_compile(engine, data, path, limits)

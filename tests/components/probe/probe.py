@@ -30,8 +30,13 @@ class WitWorld(wit_world.WitWorld):
         return 1
 
     def describe(self):
-        fn = t.FunctionDoc("read", "Reads a file", [t.ParamDoc("path", "String", "file")], "String", "")
-        return t.LibraryInfo("probe", "0.0.1", "capability and hostility probe", [fn], [])
+        # Every name is declared: hie-tasks resolves each call against this catalog before running.
+        path = [t.ParamDoc("path", "String", "file")]
+        functions = [t.FunctionDoc(n, f"probe {n}", path if n in ("read", "list", "write") else [], "String", "")
+                     for n in ("read", "list", "write", "env", "socket", "badjson")]
+        checks = [t.FunctionDoc(n, f"probe {n}", [], "CheckResult", "")
+                  for n in ("ok", "print", "loop", "bomb", "raise", "shape", "exit", "global")]
+        return t.LibraryInfo("probe", "0.0.1", "capability and hostility probe", functions, checks)
 
     def call(self, req):
         f = req.function
