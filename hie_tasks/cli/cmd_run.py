@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +121,14 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
             print_diagnostics(error_console(), spec.diagnostics, spec.sources)
         if any(d.is_error for d in spec.diagnostics):
             from rich.text import Text
+
+            if args.format == "json":
+                # Upstream's `run --format json` answers an invalid spec with its validation JSON on stdout.
+                from hie_tasks.cli.cmd_validate import validation_json
+
+                errors = [d for d in spec.diagnostics if d.is_error]
+                warnings = [d for d in spec.diagnostics if not d.is_error]
+                print(json.dumps(validation_json(errors, warnings), indent=2, ensure_ascii=False))
 
             error_console().print(Text(f"✗ {spec_path} has errors; no checks were run", style="bold red"))
             return EXIT_FAILED

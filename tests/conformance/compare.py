@@ -35,7 +35,10 @@ _DEFAULT_ORACLE = REPO.parent / "shared" / "oracle" / "hielements"
 
 #: Codes only we emit; they change no exit code (README, "Where we differ from upstream").
 OWN_WARNING = re.compile(r"^W\d{3}$")
-_BLOCK = re.compile(r"###[^#]*###")
+#: Tokens as upstream's lexer sees them, as far as line breaks inside tokens go.
+_SPANNING = re.compile(
+    r"###[^#\n]*\n[^#]*###|##?[^\n]*|\"(?:[^\"\\]|\\[\s\S])*\"|'(?:[^'\\]|\\[\s\S])*'|[\"'][\s\S]*|[^#\"']+"
+)
 
 
 def oracle_path() -> Path | None:
@@ -141,14 +144,17 @@ def _json(text: str) -> Any:
 
 
 def undercount(text: str) -> list[int]:
-    """For each true line (index 1…), the line upstream reports: it misses the newlines inside `### … ###`."""
+    """For each true line (index 1…), the line upstream reports.
+
+    Upstream's line counter advances only on newline tokens, so it misses the line breaks inside a token:
+    a `### … ###` block comment or a string literal spanning lines (an unterminated one runs to the end).
+    """
     text = text.replace("\r\n", "\n")
     lost_from: list[tuple[int, int]] = []
-    for m in _BLOCK.finditer(text):
+    for m in _SPANNING.finditer(text):
         breaks = m.group(0).count("\n")
-        if breaks:
-            end_line = text.count("\n", 0, m.end()) + 1
-            lost_from.append((end_line, breaks))
+        if breaks and m.group(0)[0] in "#'\"":
+            lost_from.append((text.count("\n", 0, m.end()) + 1, breaks))
     total = text.count("\n") + 2
     mapping = [0] * (total + 1)
     for line in range(1, total + 1):
