@@ -437,15 +437,9 @@ class _Parser:
         kw = self._advance()
         name = self._name("for the element name")
         toks = self.toks
+        # Upstream has no `element x: Type` annotation, not even inside a pattern: `:` opens the body there
+        # too, so `element layer: Layer` is an E007 (the oracle). `type_name` stays for the AST's shape.
         type_name: str | None = None
-        if (
-            ctx is not _Ctx.REGULAR
-            and toks[self.pos][KIND] is K.COLON
-            and toks[self.pos + 1][KIND] in NAME_KINDS
-            and toks[self.pos + 2][KIND] in _AFTER_TYPE
-        ):
-            type_name = toks[self.pos + 1][TEXT]
-            self.pos += 2
         implements: list[str] = []
         if toks[self.pos][KIND] is K.IMPLEMENTS:
             self.pos += 1
@@ -758,7 +752,8 @@ class _Parser:
             implements = self._name("after `implements`")[TEXT]
         items: list[ElementItem] = []
         kind = toks[self.pos][KIND]
-        if kind is K.COLON or kind is K.LBRACE:
+        # Upstream takes only an indented body here: `requires element x {` is an E008 at the `{` (oracle).
+        if kind is K.COLON:
             self.nesting += 1
             try:
                 if self.nesting > MAX_NESTING:

@@ -62,7 +62,7 @@ element orders implements layered, audited:
 ## The layered pattern
 pattern layered:
     ## a layer
-    element layer: Layer implements Base:
+    element layer implements Base:
         scope code
         ref port: Port
     scope code<python>
@@ -117,7 +117,7 @@ element orders implements layered, audited {
 ## The layered pattern
 pattern layered {
     ## a layer
-    element layer: Layer implements Base {
+    element layer implements Base {
         scope code
         ref port: Port
     }
@@ -133,10 +133,9 @@ pattern layered {
     requires language python
     requires check files.exists(code, 'README.md')
     requires element gateway: Gateway implements Api
-    requires descendant element adapter {
+    requires descendant element adapter:
         scope code
         check files.exists(code, 'x')
-    }
 }
 
 template legacy_tpl {
@@ -218,7 +217,8 @@ def test_pattern_items(program: Program) -> None:
     assert (legacy.keyword, legacy.name) == ("template", "legacy_tpl")
     layer = layered.items[0]
     assert isinstance(layer, Element)
-    assert (layer.type_name, layer.implements, layer.doc) == ("Layer", ("Base",), "a layer")
+    # `element layer: Layer` is rejected by upstream (#11), so the fixture has no type annotation any more
+    assert (layer.type_name, layer.implements, layer.doc) == (None, ("Base",), "a layer")
     assert layer.scopes[0].expr is None
     reqs = [i for i in layered.items if isinstance(i, Requirement)]
     comps = [(r.kind, r.descendant, type(r.component).__name__) for r in reqs]
