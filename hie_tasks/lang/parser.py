@@ -350,7 +350,7 @@ class _Parser:
             if not broke:
                 raise self._fail(
                     "E007", message, found,
-                    help="an element type annotation (`element x: T`) is only allowed inside a pattern",
+                    help="`element x: T` type annotations do not exist; `:` opens an indented body",
                 )
             self._report("E007", message, found, help="indent the body under the line ending with `:`, or use `{ … }`")
             return [], False
