@@ -1,4 +1,4 @@
-"""`python -m tests.conformance [--seeds N] [--start S] [PATH ...] [--real-code]`: the differential run.
+"""`python -m tests.conformance [--seeds N] [--start S] [PATH ...]`: the differential run.
 
 Without PATHs it generates N programs from seeds S, S+1, … (default: 1000 from 100000, seeds the pytest
 module never uses); with PATHs it runs every `.hie` file found. Prints the table of mismatch classes and
@@ -21,7 +21,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("paths", nargs="*", type=Path, help=".hie files or directories of them (default: generate)")
     p.add_argument("--seeds", type=int, default=1000, help="how many generated programs")
     p.add_argument("--start", type=int, default=100_000, help="first seed")
-    p.add_argument("--real-code", action="store_true", help="also the python/rust built-ins on real trees")
     p.add_argument("--fresh", action="store_true", help="one process per call of ours (slow, no batching)")
     p.add_argument("--show", type=int, default=0, help="print the details of this many failing cases")
     p.add_argument("-j", "--workers", type=int, default=2)
@@ -37,10 +36,6 @@ def main(argv: list[str] | None = None) -> int:
             suites.append(("files", from_paths(args.paths)))
         else:
             suites.append(("generated", generated(range(args.start, args.start + args.seeds), Path(tmp))))
-        if args.real_code:
-            from tests.conformance.realcode import real_code_cases
-
-            suites.extend(real_code_cases(Path(tmp) / "real", seed=args.start))
         for title, cases in suites:
             outcomes = compare_all(cases, oracle=oracle, workers=args.workers, fresh=args.fresh)
             print(f"## {title}\n")
