@@ -34,6 +34,13 @@ def hielements(session: nox.Session) -> None:
     session.run("hie-tasks", "check", "hielements.hie", *session.posargs)
 
 
+@nox.session(python=False)
+def conformance(session: nox.Session) -> None:
+    """Differential run against the upstream oracle: 1,000 generated programs (or `-- PATHS…`), a table of
+    mismatch classes. Skips, saying why, where ../shared/oracle/hielements is absent."""
+    session.run("python", "-m", "tests.conformance", *session.posargs)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
     """Every benchmark, each printing its table."""

@@ -53,7 +53,7 @@ def _brace_element(i: int) -> list[str]:
 
 PATTERN = [
     "pattern layered {",
-    "    element layer: Layer {",
+    "    element layer {",
     "        scope code",
     "    }",
     "    requires descendant scope code<python>",

@@ -133,10 +133,12 @@ class Interpreter:
         expr = decl.expr
         try:
             if not isinstance(expr, ast.Call):
-                raise EvalError("E204", f"Check must be a function call, got '{planned.text}'", decl.span)
-            library, function = self._callee(expr)
+                raise EvalError("E204", "Check must be a function call", decl.span)
+            # Arguments first, then the callee: an undefined identifier is reported before an unknown
+            # library, as upstream does.
             ctx = CallContext(self.workspace)
             planned.args = [self._eval(arg, path, ctx) for arg in expr.args]
+            library, function = self._callee(expr)
             planned.library = library
             planned.function = function
         except EvalError as exc:
@@ -147,14 +149,10 @@ class Interpreter:
     def _callee(self, call: ast.Call) -> tuple[Library, str]:
         callee = call.callee
         if not (isinstance(callee, ast.MemberAccess) and isinstance(callee.target, ast.Identifier)):
-            raise EvalError(
-                "E205",
-                f"Invalid function call '{expr_text(callee)}': expected library.function(...)",
-                call.span,
-            )
+            raise EvalError("E205", "Expected library.function", call.span)
         library = self.registry.get(callee.target.name)
         if library is None:
-            raise EvalError("E203", f"Unknown library: '{callee.target.name}'", callee.target.span)
+            raise EvalError("E203", f"Unknown library: {callee.target.name}", callee.target.span)
         return library, callee.member
 
     def _eval(self, expr: ast.Expr, path: str, ctx: CallContext) -> Value:
@@ -169,26 +167,21 @@ class Interpreter:
         if isinstance(expr, ast.Identifier):
             found, value = self._store.resolve_name(path, expr.name)
             if not found:
-                raise EvalError("E200", f"Undefined identifier: '{expr.name}'", expr.span)
+                raise EvalError("E200", f"Undefined identifier: {expr.name}", expr.span)
             return value
         if isinstance(expr, ast.MemberAccess):
             dotted = expr_text(expr)
+            if not isinstance(expr.target, ast.MemberAccess):
+                # Upstream evaluates no two-part path as a value (`a.s`, `files.folder_selector`): only paths
+                # of three parts or more are looked up among the stored scopes.
+                raise EvalError("E201", f"Member access {dotted} cannot be evaluated directly", expr.span)
             found, value = self._store.resolve_dotted(dotted)
             if found:
                 return value
-            root: ast.Expr = expr
-            while isinstance(root, ast.MemberAccess):
-                root = root.target
-            if isinstance(root, ast.Identifier) and self.registry.get(root.name) is not None:
-                raise EvalError(
-                    "E201",
-                    f"'{dotted}' is a library function used as a value; call it: {dotted}(...)",
-                    expr.span,
-                )
-            raise EvalError("E202", f"Undefined reference: '{dotted}'", expr.span)
+            raise EvalError("E202", f"Undefined reference: {dotted}", expr.span)
         # the only expression kind left is a call: a selector, whose value becomes the argument
-        library, function = self._callee(expr)
         args = [self._eval(arg, path, ctx) for arg in expr.args]
+        library, function = self._callee(expr)
         try:
             return self._select(library, function, args, ctx)
         except LibraryError as exc:

@@ -7,13 +7,15 @@ the rest. Tokens are plain tuples (`RawToken`). This keeps per-character work in
 bytecodes, which matters because every run and every watch cycle re-lexes the spec.
 
 Layout: a line-break piece swallows any following blank lines and the indentation of the next non-blank line
-(space = 1, tab = 4). Lines holding only a comment still count as non-blank, so they adjust the indent stack
-like code lines do (upstream behaviour). At end of input a final NEWLINE and one DEDENT per open level are
+(space = 1, tab = 4). Lines holding only a comment (`#` or `##`) still count as non-blank, so they adjust the
+indent stack like code lines do, exactly as upstream's lexer: a deeper comment line opens a block, a shallower
+one closes blocks. A dedent to a width never opened closes blocks and opens none. At end of input a final NEWLINE and one DEDENT per open level are
 emitted, so the parser always sees a balanced stream.
 
 Diagnostics of our own (upstream has no lexer diagnostics):
 - W002 (warning): characters that cannot start any token; they are skipped, as upstream does silently.
-- E009 (error): a string literal not closed on its line; the rest of the line is skipped.
+- W005 (warning): a string literal never closed. As upstream, it swallows the rest of the file, so the parser
+  then reports the error (usually "expected an expression, found end of file") — the warning says why.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ from contextlib import contextmanager
 from functools import lru_cache
 from itertools import accumulate
 
-from hie_tasks.diagnostics import Diagnostic, Span, error, warning
+from hie_tasks.diagnostics import Diagnostic, Span, warning
 from hie_tasks.lang.tokens import KEYWORDS, PUNCTUATION, RawToken, Token, TokenKind
 
-_STRING_SRC = r"\"(?:[^\"\\\r\n]|\\[^\r\n])*\"|'(?:[^'\\\r\n]|\\[^\r\n])*'"
-_BLOCK_SRC = r"\#\#\#[^#]*\#\#\#"
+# As upstream: a string may span lines. Upstream's lexer takes the longest match and, on a tie, the block
+# comment; a doc comment runs to the line break (a CR included). So `### x ###` is a block comment only when
+# it spans lines or ends its line exactly; `### x ### more` or `### x ###` before a CRLF is a doc comment.
+_STRING_SRC = r"\"(?:[^\"\\]|\\[\s\S])*\"|'(?:[^'\\]|\\[\s\S])*'"
+_BLOCK_SRC = r"\#\#\#(?:[^#\n]*\#\#\#(?=\n|\Z)|[^#\n]*\n[^#]*\#\#\#)"
 
 # Alternatives are tried in order, so a block comment wins over a doc comment, which wins over a comment, and a
 # closed string over an unterminated one. No alternative matches the empty string, so the pieces tile the input.
@@ -45,7 +50,7 @@ _PIECES = re.compile(
             _BLOCK_SRC,  # block comment (may span lines)
             r"\#\#[^\r\n]*",  # doc comment
             r"\#[^\r\n]*",  # comment
-            r"[\"'][^\r\n]*",  # unterminated string
+            r"[\"'][\s\S]*",  # unterminated string: upstream's lexer swallows the rest of the file
             r"[^ \t\r\nA-Za-z0-9_\"'\#:=.,()\[\]{}<>*]+",  # characters that start no token
         )
     )
@@ -156,11 +161,8 @@ def scan(source: str, file: str) -> tuple[list[RawToken], list[Diagnostic]]:
             stack.pop()
             append((DEDENT, "", None, line, col, col))
             emitted = True
-        if width > stack[-1]:
-            # Dedent to a level never opened: open it, so the parser reports the odd indentation itself.
-            stack.append(width)
-            append((INDENT, "", None, line, col, col))
-            emitted = True
+        # A dedent to a level never opened (upstream): nothing more is emitted and the level is not
+        # pushed, so the next line at this same width opens a block.
         return emitted
 
     pieces: list[str] = _PIECES.findall(source)
@@ -201,14 +203,18 @@ def scan(source: str, file: str) -> tuple[list[RawToken], list[Diagnostic]]:
                 value = _ESCAPE.sub(_unescape_one, body) if "\\" in body else body
                 append((TokenKind.STRING, text, value, line, col, col + len(text)))
                 after_layout = False
+                if "\n" in text:
+                    # A string spanning lines: later tokens get their true line (upstream undercounts).
+                    line += text.count("\n")
+                    base = pos + text.rfind("\n")
             else:
-                shown = text.rstrip()
+                shown = text.split("\n", 1)[0].rstrip()
                 diags.append(
-                    error(
-                        "E009",
-                        f"unterminated string literal: no closing {shown[0]} on this line",
+                    warning(
+                        "W005",
+                        f"unterminated string literal: no closing {shown[0]} before the end of the file",
                         Span(file, line, col, line, col + len(shown)),
-                        help=f"close the string with {shown[0]}; strings cannot span lines",
+                        help=f"close the string with {shown[0]}; the rest of the file was read as part of it",
                     )
                 )
         elif cls == _DIGIT:
@@ -217,7 +223,8 @@ def scan(source: str, file: str) -> tuple[list[RawToken], list[Diagnostic]]:
         elif cls == _HASH:
             if not text.startswith("##"):
                 continue  # a comment
-            if _BLOCK.fullmatch(text):
+            block = _BLOCK.match(source, pos) if text.startswith("###") else None
+            if block is not None and block.end() == pos + len(text):  # in context: the lookahead matters
                 breaks = text.count("\n")
                 if breaks:
                     line += breaks

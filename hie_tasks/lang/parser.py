@@ -103,8 +103,7 @@ class _Parser:
         self.file = file
         self.diags = diags
         self.brace_depth = 0
-        # Layout tokens owed by a `{…}` block whose INDENTs and DEDENTs did not pair up inside it: positive
-        # means that many later DEDENTs are not real block ends, negative that many INDENTs are not real opens.
+        # Error recovery only: DEDENTs owed by unexpected INDENTs already reported; they end no block.
         self.debt = 0
         self.nesting = 0
         self.depth = 0  # bracket nesting inside the current statement's expressions
@@ -164,7 +163,8 @@ class _Parser:
         kind = tok[KIND]
         if kind is _NEWLINE:
             self.pos += 1
-        elif not (kind is _DEDENT or kind is _EOF or (kind is K.RBRACE and self.brace_depth > 0)):
+        elif kind is not _EOF:
+            # Upstream requires the line break even before a `}` (`check f(x) }` is an E008 there).
             raise self._fail("E008", f"expected end of line after {what}, found {describe(tok)}", tok, help)
 
     # ------------------------------------------------------------ recovery
@@ -213,24 +213,6 @@ class _Parser:
                 if depth == 0:
                     return
 
-    def _skip_empty_indent(self) -> bool:
-        """Skip an INDENT … DEDENT run holding only comments (deeper-indented comment lines open one)."""
-        toks = self.toks
-        i = self.pos
-        depth = 0
-        while True:
-            kind = toks[i][KIND]
-            if kind is _INDENT:
-                depth += 1
-            elif kind is _DEDENT:
-                depth -= 1
-                if depth == 0:
-                    self.pos = i + 1
-                    return True
-            elif kind is not _NEWLINE and kind is not _DOC:
-                return False
-            i += 1
-
     def _sync_top(self, start: int) -> None:
         toks = self.toks
         if self.pos == start and toks[self.pos][KIND] is not _EOF:
@@ -255,9 +237,11 @@ class _Parser:
             kind = tok[KIND]
             if kind is _EOF:
                 break
-            if kind in _LAYOUT:
+            if kind is _NEWLINE:
                 self.pos += 1
                 continue
+            # An INDENT or DEDENT here is an E001, as upstream: an indented first line, a comment line
+            # deeper than the declarations, a `}` indented deeper than its element's header.
             if kind is _DOC:
                 docs.append(str(tok[VALUE]))
                 self.pos += 1
@@ -356,29 +340,25 @@ class _Parser:
                 "E007", f"expected `:` or `{{` to open the body of {owner}, found {describe(tok)}", tok
             )
         self.pos += 1
-        after = self.toks[self.pos]
-        if after[KIND] is not _NEWLINE:
-            raise self._fail(
-                "E008",
-                f"expected end of line after `:` opening the body of {owner}, found {describe(after)}",
-                after,
-                help="an element type annotation (`element x: T`) is only allowed inside a pattern",
-            )
-        self.pos += 1
-        while self.toks[self.pos][KIND] is _INDENT and self._skip_empty_indent():
-            pass
+        broke = self.toks[self.pos][KIND] is _NEWLINE
+        if broke:
+            self.pos += 1
         if self.toks[self.pos][KIND] is not _INDENT:
-            self._report(
-                "E007",
-                f"expected an indented block for the body of {owner}, found {describe(self.toks[self.pos])}",
-                self.toks[self.pos],
-                help="indent the body under the line ending with `:`, or use `{ … }`",
-            )
+            # Upstream expects the INDENT right after `:` (and its line break): `element x: y` is an E007.
+            found = self.toks[self.pos]
+            message = f"expected an indented block for the body of {owner}, found {describe(found)}"
+            if not broke:
+                raise self._fail(
+                    "E007", message, found,
+                    help="`element x: T` type annotations do not exist; `:` opens an indented body",
+                )
+            self._report("E007", message, found, help="indent the body under the line ending with `:`, or use `{ … }`")
             return [], False
         self.pos += 1
         return self._colon_body(item), False
 
     def _colon_body(self, item: Callable[[str | None], T | None]) -> list[T]:
+        """The items of an indented body, up to its DEDENT; a body of comment lines only is empty."""
         items: list[T] = []
         docs: list[str] = []
         toks = self.toks
@@ -388,75 +368,56 @@ class _Parser:
             if kind is _NEWLINE:
                 self.pos += 1
             elif kind is _DEDENT:
+                # Doc comments left pending at the end of an indented body are dropped (upstream).
                 self.pos += 1
                 if self.debt > 0:
                     self.debt -= 1
                     continue
                 return items
-            elif kind is _EOF or (kind is K.RBRACE and self.brace_depth > 0):
+            elif kind is _EOF:
                 return items
-            elif kind is _INDENT:
-                if self.debt < 0:
-                    self.debt += 1
-                    self.pos += 1
-                elif not self._skip_empty_indent():
-                    self._report(
-                        "E002", "unexpected indentation", tok, help="align this line with the one above"
-                    )
-                    self.pos += 1
-                    self.debt += 1  # its DEDENT does not end this block
+            elif kind is _INDENT and not docs:
+                self._report("E002", "unexpected indentation", tok, help="align this line with the one above")
+                self.pos += 1
+                self.debt += 1  # recovery: its DEDENT does not end this block
             elif kind is _DOC:
                 docs.append(str(tok[VALUE]))
                 self.pos += 1
             else:
+                # After doc comments an INDENT is the item itself, hence an E002 (upstream).
                 self._item(items, docs, item)
                 docs = []
 
     def _brace_body(self, item: Callable[[str | None], T | None]) -> list[T]:
-        opener = self._advance()
+        """The items of a `{…}` body. As upstream: layout tokens between items are skipped whether or not they
+        pair up (so the block may swallow DEDENTs of an enclosing indented body, or leave INDENTs behind
+        for it), a `}` ends it, and so does the end of the file, silently."""
+        self._advance()
         items: list[T] = []
         docs: list[str] = []
         toks = self.toks
-        net = 0
         self.brace_depth += 1
         try:
             while True:
                 tok = toks[self.pos]
                 kind = tok[KIND]
-                if kind is _NEWLINE:
+                if kind is _NEWLINE or (kind in _LAYOUT and not docs):
                     self.pos += 1
-                elif kind is _INDENT:
-                    self.pos += 1
-                    if self.debt < 0:
-                        self.debt += 1
-                    else:
-                        net += 1
-                elif kind is _DEDENT:
-                    self.pos += 1
-                    if self.debt > 0:
-                        self.debt -= 1
-                    else:
-                        net -= 1
                 elif kind is K.RBRACE:
                     self.pos += 1
                     break
                 elif kind is _EOF:
-                    self._report(
-                        "E007",
-                        f"expected `}}` to close the block opened at line {opener[LINE]}, column {opener[COLUMN]},"
-                        " found end of file",
-                        tok,
-                    )
                     break
                 elif kind is _DOC:
                     docs.append(str(tok[VALUE]))
                     self.pos += 1
                 else:
+                    # After doc comments only line breaks are skipped: an INDENT or DEDENT there is the item
+                    # itself, an E002 (upstream), e.g. a `##` line as the last line of the body.
                     self._item(items, docs, item)
                     docs = []
         finally:
             self.brace_depth -= 1
-        self.debt += net
         return items
 
     def _item(self, items: list[T], docs: list[str], item: Callable[[str | None], T | None]) -> None:
@@ -476,15 +437,9 @@ class _Parser:
         kw = self._advance()
         name = self._name("for the element name")
         toks = self.toks
+        # Upstream has no `element x: Type` annotation, not even inside a pattern: `:` opens the body there
+        # too, so `element layer: Layer` is an E007 (the oracle). `type_name` stays for the AST's shape.
         type_name: str | None = None
-        if (
-            ctx is not _Ctx.REGULAR
-            and toks[self.pos][KIND] is K.COLON
-            and toks[self.pos + 1][KIND] in NAME_KINDS
-            and toks[self.pos + 2][KIND] in _AFTER_TYPE
-        ):
-            type_name = toks[self.pos + 1][TEXT]
-            self.pos += 2
         implements: list[str] = []
         if toks[self.pos][KIND] is K.IMPLEMENTS:
             self.pos += 1
@@ -797,7 +752,8 @@ class _Parser:
             implements = self._name("after `implements`")[TEXT]
         items: list[ElementItem] = []
         kind = toks[self.pos][KIND]
-        if kind is K.COLON or kind is K.LBRACE:
+        # Upstream takes only an indented body here: `requires element x {` is an E008 at the `{` (oracle).
+        if kind is K.COLON:
             self.nesting += 1
             try:
                 if self.nesting > MAX_NESTING:

@@ -1,6 +1,6 @@
 """External process plugins: a library served by a long-lived program speaking JSON-RPC 2.0 over stdio.
 
-The process is started lazily on the first call or check, with the workspace as its working directory, and
+The process is started lazily on the first call or check, in the caller's working directory (as upstream), and
 serves every request of the run one at a time; when it fails in a way that leaves the stream out of step it is
 killed and the next call starts a fresh one. Framing, deadlines and process hygiene live in `jsonrpc.py`.
 """
@@ -67,6 +67,10 @@ class ExternalLibrary(Library):
         super().__init__(config.name)
         self.config = config
         self.workspace = os.path.abspath(workspace)
+        # Upstream starts plugins in the caller's working directory, not the workspace: its documented
+        # `args = ["examples/plugins/sample_plugin.py"]` with `-w examples`, run from the repository root.
+        # Relative `args` are therefore relative to where the command runs; captured once, at load.
+        self.cwd = os.getcwd()
         self._process: PluginProcess | None = None
         #: bumped by close(); see _request
         self._generation = 0
@@ -91,7 +95,7 @@ class ExternalLibrary(Library):
                 "was not found on PATH",
             )
         return PluginProcess(
-            self.name, [program, *self.config.args], self.workspace, self.config.max_output_mb * MIB
+            self.name, [program, *self.config.args], self.cwd, self.config.max_output_mb * MIB
         )
 
     @property
@@ -193,7 +197,7 @@ class ExternalLibrary(Library):
                 digests[program] = _sha256_file(program)
             for arg in self.config.args:
                 # Editing a plugin script named in args must invalidate cached verdicts like editing the binary.
-                candidate = os.path.join(self.workspace, arg)
+                candidate = os.path.join(self.cwd, arg)
                 if os.path.isfile(candidate):
                     digests[os.path.normpath(candidate)] = _sha256_file(candidate)
             self._identity = "external:" + dumps_canonical(

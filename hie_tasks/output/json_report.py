@@ -56,19 +56,16 @@ def report_json(report: RunReport) -> dict[str, Any]:
 
 
 def invalid_spec_json(report: RunReport) -> dict[str, Any]:
-    """A spec with errors: upstream's validation shape (`errors`, `warnings`, `summary.total_errors`) plus our
-    `diagnostics` (every one, in order) and an empty `results`, so readers of either shape find the problems."""
+    """A spec with errors: exactly upstream's answer to `run --format json` on an invalid spec (its validation
+    shape: `errors`, `warnings`, `summary.total_errors`; no `results`, which is how readers tell it from a run)
+    plus our `diagnostics` (every one, in order)."""
     errors, warnings = report.errors, report.warnings
     return {
         "version": "1.0",
         "status": "error",
         "errors": [d.to_json() for d in errors],
         "warnings": [d.to_json() for d in warnings],
-        "summary": {
-            "total_errors": len(errors), "total_warnings": len(warnings),
-            "total": 0, "passed": 0, "failed": 0, "errors": 0, "skipped": 0, "cached": 0,
-        },
-        "results": [],
+        "summary": {"total_errors": len(errors), "total_warnings": len(warnings)},
         "diagnostics": [d.to_json() for d in report.diagnostics],
     }
 

@@ -14,7 +14,7 @@ EXPECTED = [
     ("orders", "python.imports(api, 'typing')", "pass", None),
     ("orders", "python.no_import(api, 'typing')", "fail", "Scope imports 'typing' but should not"),
     ("orders.storage", "files.max_size(src, 2.5)", "fail", None),
-    ("orders.storage", "files.exists(nosuch, 'x')", "error", "Undefined identifier: 'nosuch'"),
+    ("orders.storage", "files.exists(nosuch, 'x')", "error", "Undefined identifier: nosuch"),
 ]
 
 

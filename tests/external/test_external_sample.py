@@ -67,9 +67,17 @@ def test_json_rpc_error_object_becomes_library_error_with_its_code(make_lib: Mak
     assert lib.pid == pid
 
 
-def test_plugin_runs_in_the_workspace_so_relative_args_resolve(tmp_path: Path, workspace: Path) -> None:
-    shutil.copy(SAMPLE, workspace / "plugin.py")
-    lib = ExternalLibrary(ExternalLibraryConfig("rel", sys.executable, ("plugin.py",)), str(workspace))
+def test_plugin_runs_in_the_callers_directory_like_upstream(
+    tmp_path: Path, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Changed with #11: upstream starts plugins in the caller's working directory (its documented setup is
+    # `args = ["examples/plugins/sample_plugin.py"]` with `-w examples`, run from the repository root).
+    root = tmp_path / "repo"
+    (root / "examples" / "plugins").mkdir(parents=True)
+    shutil.copy(SAMPLE, root / "examples" / "plugins" / "plugin.py")
+    monkeypatch.chdir(root)
+    config = ExternalLibraryConfig("rel", sys.executable, ("examples/plugins/plugin.py",))
+    lib = ExternalLibrary(config, str(workspace))
     try:
         assert lib.check("always_fail", [], CallContext(str(workspace))) == CheckResult.failed("This check always fails")
     finally:
@@ -119,7 +127,8 @@ def test_documentation_falls_back_when_the_plugin_has_none(make_lib: MakeLib) ->
     assert doc.functions == () and doc.checks == ()
 
 
-def test_identity_changes_when_the_plugin_script_changes(workspace: Path) -> None:
+def test_identity_changes_when_the_plugin_script_changes(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(workspace)  # relative args name files in the caller's directory
     script = workspace / "plugin.py"
     shutil.copy(SAMPLE, script)
     config = ExternalLibraryConfig("p", sys.executable, ("plugin.py",))

@@ -35,7 +35,7 @@ element orders:
         check files.max_size(h, 10000)
 
 pattern layered {
-    element layer: Layer {
+    element layer {
         scope code
     }
     requires descendant scope code<python>

@@ -80,7 +80,15 @@ def test_unknown_characters_warn_w002_and_are_skipped() -> None:
     assert [(d.code, d.severity.value, d.line, d.column) for d in diags] == [("W002", "warning", 1, 3)]
 
 
-def test_unterminated_string_is_e009() -> None:
+def test_unterminated_string_swallows_the_rest_like_upstream() -> None:
+    # Changed with #11 (was E009, rest of the line skipped): upstream's lexer reads an unclosed quote to the
+    # end of the file; we warn (W005) and the parser reports what it then finds.
     toks, diags = tokenize("x\ncheck f('abc\ny", "t.hie")
-    assert [(d.code, d.line, d.column) for d in diags] == [("E009", 2, 9)]
-    assert [t.text for t in toks if t.kind is K.IDENT] == ["x", "f", "y"]
+    assert [(d.code, d.line, d.column) for d in diags] == [("W005", 2, 9)]
+    assert [t.text for t in toks if t.kind is K.IDENT] == ["x", "f"]
+
+
+def test_strings_span_lines_and_later_lines_stay_true() -> None:
+    toks, _ = tokenize("f('a\nb')\ny", "t.hie")
+    assert [t.value for t in toks if t.kind is K.STRING] == ["a\nb"]
+    assert [(t.text, t.line) for t in toks if t.kind is K.IDENT] == [("f", 1), ("y", 3)]

@@ -32,6 +32,7 @@ PACKAGE = {
     "README.md": "# shop\n",
 }
 
+# `shop.models.mod`, not `models.mod`: upstream evaluates no two-part path as a value (#11, the oracle).
 SPEC = """\
 import files
 import python
@@ -62,7 +63,7 @@ element shop:
         check python.no_import(mod, 'sqlite3')
         check python.calls(mod, 'logger')
         check python.calls_function(mod, 'models', 'order_total')
-        check python.calls_scope(mod, models.mod)
+        check python.calls_scope(mod, shop.models.mod)
         check python.function_returns_type(handlers, 'checkout', 'str')
 
     element storage:

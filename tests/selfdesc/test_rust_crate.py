@@ -38,6 +38,7 @@ CRATE = {
     ),
 }
 
+# Three-part paths (`ledger.lexer.module`): upstream evaluates no two-part path as a value (#11, the oracle).
 SPEC = """\
 import files
 import rust
@@ -62,11 +63,11 @@ element ledger:
     element parser:
         scope module = rust.module_selector('parser')
         check rust.has_tests(module)
-        check rust.depends_on(module, lexer.module)
+        check rust.depends_on(module, ledger.lexer.module)
         check rust.uses(module, 'crate::lexer')
-        check rust.no_dependency(lexer.module, module)
-        check rust.pipeline_connects(lexer.module, module)
-        check rust.type_compatible(parser.module, ledger.crate_src)
+        check rust.no_dependency(ledger.lexer.module, module)
+        check rust.pipeline_connects(ledger.lexer.module, module)
+        check rust.type_compatible(ledger.parser.module, crate_src)
 """
 
 
@@ -81,7 +82,7 @@ def test_description_is_green(tmp_path: Path) -> None:
 def test_forbidden_dependency_turns_exactly_one_check_red(tmp_path: Path) -> None:
     ws = make_crate(tmp_path)
     prepend(ws / "src" / "lexer.rs", "use crate::parser::Entry;\n")
-    assert red_checks(ws) == {"ledger.parser :: rust.no_dependency(lexer.module, module)"}
+    assert red_checks(ws) == {"ledger.parser :: rust.no_dependency(ledger.lexer.module, module)"}
 
 
 def test_removing_tests_turns_has_tests_red(tmp_path: Path) -> None:

@@ -294,6 +294,30 @@ _PUB_ENUM = re.compile(rf"pub{WS}+enum{WS}+(\w+)")
 _NAMED_KINDS = ("struct:", "enum:", "trait:")
 
 
+def listing_order(paths: Sequence[str]) -> list[str]:
+    """`paths` in the order upstream's directory walk yields them: depth first, each directory's entries in
+    the order the file system lists them (our scopes are sorted instead). Which file comes "first" names the
+    type in `type_compatible`/`pipeline_connects` messages, so this order is upstream's, found against the
+    oracle on Debian's regex crate; a path whose directory cannot be listed keeps its sorted place."""
+    listings: dict[str, dict[str, int]] = {}
+
+    def index(parent: str, name: str) -> int:
+        listing = listings.get(parent)
+        if listing is None:
+            try:
+                listing = {entry: i for i, entry in enumerate(os.listdir(parent))}
+            except OSError:
+                listing = {}
+            listings[parent] = listing
+        return listing.get(name, len(listing))
+
+    def key(path: str) -> tuple[int, ...]:
+        parts = os.path.abspath(path).split(os.sep)
+        return tuple(index(os.sep.join(parts[:i]) or os.sep, parts[i]) for i in range(1, len(parts)))
+
+    return sorted(paths, key=key)
+
+
 def _primary_type(scope: Scope, ctx: CallContext) -> str | None:
     """The kind's item name for struct/enum/trait selectors; else the first file's first `pub struct`,
     else its first `pub enum` (a struct anywhere in a file beats an earlier enum)."""
@@ -301,7 +325,7 @@ def _primary_type(scope: Scope, ctx: CallContext) -> str | None:
         for prefix in _NAMED_KINDS:
             if scope.kind.text.startswith(prefix):
                 return scope.kind.text[len(prefix) :]
-    for _, text in texts(ctx, scope.paths):
+    for _, text in texts(ctx, listing_order(scope.paths)):
         for regex in (_PUB_STRUCT, _PUB_ENUM):
             match = regex.search(text)
             if match is not None:

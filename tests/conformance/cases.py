@@ -1,0 +1,31 @@
+"""Turning seeds and directories into `Case`s the comparator runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from tests.conformance.compare import Case
+from tests.conformance.generator import generate, make_workspace
+
+
+def generated(seeds: Iterable[int], root: Path) -> list[Case]:
+    """One directory per seed: the generated workspace plus `prog.hie` (bytes as generated: CRLF stays)."""
+    cases = []
+    for seed in seeds:
+        d = root / f"seed-{seed}"
+        make_workspace(d)
+        (d / "prog.hie").write_bytes(generate(seed).encode())
+        cases.append(Case(f"seed {seed}", d, "prog.hie"))
+    return cases
+
+
+def from_paths(paths: Iterable[Path]) -> list[Case]:
+    """Every `.hie` file given or found (recursively) under a given directory, run from its own directory."""
+    cases = []
+    for path in paths:
+        files = sorted(path.rglob("*.hie")) if path.is_dir() else [path]
+        for f in files:
+            f = f.resolve()
+            cases.append(Case(str(f), f.parent, f.name))
+    return cases
