@@ -72,7 +72,7 @@ def cached_selector_call(session: IncrementalSession) -> Callable[[Library, str,
         if library.purity() is not Purity.PURE:
             return library.call(function, args, ctx)
         key_args = args_json(args)
-        cached = session.selector_lookup(library.identity(), function, key_args)
+        cached = session.selector_lookup(library.identity(), function, key_args, ctx.workspace)
         if cached is not MISS:
             return cached
         value = library.call(function, args, ctx)

@@ -26,6 +26,16 @@ from hie_tasks.incremental.fingerprint import (
     canonical_json,
     compute_fingerprint,
 )
+from hie_tasks.incremental.relocate import (
+    abs_path,
+    rel_path,
+    relocate_json,
+    relocate_optional,
+    relocate_text,
+    reroot_json,
+    reroot_optional,
+    reroot_text,
+)
 from hie_tasks.incremental.store import (
     ResultStore,
     StoredSelector,
@@ -53,7 +63,7 @@ _COMPONENT_TEXT = {
     "identity": "plugin identity changed",
     "function": "function name changed",
     "args": "arguments changed",
-    "workspace": "workspace root moved",
+    "recipe": "fingerprint recipe changed (verdict stored by another hie-tasks)",
 }
 
 REPLAYED = "replayed: inputs unchanged"
@@ -259,7 +269,9 @@ class IncrementalSession:
             self._set(key, "reran: " + "; ".join(changes))
             return None
         self._set(key, REPLAYED, {**fp.breakdown, **_dynamic_inputs(stored.deps, stored.trees)})
-        return Replay(stored.status, stored.message, stored.duration_ms, list(stored.output))
+        ws = parts.workspace
+        return Replay(stored.status, reroot_optional(stored.message, ws), stored.duration_ms,
+                      [reroot_text(line, ws) for line in stored.output])
 
     def record(self, key: CheckKey, parts: FingerprintParts, purity: Purity, status: str,
                message: str | None, ctx: CallContext, duration_ms: float) -> None:
@@ -267,11 +279,13 @@ class IncrementalSession:
         if not self.enabled or purity is Purity.IMPURE:
             return
         fp = self._fingerprint(key, parts, purity)
-        deps = {p: self.digester.digest(p) for p in sorted(_absolute(ctx.workspace, d) for d in ctx.deps)}
+        deps = self._dep_records(ctx)
         trees = self._tree_records(ctx.trees, ctx.workspace)
+        ws = parts.workspace
         verdict = StoredVerdict(
             fingerprint=fp.value, breakdown=fp.breakdown, deps=deps, trees=trees,
-            status=_status_text(status), message=message, duration_ms=duration_ms, output=list(ctx.output),
+            status=_status_text(status), message=relocate_optional(message, ws), duration_ms=duration_ms,
+            output=[relocate_text(line, ws) for line in ctx.output],
             run_id=self._run_id, recorded_at=time.time(),
         )
         sets = {fp.breakdown[name]: paths for name, paths in fp.scope_paths.items()}
@@ -322,22 +336,25 @@ class IncrementalSession:
     # -- selectors ---------------------------------------------------------------------------------------
 
     @staticmethod
-    def _selector_key(library_identity: str, function: str, args_json: str) -> str:
-        return hash_text(dumps_canonical([library_identity, function, args_json]))
+    def _selector_key(library_identity: str, function: str, args_json: str, workspace: str = "") -> str:
+        # Relocated, so the same selection at another checkout path finds the same row.
+        return hash_text(dumps_canonical([relocate_text(library_identity, workspace), function,
+                                          relocate_json(args_json, workspace)]))
 
-    def selector_lookup(self, library_identity: str, function: str, args_json: str) -> SelectorAnswer:
+    def selector_lookup(self, library_identity: str, function: str, args_json: str,
+                        workspace: str = "") -> SelectorAnswer:
         """A cached selector result whose recorded deps and listings are unchanged, else `MISS`."""
         if not self.enabled or self.refresh:
             return MISS
-        skey = self._selector_key(library_identity, function, args_json)
+        skey = self._selector_key(library_identity, function, args_json, workspace)
         with self._lock:
             if skey in self._selectors:
                 return self._selectors[skey]
         stored = self._guard(lambda s: s.get_selector(skey), None)
-        if stored is None or self._dynamic_changes("", stored.deps, stored.trees):
+        if stored is None or self._dynamic_changes(workspace, stored.deps, stored.trees):
             return MISS
         try:
-            value = decode_value(json.loads(stored.value_json))
+            value = decode_value(json.loads(reroot_json(stored.value_json, workspace)))
         except (ValueError, LibraryError):
             return MISS
         with self._lock:
@@ -348,25 +365,34 @@ class IncrementalSession:
                         ctx: CallContext) -> None:
         if not self.enabled:
             return
-        skey = self._selector_key(library_identity, function, args_json)
-        deps = {p: self.digester.digest(p) for p in sorted(_absolute(ctx.workspace, d) for d in ctx.deps)}
-        row = StoredSelector(dumps_canonical(encode_value(value)), deps, self._tree_records(ctx.trees, ctx.workspace))
+        ws = ctx.workspace
+        skey = self._selector_key(library_identity, function, args_json, ws)
+        row = StoredSelector(relocate_json(dumps_canonical(encode_value(value)), ws), self._dep_records(ctx),
+                             self._tree_records(ctx.trees, ws))
         self._guard(lambda s: s.put_selector(skey, row), None)
         with self._lock:
             self._selectors[skey] = value
 
     # -- comparing against the stored record -------------------------------------------------------------
 
+    def _dep_records(self, ctx: CallContext) -> dict[str, str]:
+        """{workspace-relative path (absolute outside it): digest} of the files a call read."""
+        ws = ctx.workspace
+        digest = self.digester.digest
+        return {rel_path(p, ws): digest(p) for p in sorted(_absolute(ws, d) for d in ctx.deps)}
+
     def _tree_records(self, trees: set[TreeDep], workspace: str) -> list[TreeRecord]:
         out: list[TreeRecord] = []
         for t in sorted(trees, key=lambda t: (t.root, t.suffixes, t.exclude)):
             tree = TreeDep(_absolute(workspace, t.root), t.suffixes, t.exclude)
-            out.append((tree.root, tree.suffixes, tree.exclude, self.digester.tree_digest(tree)))
+            out.append((rel_path(tree.root, workspace), tree.suffixes, tree.exclude, self.digester.tree_digest(tree)))
         return out
 
     def _static_changes(self, parts: FingerprintParts, fp: Fingerprint, stored: StoredVerdict) -> list[str]:
         if fp.value == stored.fingerprint:
             return []
+        if fp.breakdown.get("recipe") != stored.breakdown.get("recipe"):
+            return [_COMPONENT_TEXT["recipe"]]
         show = _Display(parts.workspace)
         changes: list[str] = []
         for name in sorted(fp.breakdown.keys() | stored.breakdown.keys(), key=_component_order):
@@ -403,7 +429,7 @@ class IncrementalSession:
         show = _Display(workspace)
         changed: list[str] = []
         for path, old in deps.items():
-            new = self.digester.digest(path)
+            new = self.digester.digest(abs_path(path, workspace))
             if new != old:
                 changed.append(f"{show(path)} {_change_word(old, new)}")
         changes: list[str] = []
@@ -413,7 +439,7 @@ class IncrementalSession:
         elif changed:
             changes.append(f"dependencies changed: {_listing(changed)}")
         for root, suffixes, exclude, old in trees:
-            if self.digester.tree_digest(TreeDep(root, suffixes, exclude)) != old:
+            if self.digester.tree_digest(TreeDep(abs_path(root, workspace), suffixes, exclude)) != old:
                 which = f" (files ending in {', '.join(suffixes)})" if suffixes else ""
                 changes.append(f"listing of {show(root)}/ changed{which}")
         return changes
