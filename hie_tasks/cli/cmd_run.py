@@ -20,6 +20,7 @@ from hie_tasks.engine.project import ProjectOptions
 from hie_tasks.engine.runner import ProgressCallback, RunOptions
 
 if TYPE_CHECKING:
+    from hie_tasks.engine.project import Project
     from hie_tasks.engine.results import CheckOutcome, RunReport
     from hie_tasks.lang.loader import SpecSet
 
@@ -130,6 +131,7 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
             error_console().print(f"workspace: {project.workspace}")
             if project.options.use_store:
                 error_console().print(f"result store: {project.result_cache_dir()}")
+        _attach_remote(project, args, upstream)
         plan = project.plan(spec)
         if project.store_warnings:
             from rich.text import Text
@@ -158,6 +160,23 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
         return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def _attach_remote(project: Project, args: argparse.Namespace, upstream: bool) -> None:
+    """The shared verdict cache (hie_tasks.remote) behind the session, when one is configured."""
+    if upstream:
+        return
+    from rich.text import Text
+
+    from hie_tasks.remote.attach import RemoteSettingsError, attach
+
+    def warn(text: str) -> None:
+        error_console().print(Text(f"warning: {text}", style="yellow"))
+
+    try:
+        attach(project, args, warn)
+    except RemoteSettingsError as exc:
+        raise CliError(str(exc), 2) from None
+
+
 def run(args: argparse.Namespace) -> int:
     return execute(args)
 
@@ -178,6 +197,9 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
     p.add_argument("--refresh", action="store_true", help="run every check and rewrite the result store")
     p.add_argument("--cache-dir", help="result store directory (default: $HIE_TASKS_CACHE_DIR or WS/.hie-cache)")
     p.add_argument("--module-cache", help="compiled-module cache directory (default: $HIE_TASKS_MODULE_CACHE)")
+    from hie_tasks.remote.attach import add_arguments
+
+    add_arguments(p)
 
 
 def add_parser(subparsers: Any, name: str = "run", help: str = "run the spec's checks") -> None:

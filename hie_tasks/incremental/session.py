@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 from hie_tasks.incremental.digests import ABSENT, FileDigester, hash_text
 from hie_tasks.incremental.fingerprint import (
@@ -25,6 +25,7 @@ from hie_tasks.incremental.fingerprint import (
     FingerprintParts,
     canonical_json,
     compute_fingerprint,
+    iter_scopes,
 )
 from hie_tasks.incremental.relocate import (
     abs_path,
@@ -67,7 +68,25 @@ _COMPONENT_TEXT = {
 }
 
 REPLAYED = "replayed: inputs unchanged"
+REPLAYED_REMOTE = "replayed from the remote cache: inputs unchanged"
 DISABLED = "cache disabled"
+
+
+class RemoteVerdicts(Protocol):
+    """A shared cache behind the local store (`hie_tasks.remote.cache.RemoteCache`). Entries are relocated
+    (workspace-relative) exactly as local rows are; implementations never raise for a cache failure."""
+
+    def fetch(self, wanted: list[tuple[str, str]]) -> dict[str, StoredVerdict]: ...
+    def offer(self, storage_key: str, verdict: StoredVerdict) -> None: ...
+    def fetch_selector(self, key: str) -> StoredSelector | None: ...
+    def offer_selector(self, key: str, row: StoredSelector) -> None: ...
+    def close(self) -> None: ...
+
+
+def shareable(parts: FingerprintParts, purity: Purity) -> bool:
+    """Whether a verdict may go to (or come from) the shared cache: a complete fingerprint of a pure or
+    workspace-reading library. Impure libraries never; unresolved scopes (their file set is not known) never."""
+    return purity is not Purity.IMPURE and all(scope.resolved for scope in iter_scopes(parts.args))
 
 
 class _Miss(enum.Enum):
@@ -106,6 +125,8 @@ class Replay:
     message: str | None
     duration_ms: float
     output: list[str] = field(default_factory=list)
+    #: "local" or "remote": which store the verdict came from
+    source: str = "local"
 
 
 def _status_text(status: object) -> str:
@@ -156,6 +177,10 @@ class IncrementalSession:
         #: whether this run stored a verdict (only then can a scope set have lost its last reference)
         self._recorded = False
         self._scope_diffs: dict[tuple[str, str], str] = {}
+        #: the shared cache consulted after the local store, or None
+        self.remote: RemoteVerdicts | None = None
+        #: this run's answers found by `prefetch` (None: looked up, nothing to replay)
+        self._prefetched: dict[CheckKey, Replay | None] = {}
 
     # -- store access that degrades instead of failing ---------------------------------------------------
 
@@ -208,6 +233,7 @@ class IncrementalSession:
             self._verdicts = None
             self._recorded = False
             self._scope_diffs.clear()
+            self._prefetched.clear()
         self._run_id = self._guard(lambda s: s.begin_run(), None)
 
     def end_run(self, counts: dict[str, int]) -> None:
@@ -223,6 +249,9 @@ class IncrementalSession:
         self._run_id = None
 
     def close(self) -> None:
+        if self.remote is not None:
+            self.remote.close()  # waits (bounded) for queued uploads
+            self.remote = None
         self._guard(lambda s: self.digester.flush(), None)
         if self._store is not None:
             try:
@@ -248,6 +277,8 @@ class IncrementalSession:
         if not self.enabled:
             self._set(key, DISABLED)
             return None
+        if key in self._prefetched:
+            return self._prefetched.pop(key)
         if purity is Purity.IMPURE:
             self._set(key, f"never replayed: library '{parts.library}' is impure")
             return None
@@ -296,6 +327,48 @@ class IncrementalSession:
             if self._verdicts is not None:
                 self._verdicts[skey] = verdict
             self._recorded = True
+        if self.remote is not None and verdict.status != "error" and shareable(parts, purity):
+            self.remote.offer(skey, verdict)
+
+    def prefetch(self, checks: list[tuple[CheckKey, FingerprintParts, Purity]]) -> None:
+        """Look every check up locally, then the local misses in the remote cache in one batch; remote hits
+        are written to the local store. `lookup` then answers these checks from what was found here."""
+        remote = self.remote
+        if remote is None or not self.enabled or self.refresh:
+            return
+        wanted: dict[str, tuple[CheckKey, FingerprintParts, Fingerprint]] = {}
+        for key, parts, purity in checks:
+            replay = self.lookup(key, parts, purity)
+            self._prefetched[key] = replay
+            if replay is None and shareable(parts, purity) and self.enabled:
+                wanted[key.storage_key()] = (key, parts, self._fingerprint(key, parts, purity))
+        if not wanted:
+            return
+        found = remote.fetch([(skey, fp.value) for skey, (_k, _p, fp) in wanted.items()])
+        for skey, entry in found.items():
+            key, parts, fp = wanted[skey]
+            if entry.status == "error" or entry.fingerprint != fp.value:
+                continue
+            if self._dynamic_changes(parts.workspace, entry.deps, entry.trees):
+                continue  # another runner's files differed in what the check read beyond its scopes
+            verdict = StoredVerdict(
+                fingerprint=fp.value, breakdown=fp.breakdown, deps=entry.deps, trees=entry.trees,
+                status=entry.status, message=entry.message, duration_ms=entry.duration_ms, output=entry.output,
+                run_id=self._run_id, recorded_at=time.time(),
+            )
+            self._store_remote_hit(skey, verdict, fp)
+            with self._lock:
+                if self._verdicts is not None:
+                    self._verdicts[skey] = verdict
+                self._recorded = True
+            self._set(key, REPLAYED_REMOTE, {**fp.breakdown, **_dynamic_inputs(entry.deps, entry.trees)})
+            ws = parts.workspace
+            self._prefetched[key] = Replay(entry.status, reroot_optional(entry.message, ws), entry.duration_ms,
+                                           [reroot_text(line, ws) for line in entry.output], source="remote")
+
+    def _store_remote_hit(self, skey: str, verdict: StoredVerdict, fp: Fingerprint) -> None:
+        sets = {fp.breakdown[name]: paths for name, paths in fp.scope_paths.items()}
+        self._guard(lambda s: s.put_verdict(skey, verdict, sets), None)
 
     def _stored_verdict(self, storage_key: str, fp: Fingerprint) -> StoredVerdict | None:
         """The stored verdict for a key: from this run's snapshot of the whole table, read in one query at
@@ -351,6 +424,11 @@ class IncrementalSession:
             if skey in self._selectors:
                 return self._selectors[skey]
         stored = self._guard(lambda s: s.get_selector(skey), None)
+        if stored is None and self.remote is not None:
+            stored = self.remote.fetch_selector(skey)
+            if stored is not None and not self._dynamic_changes(workspace, stored.deps, stored.trees):
+                row = stored
+                self._guard(lambda s: s.put_selector(skey, row), None)
         if stored is None or self._dynamic_changes(workspace, stored.deps, stored.trees):
             return MISS
         try:
@@ -372,6 +450,8 @@ class IncrementalSession:
         self._guard(lambda s: s.put_selector(skey, row), None)
         with self._lock:
             self._selectors[skey] = value
+        if self.remote is not None:
+            self.remote.offer_selector(skey, row)
 
     # -- comparing against the stored record -------------------------------------------------------------
 

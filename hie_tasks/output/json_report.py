@@ -25,7 +25,7 @@ def outcome_json(outcome: CheckOutcome) -> dict[str, Any]:
         "line": outcome.line,
         "column": outcome.column,
         "duration_ms": round(outcome.duration_ms, 3),
-        "cached": outcome.cached,
+        "cached": outcome.cache_source if outcome.cached else False,
         "library": outcome.library,
         "output": outcome.output,
     }
@@ -43,6 +43,7 @@ def report_json(report: RunReport) -> dict[str, Any]:
             "errors": t.errors,
             "skipped": t.skipped,
             "cached": t.cached,
+            "cached_remote": t.remote,
             "duration_ms": round(report.duration_ms, 3),
         },
         "results": [outcome_json(o) for o in report.outcomes],
