@@ -1,0 +1,152 @@
+"""The shared verdict cache against a real BuildGrid: two checkouts at different paths share verdicts."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+from kit import ROOT, Checkout, Server, start_server
+
+ALL = {("core", "files.max_size(src, 1)"), ("core", "ext.count_at_least(src, 1)"),
+       ("util", "ext.count_at_least(src, 1)"), ("docs", "ext.count_at_least(md, 2)"),
+       ("readme", "files.exists(f, 'README.md')")}
+WRITE = {"CI": "true"}
+
+
+def human_lines(text: str) -> list[str]:
+    lines = [re.sub(r" \(cached\)$", "", line.rstrip()) for line in text.splitlines()]
+    return [line for line in lines if line.startswith(("PASS", "FAIL", "ERROR", "  -->", "Summary"))]
+
+
+def test_second_checkout_replays_every_verdict_from_the_remote(
+        buildgrid: Server, instance: str, checkouts: tuple[Checkout, Checkout]) -> None:
+    one, two = checkouts
+    first = one.run(buildgrid.url, instance, **WRITE)
+    assert first.ran() == ALL and first.warnings() == []
+    calls = one.calls()
+
+    second = two.run(buildgrid.url, instance)
+    assert set(second.cached().values()) == {"remote"}, second.stderr
+    assert second.report["summary"]["cached_remote"] == len(ALL)
+    assert one.calls() == calls  # zero plugin calls: not even a process start
+    # What a fresh run at the second path prints, messages re-rooted there.
+    fresh = two.run(buildgrid.url, instance, "--no-cache")
+    assert second.verdicts() == fresh.verdicts()
+    message = next(m for (e, c, _s, m) in second.verdicts() if c == "files.max_size(src, 1)")
+    assert message is not None and str(two.root) in message and str(one.root) not in message
+
+    # The remote hits were written to the second checkout's local store: now local replays.
+    third = two.run(buildgrid.url, instance)
+    assert set(third.cached().values()) == {"local"}
+    text = two.human(buildgrid.url, instance, "--refresh")
+    assert human_lines(text) == human_lines(two.human(buildgrid.url, instance, "--no-cache"))
+
+
+def test_human_summary_and_explain_say_remote(buildgrid: Server, instance: str,
+                                              checkouts: tuple[Checkout, Checkout]) -> None:
+    one, two = checkouts
+    one.run(buildgrid.url, instance, **WRITE)
+    text = two.human(buildgrid.url, instance)
+    assert f"Cache: {len(ALL)} replayed ({len(ALL)} remote), 0 ran" in text
+    explain = subprocess.run(
+        [*two.argv(buildgrid.url, instance)[:3], "explain", str(two.root / "spec.hie"), "-w", str(two.root)],
+        cwd=ROOT, env=two.env(), capture_output=True, text=True, timeout=60)
+    assert explain.stdout.count("last run: replayed from the remote cache") == len(ALL), explain.stdout
+
+
+def test_an_edit_reruns_only_its_checks_and_uploads_them(buildgrid: Server, instance: str, tmp_path: Path,
+                                                          checkouts: tuple[Checkout, Checkout]) -> None:
+    one, two = checkouts
+    one.run(buildgrid.url, instance, **WRITE)
+    two.write("docs/guide.md", "# Guide, edited on runner 2\n")
+    before = one.calls()
+    edited = two.run(buildgrid.url, instance, **WRITE)
+    assert edited.ran() == {("docs", "ext.count_at_least(md, 2)")}
+    assert one.calls()[len(before):] == ["started", "count_at_least 2"]
+
+    # A third runner with the edit replays everything from the remote: the rerun verdict was uploaded.
+    three = Checkout(tmp_path / "runner-3" / "repo", one.logs)
+    three.write("docs/guide.md", "# Guide, edited on runner 2\n")
+    before = one.calls()
+    replay = three.run(buildgrid.url, instance)
+    assert set(replay.cached().values()) == {"remote"}, replay.stderr
+    assert one.calls() == before
+
+
+def test_read_only_uploads_nothing(buildgrid: Server, instance: str, checkouts: tuple[Checkout, Checkout]) -> None:
+    one, two = checkouts
+    # No $CI: read-only by default; and explicitly read-only even with $CI.
+    assert one.run(buildgrid.url, instance).ran() == ALL
+    assert one.run(buildgrid.url, instance, "--remote-mode", "read-only", "--refresh", **WRITE).ran() == ALL
+    assert two.run(buildgrid.url, instance).ran() == ALL  # nothing on the server to replay
+    # ... whereas read-write does upload, so the test above would see it.
+    one.run(buildgrid.url, instance, "--refresh", **WRITE)
+    assert Checkout(two.root.parent / "fresh", one.logs).run(buildgrid.url, instance).ran() == set()
+
+
+def test_entry_signed_with_another_key_is_ignored(buildgrid: Server, instance: str, tmp_path: Path,
+                                                  checkouts: tuple[Checkout, Checkout]) -> None:
+    one, two = checkouts
+    one.run(buildgrid.url, instance, HIE_TASKS_REMOTE_SECRET="main-branch-key", **WRITE)
+    forged = two.run(buildgrid.url, instance, HIE_TASKS_REMOTE_SECRET="another-key")
+    assert forged.ran() == ALL  # every entry is a miss: none carries our signature
+    # Unsigned entries are misses too when a key is set.
+    unsigned_writer = Checkout(tmp_path / "w" / "repo", one.logs, spec=one.root.joinpath("spec.hie").read_text()
+                               .replace("README.md')\n", "README.md')\n    check files.exists(f, 'x')\n"))
+    unsigned_writer.run(buildgrid.url, instance, **WRITE)
+    reader = Checkout(tmp_path / "r" / "repo", one.logs, spec=unsigned_writer.root.joinpath("spec.hie").read_text())
+    signed_reader = reader.run(buildgrid.url, instance, HIE_TASKS_REMOTE_SECRET="main-branch-key")
+    assert signed_reader.cached()[("readme", "files.exists(f, 'x')")] is False
+    # With the right key the signed entries replay.
+    right = Checkout(tmp_path / "third" / "repo", one.logs).run(
+        buildgrid.url, instance, HIE_TASKS_REMOTE_SECRET="main-branch-key")
+    assert set(right.cached().values()) == {"remote"}
+
+
+def test_a_verdict_larger_than_the_batch_limit_round_trips(buildgrid: Server, instance: str,
+                                                           tmp_path: Path) -> None:
+    spec = "element big:\n    scope src = files.folder_selector('src')\n    check ext.big_fail(src, 5)\n"
+    files = {"src/a.py": "A = 1\n"}
+    one = Checkout(tmp_path / "a" / "repo", tmp_path / "logs", spec=spec, files=files)
+    two = Checkout(tmp_path / "b" / "repo", tmp_path / "logs", spec=spec, files=files)
+    first = one.run(buildgrid.url, instance, **WRITE)
+    message = first.verdicts()[0][3]
+    assert message is not None and len(message) > 5 * 1024 * 1024  # above BuildGrid's 4 MiB batch limit
+    assert first.warnings() == [], first.stderr
+    second = two.run(buildgrid.url, instance)
+    assert second.cached() == {("big", "ext.big_fail(src, 5)"): "remote"}, second.stderr
+    assert second.verdicts()[0][3] == message.replace(str(one.root), str(two.root))
+
+
+def test_server_killed_mid_run_completes_with_one_warning(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "server", 1)
+    try:
+        spec = ("element slow:\n    scope src = files.folder_selector('src')\n    check ext.slow_pass(src, 3)\n"
+                "element quick:\n    scope src = files.folder_selector('src')\n"
+                "    check files.exists(src, 'a.py')\n    check files.exists(src, 'b.py')\n"
+                "    check ext.count_at_least(src, 1)\n")
+        one = Checkout(tmp_path / "repo", tmp_path / "logs", spec=spec, files={"src/a.py": "A = 1\n"})
+        proc = subprocess.Popen(one.argv(server.url, "t0", "-j", "2"), cwd=ROOT, env=one.env(**WRITE),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while "slow_pass start" not in one.calls() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "slow_pass start" in one.calls()
+        server.kill()
+        out, err = proc.communicate(timeout=120)
+    finally:
+        server.kill()
+    import json
+
+    report = json.loads(out)
+    assert proc.returncode == 1, err
+    assert [(r["element"], r["status"]) for r in report["results"]] == [
+        ("slow", "pass"), ("quick", "pass"), ("quick", "fail"), ("quick", "pass")]
+    warnings = [line for line in err.splitlines() if line.startswith("warning: remote cache")]
+    assert len(warnings) == 1, err
+    assert "continuing without it" in warnings[0]
+    # The local store still has every verdict.
+    again = one.run("grpc://127.0.0.1:1", "t0")
+    assert set(again.cached().values()) == {"local"}
