@@ -162,7 +162,7 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
 
 def _attach_remote(project: Project, args: argparse.Namespace, upstream: bool) -> None:
     """The shared verdict cache (hie_tasks.remote) behind the session, when one is configured."""
-    if upstream:
+    if upstream or not project.options.use_store:
         return
     from rich.text import Text
 
@@ -172,7 +172,7 @@ def _attach_remote(project: Project, args: argparse.Namespace, upstream: bool) -
         error_console().print(Text(f"warning: {text}", style="yellow"))
 
     try:
-        attach(project, args, warn)
+        attach(project.session(), project.workspace, project.load_config().cache, args, warn)
     except RemoteSettingsError as exc:
         raise CliError(str(exc), 2) from None
 

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from hie_tasks.remote.settings import INSTALL_HINT, MODES, RemoteSettingsError, resolve
 
 if TYPE_CHECKING:
-    from hie_tasks.engine.project import Project
+    from hie_tasks.config import CacheConfig
+    from hie_tasks.incremental.session import IncrementalSession
     from hie_tasks.remote.cache import RemoteCache
 
 __all__ = ["RemoteSettingsError", "add_arguments", "attach"]
@@ -29,13 +30,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="read-write, read-only or off (default: read-write when $CI is set, else read-only)")
 
 
-def attach(project: Project, args: argparse.Namespace, warn: Callable[[str], None]) -> RemoteCache | None:
-    """Resolve the settings and connect the session to the remote cache. Raises RemoteSettingsError for a
+def attach(session: IncrementalSession, workspace: str, config: CacheConfig, args: argparse.Namespace,
+           warn: Callable[[str], None]) -> RemoteCache | None:
+    """Resolve the settings and put the remote cache behind `session`. Raises RemoteSettingsError for a
     setting the user must fix (the caller exits with its message)."""
-    if not project.options.use_store:
+    if not session.enabled:
         return None
     url = getattr(args, "remote_cache", None)
-    settings = resolve(project.workspace, project.load_config().cache, url=url,
+    settings = resolve(workspace, config, url=url,
                        instance=getattr(args, "remote_instance", None), mode=getattr(args, "remote_mode", None))
     if settings is None:
         return None
@@ -51,5 +53,5 @@ def attach(project: Project, args: argparse.Namespace, warn: Callable[[str], Non
         warn(f"{text}; running without the remote cache ({settings.origin})")
         return None
     cache = RemoteCache(settings, warn)
-    project.session().remote = cache
+    session.remote = cache
     return cache
