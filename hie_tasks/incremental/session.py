@@ -7,6 +7,7 @@ run: the session switches itself off, appends a line to `warnings`, and every la
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import json
@@ -345,6 +346,16 @@ class IncrementalSession:
         if not wanted:
             return
         found = remote.fetch([(skey, fp.value) for skey, (_k, _p, fp) in wanted.items()])
+        store = self._store
+        try:
+            with store.transaction() if store is not None and self.enabled else contextlib.nullcontext():
+                self._take_remote_hits(found, wanted)
+        except sqlite3.Error as exc:
+            assert store is not None
+            self._store_failed(store, exc)
+
+    def _take_remote_hits(self, found: dict[str, StoredVerdict],
+                          wanted: dict[str, tuple[CheckKey, FingerprintParts, Fingerprint]]) -> None:
         for skey, entry in found.items():
             key, parts, fp = wanted[skey]
             if entry.status == "error" or entry.fingerprint != fp.value:

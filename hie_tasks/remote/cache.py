@@ -54,6 +54,11 @@ class RemoteCache:
         self._queue: queue.Queue[entries.Upload | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._said: set[str] = set()
+        #: this run's verdict entries (fetched or uploaded): storage key → (fingerprint, output files)
+        self._entries: dict[str, tuple[str, dict[str, re_pb2.Digest]]] = {}
+        #: what the last `fetch` asked for: a manifest of it is uploaded at `close` when all of it is known
+        self._wanted: list[tuple[str, str]] = []
+        self._closed = False
 
     # -- state -------------------------------------------------------------------------------------------
 
@@ -146,21 +151,64 @@ class RemoteCache:
         self.stats.rejected += 1
         self.stats.rejected_reasons.append(why)
 
+    def _from_manifest(self, wanted: list[tuple[str, str]],
+                       actions: dict[str, entries.ActionBlobs]) -> dict[str, tuple[dict[str, re_pb2.Digest], dict[str, bytes]]]:
+        """The entries of a manifest for exactly this set of checks, when a runner uploaded one."""
+        found = self._fetch({"": entries.manifest_action(wanted)}, (entries.MANIFEST_FILE,))
+        if "" not in found:
+            return {}
+        files, blobs = found[""]
+        try:
+            listed = entries.parse_manifest(blobs[files[entries.MANIFEST_FILE].hash])
+        except (entries.BadEntry, KeyError) as exc:
+            self._reject(str(exc))
+            return {}
+        client = self._client
+        if client is None:
+            return {}
+        try:
+            data = client.read_blobs([d for key, f in listed.items() if key in actions for d in f.values()])
+        except grpc.RpcError as exc:
+            self._off(exc, "reading verdicts")
+            return {}
+        out = {}
+        for key, f in listed.items():
+            if key not in actions:
+                continue
+            try:
+                entries.output_digests(re_pb2.ActionResult(output_files=[
+                    re_pb2.OutputFile(path=n, digest=d) for n, d in f.items()]),
+                    (entries.VERDICT_FILE, entries.DEPS_FILE, entries.OUTPUT_FILE))
+                if any(d.hash not in data for d in f.values()):
+                    continue  # evicted since: looked up on its own below
+                entries.check_signature(self.settings.secret, actions[key].digest, f, data)
+            except entries.BadEntry as exc:
+                self._reject(str(exc))
+                continue
+            out[key] = (f, data)
+        return out
+
     def fetch(self, wanted: list[tuple[str, str]]) -> dict[str, StoredVerdict]:
         """{storage key: verdict} for the (storage key, fingerprint) pairs the remote has a valid entry for."""
+        self._wanted = list(wanted)
         actions = {key: entries.verdict_action(key, fp) for key, fp in wanted}
+        fingerprints = dict(wanted)
         out: dict[str, StoredVerdict] = {}
-        for key, (files, blobs) in self._fetch(actions, (entries.VERDICT_FILE, entries.DEPS_FILE,
-                                                          entries.OUTPUT_FILE)).items():
+        listed = self._from_manifest(wanted, actions) if len(wanted) > 1 else {}
+        rest = {key: a for key, a in actions.items() if key not in listed}
+        found = {**listed, **self._fetch(rest, (entries.VERDICT_FILE, entries.DEPS_FILE, entries.OUTPUT_FILE))}
+        for key, (files, blobs) in found.items():
             try:
                 verdict = entries.parse_verdict(files, blobs)
             except entries.BadEntry as exc:
                 self._reject(str(exc))
                 continue
-            if verdict.fingerprint != dict(wanted)[key]:
+            if verdict.fingerprint != fingerprints[key]:
                 self._reject("fingerprint differs from its action")
                 continue
             out[key] = verdict
+            with self._lock:
+                self._entries[key] = (verdict.fingerprint, files)
         self.stats.hits += len(out)
         return out
 
@@ -178,7 +226,24 @@ class RemoteCache:
 
     def offer(self, storage_key: str, verdict: StoredVerdict) -> None:
         if self.writes:
-            self._enqueue(entries.verdict_upload(storage_key, verdict, self.settings.secret))
+            upload = entries.verdict_upload(storage_key, verdict, self.settings.secret)
+            with self._lock:
+                self._entries[storage_key] = (verdict.fingerprint, {f.path: f.digest for f in upload.result.output_files})
+            self._enqueue(upload)
+
+    def _offer_manifest(self) -> None:
+        """After the run: when every check the run looked up has an entry, one manifest names them all."""
+        wanted = self._wanted
+        if not self.writes or len(wanted) < 2:
+            return
+        with self._lock:
+            known = {key: self._entries.get(key) for key, _fp in wanted}
+        for key, fp in wanted:
+            entry = known[key]
+            if entry is None or entry[0] != fp:
+                return
+        files = {key: e[1] for key, e in known.items() if e is not None}
+        self._enqueue(entries.manifest_upload(files, entries.manifest_action(wanted)))
 
     def offer_selector(self, key: str, row: StoredSelector) -> None:
         if self.writes:
@@ -215,15 +280,17 @@ class RemoteCache:
         try:
             # The action, its command and every output blob are in the CAS before the result names them.
             client.write_blobs({h: data for u in batch for h, data in u.blobs.items()})
-            for u in batch:
-                client.update_action_result(u.action.digest, u.result)
-                self.stats.uploaded += 1
+            client.update_action_results([(u.action.digest, u.result) for u in batch])
+            self.stats.uploaded += len(batch)
         except grpc.RpcError as exc:
             self._off(exc, "uploading verdicts")
         except RuntimeError as exc:
             self._off(exc, "uploading verdicts")
 
     def close(self, timeout_s: float = DRAIN_TIMEOUT_S) -> None:
+        if not self._closed:
+            self._closed = True
+            self._offer_manifest()  # queued last: uploaded after every entry it names
         worker = self._worker
         if worker is not None:
             self._queue.put(None)

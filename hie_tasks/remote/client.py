@@ -24,7 +24,7 @@ DEFAULT_BATCH_LIMIT = 4 * 1024 * 1024
 #: Room left in a batch for the request's own framing (digests, instance name, protobuf tags).
 _BATCH_OVERHEAD = 64 * 1024
 #: Concurrent GetActionResult calls in flight.
-IN_FLIGHT = 8
+IN_FLIGHT = 16
 _CHUNK = 1024 * 1024
 
 
@@ -112,11 +112,31 @@ class Client:
             raise error
         return found
 
-    def update_action_result(self, digest: re_pb2.Digest, result: re_pb2.ActionResult) -> None:
-        self._ac.UpdateActionResult(
-            re_pb2.UpdateActionResultRequest(instance_name=self.instance, action_digest=digest, action_result=result,
-                                             digest_function=re_pb2.DigestFunction.SHA256),
-            timeout=self._timeout, metadata=self._metadata)
+    def update_action_results(self, items: list[tuple[re_pb2.Digest, re_pb2.ActionResult]]) -> None:
+        """UpdateActionResult for each, a few in flight; the first failure raises (after those in flight)."""
+        pending: list[grpc.Future] = []
+        error: grpc.RpcError | None = None
+
+        def settle(future: grpc.Future) -> None:
+            nonlocal error
+            try:
+                future.result()
+            except grpc.RpcError as exc:
+                error = error or exc
+
+        for digest, result in items:
+            if error is not None:
+                break
+            request = re_pb2.UpdateActionResultRequest(
+                instance_name=self.instance, action_digest=digest, action_result=result,
+                digest_function=re_pb2.DigestFunction.SHA256)
+            pending.append(self._ac.UpdateActionResult.future(request, timeout=self._timeout, metadata=self._metadata))
+            if len(pending) >= IN_FLIGHT:
+                settle(pending.pop(0))
+        for future in pending:
+            settle(future)
+        if error is not None:
+            raise error
 
     # -- CAS ---------------------------------------------------------------------------------------------
 

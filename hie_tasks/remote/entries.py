@@ -67,6 +67,32 @@ def selector_action(selector_key: str) -> ActionBlobs:
     return make_action(["hie-tasks", "selector", selector_key], [VALUE_FILE, DEPS_FILE, SIGNATURE_FILE])
 
 
+MANIFEST_FILE = "manifest.json"
+
+
+def manifest_action(wanted: list[tuple[str, str]]) -> ActionBlobs:
+    """The action naming a whole run's set of (storage key, fingerprint) pairs: one GetActionResult then
+    answers thousands of checks (REAPI has no batch GetActionResult)."""
+    listing = hashlib.sha256(_json(sorted(wanted))).hexdigest()
+    return make_action(["hie-tasks", "manifest", listing], [MANIFEST_FILE])
+
+
+def manifest_upload(files: dict[str, dict[str, re_pb2.Digest]], action: ActionBlobs) -> Upload:
+    """A manifest: for each storage key, the output files of its verdict entry (each entry keeps its own
+    signature, which covers its action digest, so a manifest cannot vouch for anything by itself)."""
+    body = _json({key: {name: [d.hash, d.size_bytes] for name, d in f.items()} for key, f in files.items()})
+    return _upload(action, {MANIFEST_FILE: body}, None)
+
+
+def parse_manifest(data: bytes) -> dict[str, dict[str, re_pb2.Digest]]:
+    try:
+        raw = json.loads(data.decode())
+        return {str(k): {str(n): re_pb2.Digest(hash=str(h), size_bytes=int(s)) for n, (h, s) in f.items()}
+                for k, f in raw.items()}
+    except (ValueError, TypeError, AttributeError, UnicodeDecodeError) as exc:
+        raise BadEntry(f"malformed manifest: {exc}") from None
+
+
 def sign(secret: bytes, action: re_pb2.Digest, files: dict[str, re_pb2.Digest]) -> bytes:
     text = action.hash + "".join(f"\n{name}={d.hash}/{d.size_bytes}" for name, d in sorted(files.items()))
     return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest().encode()
