@@ -9,24 +9,16 @@ Checks:
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins_py"))
-from sample_plugin import PluginError, plain, serve  # type: ignore[import-not-found]  # found via sys.path above
-
-LOG_DIR = sys.argv[1] if len(sys.argv) > 1 else "."
-
-
-def log(line: str) -> None:
-    fd = os.open(os.path.join(LOG_DIR, "calls.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        os.write(fd, (line + "\n").encode())
-    finally:
-        os.close(fd)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e_incremental"))
+# The serving loop comes from the sample plugin, the call log (LOG_DIR = argv[1]) from the counting plugin.
+from counting_plugin import log  # type: ignore[import-not-found]  # found via sys.path above
+from sample_plugin import PluginError, plain, serve  # type: ignore[import-not-found]
 
 
 def paths(value: Any) -> list[str]:
