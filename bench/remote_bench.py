@@ -83,12 +83,13 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def timed(ws: Path, url: str, *extra: str, env: dict[str, str] | None = None) -> tuple[float, float, float, dict]:
-    argv = [sys.executable, "-m", "hie_tasks", "run", str(ws / "spec.hie"), "-w", str(ws), "-f", "json",
-            "--remote-cache", url, "--remote-instance", "hie", *extra]
+    # Configured the way CI configures it, through the environment.
+    argv = [sys.executable, "-m", "hie_tasks", "run", str(ws / "spec.hie"), "-w", str(ws), "-f", "json", *extra]
     base = {k: v for k, v in os.environ.items() if not k.startswith("HIE_TASKS_REMOTE") and k != "CI"}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **(env or {})},
+    settings = {"HIE_TASKS_REMOTE_CACHE": url, "HIE_TASKS_REMOTE_INSTANCE": "hie"}
+    proc = subprocess.run(argv, cwd=ROOT, env={**base, "PYTHONPATH": str(ROOT), **settings, **(env or {})},
                           capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -11,7 +11,8 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from hie_tasks.remote.settings import INSTALL_HINT, MODES, RemoteSettingsError, resolve
+from hie_tasks.incremental.store import StoredSelector, StoredVerdict
+from hie_tasks.remote.settings import INSTALL_HINT, MODES, RemoteSettings, RemoteSettingsError, resolve
 
 if TYPE_CHECKING:
     from hie_tasks.config import CacheConfig
@@ -31,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def attach(session: IncrementalSession, workspace: str, config: CacheConfig, args: argparse.Namespace,
-           warn: Callable[[str], None]) -> RemoteCache | None:
+           warn: Callable[[str], None]) -> LazyRemote | None:
     """Resolve the settings and put the remote cache behind `session`. Raises RemoteSettingsError for a
     setting the user must fix (the caller exits with its message)."""
     if not session.enabled:
@@ -41,17 +42,88 @@ def attach(session: IncrementalSession, workspace: str, config: CacheConfig, arg
                        instance=getattr(args, "remote_instance", None), mode=getattr(args, "remote_mode", None))
     if settings is None:
         return None
+    hint = f"the remote cache needs grpcio and protobuf; install them: {INSTALL_HINT}"
+    if url is not None:
+        # Asked for on the command line: find out now, and fail with the fix rather than warn mid-run.
+        try:
+            _import_cache()
+        except _ImportFailed as exc:
+            raise RemoteSettingsError(f"{hint} ({exc})") from None
+    elif _missing() is not None:
+        warn(f"{hint}; running without the remote cache ({settings.origin} names one)")
+        return None
+    lazy = LazyRemote(settings, warn)
+    session.remote = lazy
+    return lazy
+
+
+class _ImportFailed(Exception):
+    pass
+
+
+def _missing() -> str | None:
+    """The first of grpc / google.protobuf that is not installed (cheap: no import)."""
+    import importlib.util
+
+    for name in ("grpc", "google.protobuf"):
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except ImportError:
+            return name
+    return None
+
+
+def _import_cache() -> type[RemoteCache]:
     try:
         from hie_tasks.remote.cache import RemoteCache
     except Exception as exc:
         # Missing, or a protobuf runtime older than the generated code (its VersionError is no ImportError).
         if not isinstance(exc, ImportError) and type(exc).__name__ != "VersionError":
             raise
-        text = f"the remote cache needs grpcio and protobuf ({exc}); install them: {INSTALL_HINT}"
-        if url is not None:
-            raise RemoteSettingsError(text) from None
-        warn(f"{text}; running without the remote cache ({settings.origin})")
-        return None
-    cache = RemoteCache(settings, warn)
-    session.remote = cache
-    return cache
+        raise _ImportFailed(str(exc)) from None
+    return RemoteCache
+
+
+class LazyRemote:
+    """The remote cache, created (and grpc imported, ~0.15 s) only when the run first needs it: a run the
+    local store answers entirely never pays for it."""
+
+    def __init__(self, settings: RemoteSettings, warn: Callable[[str], None]) -> None:
+        self.settings = settings
+        self._warn = warn
+        self.cache: RemoteCache | None = None
+
+        self._broken = False
+
+    def _get(self) -> RemoteCache | None:
+        if self.cache is None and not self._broken:
+            try:
+                self.cache = _import_cache()(self.settings, self._warn)
+            except _ImportFailed as exc:
+                self._broken = True
+                self._warn(f"the remote cache needs grpcio and protobuf ({exc}); install them: {INSTALL_HINT}; "
+                           f"running without the remote cache ({self.settings.origin} names one)")
+        return self.cache
+
+    def fetch(self, wanted: list[tuple[str, str]]) -> dict[str, StoredVerdict]:
+        cache = self._get()
+        return cache.fetch(wanted) if cache is not None else {}
+
+    def offer(self, storage_key: str, verdict: StoredVerdict) -> None:
+        cache = self._get()
+        if cache is not None:
+            cache.offer(storage_key, verdict)
+
+    def fetch_selector(self, key: str) -> StoredSelector | None:
+        cache = self._get()
+        return cache.fetch_selector(key) if cache is not None else None
+
+    def offer_selector(self, key: str, row: StoredSelector) -> None:
+        cache = self._get()
+        if cache is not None:
+            cache.offer_selector(key, row)
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()

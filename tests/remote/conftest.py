@@ -1,4 +1,4 @@
-"""Fixtures for the remote-cache tests (helpers in kit.py): one BuildGrid per session, an instance per test."""
+"""Fixtures for the remote-cache tests (helpers in remote_kit.py): one BuildGrid per session, an instance per test."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ HERE = Path(__file__).parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from kit import INSTANCES, Checkout, Server, next_instance, start_server  # noqa: E402
+from remote_kit import INSTANCES, Checkout, Server, next_instance, start_server  # noqa: E402
 
 
 @pytest.fixture(scope="session")

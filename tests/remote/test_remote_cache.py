@@ -7,7 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from kit import ROOT, Checkout, Server, start_server
+from remote_kit import ROOT, Checkout, Server, start_server
 
 ALL = {("core", "files.max_size(src, 1)"), ("core", "ext.count_at_least(src, 1)"),
        ("util", "ext.count_at_least(src, 1)"), ("docs", "ext.count_at_least(md, 2)"),
