@@ -78,6 +78,7 @@ class RemoteVerdicts(Protocol):
     (workspace-relative) exactly as local rows are; implementations never raise for a cache failure."""
 
     def fetch(self, wanted: list[tuple[str, str]]) -> dict[str, StoredVerdict]: ...
+    def expect(self, wanted: list[tuple[str, str]]) -> None: ...
     def offer(self, storage_key: str, verdict: StoredVerdict) -> None: ...
     def fetch_selector(self, key: str) -> StoredSelector | None: ...
     def offer_selector(self, key: str, row: StoredSelector) -> None: ...
@@ -335,7 +336,12 @@ class IncrementalSession:
         """Look every check up locally, then the local misses in the remote cache in one batch; remote hits
         are written to the local store. `lookup` then answers these checks from what was found here."""
         remote = self.remote
-        if remote is None or not self.enabled or self.refresh:
+        if remote is None or not self.enabled:
+            return
+        if self.refresh:
+            # Nothing is replayed, but the remote learns the run's checks (for its run manifest).
+            remote.expect([(key.storage_key(), self._fingerprint(key, parts, purity).value)
+                           for key, parts, purity in checks if shareable(parts, purity)])
             return
         wanted: dict[str, tuple[CheckKey, FingerprintParts, Fingerprint]] = {}
         for key, parts, purity in checks:

@@ -110,6 +110,11 @@ class LazyRemote:
         cache = self._get()
         return cache.fetch(wanted) if cache is not None else {}
 
+    def expect(self, wanted: list[tuple[str, str]]) -> None:
+        cache = self._get()
+        if cache is not None:
+            cache.expect(wanted)
+
     def offer(self, storage_key: str, verdict: StoredVerdict) -> None:
         cache = self._get()
         if cache is not None:

@@ -188,6 +188,10 @@ class RemoteCache:
             out[key] = (f, data)
         return out
 
+    def expect(self, wanted: list[tuple[str, str]]) -> None:
+        """The checks this run will offer (`--refresh`), for the manifest written at `close`."""
+        self._wanted = list(wanted)
+
     def fetch(self, wanted: list[tuple[str, str]]) -> dict[str, StoredVerdict]:
         """{storage key: verdict} for the (storage key, fingerprint) pairs the remote has a valid entry for."""
         self._wanted = list(wanted)
