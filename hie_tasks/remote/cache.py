@@ -198,21 +198,26 @@ class RemoteCache:
         actions = {key: entries.verdict_action(key, fp) for key, fp in wanted}
         fingerprints = dict(wanted)
         out: dict[str, StoredVerdict] = {}
-        listed = self._from_manifest(wanted, actions) if len(wanted) > 1 else {}
-        rest = {key: a for key, a in actions.items() if key not in listed}
-        found = {**listed, **self._fetch(rest, (entries.VERDICT_FILE, entries.DEPS_FILE, entries.OUTPUT_FILE))}
-        for key, (files, blobs) in found.items():
-            try:
-                verdict = entries.parse_verdict(files, blobs)
-            except entries.BadEntry as exc:
-                self._reject(str(exc))
-                continue
-            if verdict.fingerprint != fingerprints[key]:
-                self._reject("fingerprint differs from its action")
-                continue
-            out[key] = verdict
-            with self._lock:
-                self._entries[key] = (verdict.fingerprint, files)
+
+        def take(found: dict[str, tuple[dict[str, re_pb2.Digest], dict[str, bytes]]]) -> None:
+            for key, (files, blobs) in found.items():
+                try:
+                    verdict = entries.parse_verdict(files, blobs)
+                except entries.BadEntry as exc:
+                    self._reject(str(exc))
+                    continue
+                if verdict.fingerprint != fingerprints[key]:
+                    self._reject("fingerprint differs from its action")
+                    continue
+                out[key] = verdict
+                with self._lock:
+                    self._entries[key] = (verdict.fingerprint, files)
+
+        if len(wanted) > 1:
+            take(self._from_manifest(wanted, actions))
+        # Whatever the manifest did not answer (absent, evicted, or refused) is looked up entry by entry.
+        take(self._fetch({key: a for key, a in actions.items() if key not in out},
+                         (entries.VERDICT_FILE, entries.DEPS_FILE, entries.OUTPUT_FILE)))
         self.stats.hits += len(out)
         return out
 

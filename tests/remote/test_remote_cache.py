@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -138,8 +141,6 @@ def test_server_killed_mid_run_completes_with_one_warning(tmp_path: Path) -> Non
         out, err = proc.communicate(timeout=120)
     finally:
         server.kill()
-    import json
-
     report = json.loads(out)
     assert proc.returncode == 1, err
     assert [(r["element"], r["status"]) for r in report["results"]] == [
@@ -150,3 +151,37 @@ def test_server_killed_mid_run_completes_with_one_warning(tmp_path: Path) -> Non
     # The local store still has every verdict.
     again = one.run("grpc://127.0.0.1:1", "t0")
     assert set(again.cached().values()) == {"local"}
+
+
+def test_a_forged_run_manifest_cannot_swap_verdicts(buildgrid: Server, instance: str,
+                                                    checkouts: tuple[Checkout, Checkout]) -> None:
+    from hie_tasks.remote import entries
+    from hie_tasks.remote.client import Client, open_channel
+    from hie_tasks.remote.settings import RemoteSettings
+
+    one, two = checkouts
+    key = {"HIE_TASKS_REMOTE_SECRET": "main-branch-key"}
+    one.run(buildgrid.url, instance, **key, **WRITE)
+    conn = sqlite3.connect(one.root / ".hie-cache" / "results.sqlite")
+    wanted = sorted(conn.execute("SELECT key, fingerprint FROM verdicts"))
+    conn.close()
+    # A writer without the key replaces the run manifest by one that maps each check to another's entry.
+    settings = RemoteSettings(target=buildgrid.url.removeprefix("grpc://"), tls=False, instance=instance,
+                              mode="read-write")
+    client = Client(settings, open_channel(settings))
+    digests = {k: entries.verdict_action(k, fp).digest for k, fp in wanted}
+    results = client.get_action_results(list(digests.values()))
+    files = {k: {f.path: f.digest for f in results[d.hash].output_files} for k, d in digests.items()}
+    keys = [k for k, _fp in wanted]
+    rotated = {k: files[keys[(i + 1) % len(keys)]] for i, k in enumerate(keys)}
+    forged = entries.manifest_upload(rotated, entries.manifest_action(wanted))
+    client.write_blobs(forged.blobs)
+    client.update_action_results([(forged.action.digest, forged.result)])
+    client.close()
+
+    fresh = two.run(buildgrid.url, instance, "--no-cache")
+    for env in (key, {}):  # with the key (signatures) and without it (fingerprints) the swap is refused
+        shutil.rmtree(two.root / ".hie-cache", ignore_errors=True)
+        replay = two.run(buildgrid.url, instance, **env)
+        assert set(replay.cached().values()) == {"remote"}, replay.stderr  # each check's own entry
+        assert replay.verdicts() == fresh.verdicts()
