@@ -185,3 +185,39 @@ def test_a_forged_run_manifest_cannot_swap_verdicts(buildgrid: Server, instance:
         replay = two.run(buildgrid.url, instance, **env)
         assert set(replay.cached().values()) == {"remote"}, replay.stderr  # each check's own entry
         assert replay.verdicts() == fresh.verdicts()
+
+
+def test_pure_selector_answers_are_shared_and_rerooted(buildgrid: Server, instance: str, tmp_path: Path) -> None:
+    from hie_tasks.incremental.session import MISS, IncrementalSession
+    from hie_tasks.incremental.store import ResultStore
+    from hie_tasks.libraries.base import CallContext
+    from hie_tasks.model.values import Scope, ScopeKind
+    from hie_tasks.remote.cache import RemoteCache
+    from hie_tasks.remote.settings import RemoteSettings
+
+    def session(ws: Path, mode: str) -> IncrementalSession:
+        s = IncrementalSession(ResultStore(str(ws / ".hie-cache")))
+        settings = RemoteSettings(target=buildgrid.url.removeprefix("grpc://"), tls=False, instance=instance,
+                                  mode=mode, url=buildgrid.url)
+        s.remote = RemoteCache(settings, warnings.append)
+        s.begin_run()
+        return s
+
+    warnings: list[str] = []
+    a, b = tmp_path / "a" / "repo", tmp_path / "b" / "elsewhere"
+    for ws in (a, b):
+        (ws / "src").mkdir(parents=True)
+        (ws / "src" / "x.py").write_text("X = 1\n")
+    args = '[{"String":"src"}]'
+    writer = session(a, "read-write")
+    assert writer.selector_lookup("wasm:pure", "pick", args, str(a)) is MISS
+    writer.selector_record("wasm:pure", "pick", args, Scope(ScopeKind.folder("src"), (str(a / "src" / "x.py"),)),
+                           CallContext(str(a)))
+    writer.close()  # waits for the upload
+
+    reader = session(b, "read-only")
+    value = reader.selector_lookup("wasm:pure", "pick", args, str(b))
+    assert value == Scope(ScopeKind.folder("src"), (str(b / "src" / "x.py"),))  # re-rooted at b
+    assert reader.selector_lookup("wasm:other", "pick", args, str(b)) is MISS
+    reader.close()
+    assert warnings == []
