@@ -18,6 +18,7 @@ Diagnostic codes (upstream's E510-E514, the rest are hie-tasks additions; upstre
 - E519 a `capabilities.write` list that is not allowed: not a list of workspace-relative directories, one that
   escapes the workspace or names a protected place (the workspace root, `.git/`, `.hie-cache/`, a directory
   holding a configured `.wasm`), or `fs = "write"` without a `write` list (and the reverse)
+- E515/E516 also cover the `[cache]` table (the remote verdict cache, see `hie_tasks/remote/`)
 - W510 (warning) a configured library replaces a built-in one (`files`, `python`, `rust`)
 - W511 (warning) a library name that is not an identifier and so cannot be called from a .hie file
 """
@@ -92,10 +93,25 @@ LibraryConfig = WasmLibraryConfig | ExternalLibraryConfig
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    """The `[cache]` table: the shared remote verdict cache. Secrets are never here (see remote/settings.py)."""
+
+    remote: str | None = None
+    instance: str = ""
+    mode: str | None = None
+    token_env: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    timeout_ms: int = 10_000
+
+
+@dataclass(frozen=True)
 class WorkspaceConfig:
     #: absolute path of hielements.toml, or None when the workspace has none
     file: str | None
     libraries: tuple[LibraryConfig, ...] = ()
+    cache: CacheConfig = field(default_factory=CacheConfig)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -118,6 +134,8 @@ _CAPABILITY_KEYS = ("fs", "workspace_only", "env_access", "write")
 PROTECTED_DIRS = (".git", ".hie-cache")
 _LIBRARY_TYPES = ("external", "wasm", "component")
 _KIND_NOUN = {"external": "an external library", "wasm": "a wasm library"}
+_CACHE_KEYS = ("remote", "instance", "mode", "token_env", "ca_file", "cert_file", "key_file", "timeout_ms")
+_CACHE_MODES = ("read-write", "read-only", "off")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -271,6 +289,19 @@ class _Locator:
                 return i + 1
         return len(self.lines)
 
+    def cache_key(self, key: str) -> Span:
+        """The `key =` line inside `[cache]` (the header when the key is not found)."""
+        header = self._header_index("cache")
+        if header is None:
+            return Span.point(self.file, 1, 1)
+        pattern = re.compile(r"\s*" + self._name(key) + r"\s*=")
+        for i in range(header + 1, self._section_end(header)):
+            match = pattern.match(self.lines[i])
+            if match:
+                column = len(self.lines[i]) - len(self.lines[i].lstrip()) + 1
+                return Span(self.file, i + 1, column, i + 1, column + len(key))
+        return Span(self.file, header + 1, 1, header + 1, len(self.lines[header]) + 1)
+
     def entry(self, name: str) -> Span:
         extent = self._entry_extent(name)
         if extent is None:
@@ -335,12 +366,13 @@ class _Loader:
 
     def load(self, data: dict[str, Any]) -> WorkspaceConfig:
         for key in data:
-            if key != "libraries":
+            if key not in ("libraries", "cache"):
                 self._error(
                     "E515", None, (),
                     f"unknown top-level key '{key}' in {CONFIG_FILE}",
-                    "the only top-level table is [libraries]",
+                    "the top-level tables are [libraries] and [cache]",
                 )
+        cache = self._cache(data.get("cache", {}))
         libraries = data.get("libraries", {})
         if not isinstance(libraries, dict):
             self._error(
@@ -355,7 +387,49 @@ class _Loader:
             if lib is not None:
                 loaded.append(lib)
         self._write_over_plugins(loaded)
-        return WorkspaceConfig(file=self.file, libraries=tuple(loaded))
+        return WorkspaceConfig(file=self.file, libraries=tuple(loaded), cache=cache)
+
+    def _cache(self, raw: object) -> CacheConfig:
+        def say(code: str, key: str, message: str, help: str) -> None:
+            self.diagnostics.append(error(code, message, self.where.cache_key(key), help))
+
+        def bad(key: str, found: object, allowed: str) -> None:
+            say("E516", key, f"[cache] '{key}' in {CONFIG_FILE} must be {allowed}, found {_describe(found)}",
+                f"in {CONFIG_FILE}, set [cache] {key} to {allowed}")
+
+        if not isinstance(raw, dict):
+            bad("cache", raw, 'a table such as [cache] remote = "grpc://HOST:PORT"')
+            return CacheConfig()
+        strings: dict[str, str] = {}
+        for key, value in raw.items():
+            if key in ("token", "secret", "password"):
+                say("E515", key, f"[cache] '{key}' in {CONFIG_FILE}: secrets are never read from the repository",
+                    "put the token in an environment variable ($HIE_TASKS_REMOTE_TOKEN, or the one named by"
+                    " token_env) and the signing key in $HIE_TASKS_REMOTE_SECRET")
+            elif key not in _CACHE_KEYS:
+                say("E515", key, f"[cache]: unknown key '{key}' in {CONFIG_FILE}",
+                    "allowed keys: " + ", ".join(_CACHE_KEYS))
+            elif key == "timeout_ms":
+                if not _is_int(value) or value <= 0:
+                    bad(key, value, "a positive integer")
+            elif not isinstance(value, str) or (key != "instance" and not value.strip()):
+                bad(key, value, "a string" if key == "instance" else "a non-empty string")
+            else:
+                strings[key] = value
+        remote = strings.get("remote")
+        if remote is not None and remote != "off" and not remote.startswith(("grpc://", "grpcs://")):
+            bad("remote", remote, '"grpc://HOST:PORT", "grpcs://HOST:PORT" or "off"')
+            remote = None
+        mode = strings.get("mode")
+        if mode is not None and mode not in _CACHE_MODES:
+            bad("mode", mode, " or ".join(f'"{m}"' for m in _CACHE_MODES))
+            mode = None
+        timeout = raw.get("timeout_ms", 10_000)
+        return CacheConfig(
+            remote=remote, instance=strings.get("instance", ""), mode=mode, token_env=strings.get("token_env"),
+            ca_file=strings.get("ca_file"), cert_file=strings.get("cert_file"), key_file=strings.get("key_file"),
+            timeout_ms=timeout if _is_int(timeout) and timeout > 0 else 10_000,
+        )
 
     def _write_over_plugins(self, libraries: list[LibraryConfig]) -> None:
         """A write directory must not hold any configured plugin: a plugin could rewrite another one (or

@@ -176,6 +176,7 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
         from hie_tasks.libraries.limits import run_deadline
 
         run_deadline.start(getattr(args, "timeout", None))
+        _attach_remote(project, args, upstream)
         plan = project.plan(spec)
         _print_store_warnings(project.store_warnings)
         if args.format == "human":
@@ -225,6 +226,23 @@ def _run_human(
     return report
 
 
+def _attach_remote(project: Project, args: argparse.Namespace, upstream: bool) -> None:
+    """The shared verdict cache (hie_tasks.remote) behind the session, when one is configured."""
+    if upstream or not project.options.use_store:
+        return
+    from rich.text import Text
+
+    from hie_tasks.remote.attach import RemoteSettingsError, attach
+
+    def warn(text: str) -> None:
+        error_console().print(Text(f"warning: {text}", style="yellow"))
+
+    try:
+        attach(project.session(), project.workspace, project.load_config().cache, args, warn)
+    except RemoteSettingsError as exc:
+        raise CliError(str(exc), 2) from None
+
+
 def run(args: argparse.Namespace) -> int:
     return execute(args)
 
@@ -253,6 +271,9 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
     p.add_argument("--refresh", action="store_true", help="run every check and rewrite the result store")
     p.add_argument("--cache-dir", help="result store directory (default: $HIE_TASKS_CACHE_DIR or WS/.hie-cache)")
     p.add_argument("--module-cache", help="compiled-module cache directory (default: $HIE_TASKS_MODULE_CACHE)")
+    from hie_tasks.remote.attach import add_arguments
+
+    add_arguments(p)
 
 
 def add_parser(subparsers: Any, name: str = "run", help: str = "run the spec's checks") -> None:

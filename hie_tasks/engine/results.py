@@ -25,6 +25,8 @@ class CheckOutcome:
     column: int
     duration_ms: float = 0.0
     cached: bool = False
+    #: where a replayed verdict came from: "local" (the result store) or "remote" (the shared cache)
+    cache_source: str = "local"
     #: captured plugin output (stdout/stderr lines), shown with the check in human output
     output: list[str] = field(default_factory=list)
     library: str | None = None
@@ -40,6 +42,8 @@ class Totals:
     errors: int = 0
     skipped: int = 0
     cached: int = 0
+    #: of `cached`, how many came from the remote cache
+    remote: int = 0
 
     def add(self, outcome: CheckOutcome) -> None:
         self.total += 1
@@ -51,6 +55,8 @@ class Totals:
             self.errors += 1
         if outcome.cached:
             self.cached += 1
+            if outcome.cache_source == "remote":
+                self.remote += 1
 
 
 @dataclass

@@ -79,7 +79,7 @@ def cached_selector_call(session: IncrementalSession) -> Callable[[Library, str,
         if library.purity() is not Purity.PURE:
             return library.call(function, args, ctx)
         key_args = args_json(args)
-        cached = session.selector_lookup(library.identity(), function, key_args)
+        cached = session.selector_lookup(library.identity(), function, key_args, ctx.workspace)
         if cached is not MISS:
             return cached
         value = library.call(function, args, ctx)
@@ -119,6 +119,12 @@ class Runner:
         jobs = options.jobs or default_jobs()
         if self.session is not None:
             self.session.begin_run()
+            if self.session.remote is not None:
+                # One batched remote look-up for every local miss, before anything runs.
+                self.session.prefetch([
+                    (check_key(p), fingerprint_parts(p, self.workspace, self._identity(p.library)), p.library.purity())
+                    for p in runnable if p.error is None and p.library is not None
+                ])
         # Everything alive now (spec, plan, libraries) outlives the run: keep the collector from walking it
         # again and again (a full collection over a big plan cost more than a tenth of a no-op run). Freezing
         # only exempts objects from cycle detection; reference counting still frees them.
@@ -235,6 +241,7 @@ class Runner:
             if replay is not None:
                 outcome = self._outcome(planned, CheckResult(Status(replay.status), replay.message))
                 outcome.cached = True
+                outcome.cache_source = replay.source
                 outcome.duration_ms = replay.duration_ms
                 outcome.output, outcome.locations = split_locations(list(replay.output))
                 return outcome

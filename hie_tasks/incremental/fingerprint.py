@@ -16,10 +16,12 @@ The rule, as it should read in the README:
       - function   the function name;
       - args       the arguments, as canonical JSON of their tagged form (a Scope contributes its kind here
                    and its paths to its scope[i] component);
-      - workspace  the absolute workspace root;
       - scope[i]   for the i-th Scope among the arguments (counting into lists, left to right): the set of its
-                   files and the content digest of each, so adding, removing or editing a file in the scope
-                   is a change (for PURE libraries, which cannot open files, only the set of paths counts);
+                   files (workspace-relative) and the content digest of each, so adding, removing or editing
+                   a file in the scope is a change (for PURE libraries, which cannot open files, only the set
+                   of paths counts);
+    The absolute workspace root is NOT an input: paths are workspace-relative and the identity has the root
+    replaced by a marker (`relocate.py`), so a store (local or remote) is valid at any checkout path.
     and, checked after that, every input the check reported while it ran:
       - each file it read beyond its scopes (deps) has the same content digest;
       - each directory listing it depended on (trees) still lists the same file names.
@@ -38,12 +40,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from hie_tasks.incremental.digests import FileDigester, hash_text
+from hie_tasks.incremental.relocate import rel_path, relocate_text
 from hie_tasks.model.codec import encode_value
 from hie_tasks.model.values import Scope, Value
 from hie_tasks.version import __version__
 
 #: Stands for a path's content digest when contents are not part of the fingerprint (PURE libraries).
 NOT_HASHED = "-"
+
+#: Names the way components are computed; stored verdicts of another recipe are reported as such.
+RECIPE = "relocatable-1"
 
 #: `dumps_canonical` with its encoder built once: the function form builds a JSONEncoder per call, which is
 #: most of its cost for the small documents hashed once per check (tests pin the two to the same output).
@@ -108,7 +114,7 @@ def scope_component(paths: dict[str, str]) -> str:
     return hash_text(canonical_json(sorted(paths.items())))
 
 
-#: Per-run memo of scope components: (paths, contents?) → (component digest, {path: digest}).
+#: Per-run memo of scope components: (paths, contents?) → (component digest, {relative path: digest}).
 ScopeMemo = dict[tuple[tuple[str, ...], bool], tuple[str, dict[str, str]]]
 
 
@@ -162,14 +168,18 @@ def _args_digest(args: Sequence[Value], fragments: dict[tuple[int, int], tuple[S
     return hash_text("[" + ",".join(items) + "]")
 
 
-def _scope(scope: Scope, digester: FileDigester, contents: bool, memo: ScopeMemo | None) -> tuple[str, dict[str, str]]:
+def _scope(scope: Scope, digester: FileDigester, contents: bool, memo: ScopeMemo | None,
+           workspace: str = "") -> tuple[str, dict[str, str]]:
     key = (scope.paths, contents)
     if memo is not None:
         known = memo.get(key)
         if known is not None:
             return known
     digest = digester.digest
-    paths = {p: digest(p) for p in scope.paths} if contents else dict.fromkeys(scope.paths, NOT_HASHED)
+    if contents:
+        paths = {rel_path(p, workspace): digest(p) for p in scope.paths}
+    else:
+        paths = dict.fromkeys((rel_path(p, workspace) for p in scope.paths), NOT_HASHED)
     result = (scope_component(paths), paths)
     if memo is not None:
         memo[key] = result
@@ -190,15 +200,15 @@ def compute_fingerprint(parts: FingerprintParts, digester: FileDigester, *, cont
         "text": hash_text(parts.text),
         "location": hash_text(f"{parts.spec_file}:{parts.line}"),
         "library": text(parts.library),
-        "identity": text(parts.identity),
+        "identity": text(relocate_text(parts.identity, parts.workspace)),
         "function": text(parts.function),
         "args": m.args_digest(parts.args),
-        "workspace": text(parts.workspace),
+        "recipe": text(RECIPE),
     }
     scope_paths: dict[str, dict[str, str]] = {}
     for i, scope in enumerate(iter_scopes(parts.args)):
         name = f"scope[{i}]"
-        breakdown[name], scope_paths[name] = _scope(scope, digester, contents, m.scopes)
+        breakdown[name], scope_paths[name] = _scope(scope, digester, contents, m.scopes, parts.workspace)
     return Fingerprint(hash_text(_breakdown_json(breakdown)), breakdown, scope_paths)
 
 

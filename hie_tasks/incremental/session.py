@@ -7,6 +7,7 @@ run: the session switches itself off, appends a line to `warnings`, and every la
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
 import json
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 from hie_tasks.incremental.digests import ABSENT, FileDigester, hash_text
 from hie_tasks.incremental.fingerprint import (
@@ -25,6 +26,17 @@ from hie_tasks.incremental.fingerprint import (
     FingerprintParts,
     canonical_json,
     compute_fingerprint,
+    iter_scopes,
+)
+from hie_tasks.incremental.relocate import (
+    abs_path,
+    rel_path,
+    relocate_json,
+    relocate_optional,
+    relocate_text,
+    reroot_json,
+    reroot_optional,
+    reroot_text,
 )
 from hie_tasks.incremental.store import (
     ResultStore,
@@ -53,11 +65,30 @@ _COMPONENT_TEXT = {
     "identity": "plugin identity changed",
     "function": "function name changed",
     "args": "arguments changed",
-    "workspace": "workspace root moved",
+    "recipe": "fingerprint recipe changed (verdict stored by another hie-tasks)",
 }
 
 REPLAYED = "replayed: inputs unchanged"
+REPLAYED_REMOTE = "replayed from the remote cache: inputs unchanged"
 DISABLED = "cache disabled"
+
+
+class RemoteVerdicts(Protocol):
+    """A shared cache behind the local store (`hie_tasks.remote.cache.RemoteCache`). Entries are relocated
+    (workspace-relative) exactly as local rows are; implementations never raise for a cache failure."""
+
+    def fetch(self, wanted: list[tuple[str, str]]) -> dict[str, StoredVerdict]: ...
+    def expect(self, wanted: list[tuple[str, str]]) -> None: ...
+    def offer(self, storage_key: str, verdict: StoredVerdict) -> None: ...
+    def fetch_selector(self, key: str) -> StoredSelector | None: ...
+    def offer_selector(self, key: str, row: StoredSelector) -> None: ...
+    def close(self) -> None: ...
+
+
+def shareable(parts: FingerprintParts, purity: Purity) -> bool:
+    """Whether a verdict may go to (or come from) the shared cache: a complete fingerprint of a pure or
+    workspace-reading library. Impure libraries never; unresolved scopes (their file set is not known) never."""
+    return purity is not Purity.IMPURE and all(scope.resolved for scope in iter_scopes(parts.args))
 
 
 class _Miss(enum.Enum):
@@ -96,6 +127,8 @@ class Replay:
     message: str | None
     duration_ms: float
     output: list[str] = field(default_factory=list)
+    #: "local" or "remote": which store the verdict came from
+    source: str = "local"
 
 
 def _status_text(status: object) -> str:
@@ -146,6 +179,10 @@ class IncrementalSession:
         #: whether this run stored a verdict (only then can a scope set have lost its last reference)
         self._recorded = False
         self._scope_diffs: dict[tuple[str, str], str] = {}
+        #: the shared cache consulted after the local store, or None
+        self.remote: RemoteVerdicts | None = None
+        #: this run's answers found by `prefetch` (None: looked up, nothing to replay)
+        self._prefetched: dict[CheckKey, Replay | None] = {}
 
     # -- store access that degrades instead of failing ---------------------------------------------------
 
@@ -198,6 +235,7 @@ class IncrementalSession:
             self._verdicts = None
             self._recorded = False
             self._scope_diffs.clear()
+            self._prefetched.clear()
         self._run_id = self._guard(lambda s: s.begin_run(), None)
 
     def end_run(self, counts: dict[str, int]) -> None:
@@ -213,6 +251,9 @@ class IncrementalSession:
         self._run_id = None
 
     def close(self) -> None:
+        if self.remote is not None:
+            self.remote.close()  # waits (bounded) for queued uploads
+            self.remote = None
         self._guard(lambda s: self.digester.flush(), None)
         if self._store is not None:
             try:
@@ -238,6 +279,8 @@ class IncrementalSession:
         if not self.enabled:
             self._set(key, DISABLED)
             return None
+        if key in self._prefetched:
+            return self._prefetched.pop(key)
         if purity is Purity.IMPURE:
             self._set(key, f"never replayed: library '{parts.library}' is impure")
             return None
@@ -259,7 +302,9 @@ class IncrementalSession:
             self._set(key, "reran: " + "; ".join(changes))
             return None
         self._set(key, REPLAYED, {**fp.breakdown, **_dynamic_inputs(stored.deps, stored.trees)})
-        return Replay(stored.status, stored.message, stored.duration_ms, list(stored.output))
+        ws = parts.workspace
+        return Replay(stored.status, reroot_optional(stored.message, ws), stored.duration_ms,
+                      [reroot_text(line, ws) for line in stored.output])
 
     def record(self, key: CheckKey, parts: FingerprintParts, purity: Purity, status: str,
                message: str | None, ctx: CallContext, duration_ms: float) -> None:
@@ -267,11 +312,13 @@ class IncrementalSession:
         if not self.enabled or purity is Purity.IMPURE:
             return
         fp = self._fingerprint(key, parts, purity)
-        deps = {p: self.digester.digest(p) for p in sorted(_absolute(ctx.workspace, d) for d in ctx.deps)}
+        deps = self._dep_records(ctx)
         trees = self._tree_records(ctx.trees, ctx.workspace)
+        ws = parts.workspace
         verdict = StoredVerdict(
             fingerprint=fp.value, breakdown=fp.breakdown, deps=deps, trees=trees,
-            status=_status_text(status), message=message, duration_ms=duration_ms, output=list(ctx.output),
+            status=_status_text(status), message=relocate_optional(message, ws), duration_ms=duration_ms,
+            output=[relocate_text(line, ws) for line in ctx.output],
             run_id=self._run_id, recorded_at=time.time(),
         )
         sets = {fp.breakdown[name]: paths for name, paths in fp.scope_paths.items()}
@@ -282,6 +329,63 @@ class IncrementalSession:
             if self._verdicts is not None:
                 self._verdicts[skey] = verdict
             self._recorded = True
+        if self.remote is not None and verdict.status != "error" and shareable(parts, purity):
+            self.remote.offer(skey, verdict)
+
+    def prefetch(self, checks: list[tuple[CheckKey, FingerprintParts, Purity]]) -> None:
+        """Look every check up locally, then the local misses in the remote cache in one batch; remote hits
+        are written to the local store. `lookup` then answers these checks from what was found here."""
+        remote = self.remote
+        if remote is None or not self.enabled:
+            return
+        if self.refresh:
+            # Nothing is replayed, but the remote learns the run's checks (for its run manifest).
+            remote.expect([(key.storage_key(), self._fingerprint(key, parts, purity).value)
+                           for key, parts, purity in checks if shareable(parts, purity)])
+            return
+        wanted: dict[str, tuple[CheckKey, FingerprintParts, Fingerprint]] = {}
+        for key, parts, purity in checks:
+            replay = self.lookup(key, parts, purity)
+            self._prefetched[key] = replay
+            if replay is None and shareable(parts, purity) and self.enabled:
+                wanted[key.storage_key()] = (key, parts, self._fingerprint(key, parts, purity))
+        if not wanted:
+            return
+        found = remote.fetch([(skey, fp.value) for skey, (_k, _p, fp) in wanted.items()])
+        store = self._store
+        try:
+            with store.transaction() if store is not None and self.enabled else contextlib.nullcontext():
+                self._take_remote_hits(found, wanted)
+        except sqlite3.Error as exc:
+            assert store is not None
+            self._store_failed(store, exc)
+
+    def _take_remote_hits(self, found: dict[str, StoredVerdict],
+                          wanted: dict[str, tuple[CheckKey, FingerprintParts, Fingerprint]]) -> None:
+        for skey, entry in found.items():
+            key, parts, fp = wanted[skey]
+            if entry.status == "error" or entry.fingerprint != fp.value:
+                continue
+            if self._dynamic_changes(parts.workspace, entry.deps, entry.trees):
+                continue  # another runner's files differed in what the check read beyond its scopes
+            verdict = StoredVerdict(
+                fingerprint=fp.value, breakdown=fp.breakdown, deps=entry.deps, trees=entry.trees,
+                status=entry.status, message=entry.message, duration_ms=entry.duration_ms, output=entry.output,
+                run_id=self._run_id, recorded_at=time.time(),
+            )
+            self._store_remote_hit(skey, verdict, fp)
+            with self._lock:
+                if self._verdicts is not None:
+                    self._verdicts[skey] = verdict
+                self._recorded = True
+            self._set(key, REPLAYED_REMOTE, {**fp.breakdown, **_dynamic_inputs(entry.deps, entry.trees)})
+            ws = parts.workspace
+            self._prefetched[key] = Replay(entry.status, reroot_optional(entry.message, ws), entry.duration_ms,
+                                           [reroot_text(line, ws) for line in entry.output], source="remote")
+
+    def _store_remote_hit(self, skey: str, verdict: StoredVerdict, fp: Fingerprint) -> None:
+        sets = {fp.breakdown[name]: paths for name, paths in fp.scope_paths.items()}
+        self._guard(lambda s: s.put_verdict(skey, verdict, sets), None)
 
     def _stored_verdict(self, storage_key: str, fp: Fingerprint) -> StoredVerdict | None:
         """The stored verdict for a key: from this run's snapshot of the whole table, read in one query at
@@ -322,22 +426,30 @@ class IncrementalSession:
     # -- selectors ---------------------------------------------------------------------------------------
 
     @staticmethod
-    def _selector_key(library_identity: str, function: str, args_json: str) -> str:
-        return hash_text(dumps_canonical([library_identity, function, args_json]))
+    def _selector_key(library_identity: str, function: str, args_json: str, workspace: str = "") -> str:
+        # Relocated, so the same selection at another checkout path finds the same row.
+        return hash_text(dumps_canonical([relocate_text(library_identity, workspace), function,
+                                          relocate_json(args_json, workspace)]))
 
-    def selector_lookup(self, library_identity: str, function: str, args_json: str) -> SelectorAnswer:
+    def selector_lookup(self, library_identity: str, function: str, args_json: str,
+                        workspace: str = "") -> SelectorAnswer:
         """A cached selector result whose recorded deps and listings are unchanged, else `MISS`."""
         if not self.enabled or self.refresh:
             return MISS
-        skey = self._selector_key(library_identity, function, args_json)
+        skey = self._selector_key(library_identity, function, args_json, workspace)
         with self._lock:
             if skey in self._selectors:
                 return self._selectors[skey]
         stored = self._guard(lambda s: s.get_selector(skey), None)
-        if stored is None or self._dynamic_changes("", stored.deps, stored.trees):
+        if stored is None and self.remote is not None:
+            stored = self.remote.fetch_selector(skey)
+            if stored is not None and not self._dynamic_changes(workspace, stored.deps, stored.trees):
+                row = stored
+                self._guard(lambda s: s.put_selector(skey, row), None)
+        if stored is None or self._dynamic_changes(workspace, stored.deps, stored.trees):
             return MISS
         try:
-            value = decode_value(json.loads(stored.value_json))
+            value = decode_value(json.loads(reroot_json(stored.value_json, workspace)))
         except (ValueError, LibraryError):
             return MISS
         with self._lock:
@@ -348,25 +460,36 @@ class IncrementalSession:
                         ctx: CallContext) -> None:
         if not self.enabled:
             return
-        skey = self._selector_key(library_identity, function, args_json)
-        deps = {p: self.digester.digest(p) for p in sorted(_absolute(ctx.workspace, d) for d in ctx.deps)}
-        row = StoredSelector(dumps_canonical(encode_value(value)), deps, self._tree_records(ctx.trees, ctx.workspace))
+        ws = ctx.workspace
+        skey = self._selector_key(library_identity, function, args_json, ws)
+        row = StoredSelector(relocate_json(dumps_canonical(encode_value(value)), ws), self._dep_records(ctx),
+                             self._tree_records(ctx.trees, ws))
         self._guard(lambda s: s.put_selector(skey, row), None)
         with self._lock:
             self._selectors[skey] = value
+        if self.remote is not None:
+            self.remote.offer_selector(skey, row)
 
     # -- comparing against the stored record -------------------------------------------------------------
+
+    def _dep_records(self, ctx: CallContext) -> dict[str, str]:
+        """{workspace-relative path (absolute outside it): digest} of the files a call read."""
+        ws = ctx.workspace
+        digest = self.digester.digest
+        return {rel_path(p, ws): digest(p) for p in sorted(_absolute(ws, d) for d in ctx.deps)}
 
     def _tree_records(self, trees: set[TreeDep], workspace: str) -> list[TreeRecord]:
         out: list[TreeRecord] = []
         for t in sorted(trees, key=lambda t: (t.root, t.suffixes, t.exclude)):
             tree = TreeDep(_absolute(workspace, t.root), t.suffixes, t.exclude)
-            out.append((tree.root, tree.suffixes, tree.exclude, self.digester.tree_digest(tree)))
+            out.append((rel_path(tree.root, workspace), tree.suffixes, tree.exclude, self.digester.tree_digest(tree)))
         return out
 
     def _static_changes(self, parts: FingerprintParts, fp: Fingerprint, stored: StoredVerdict) -> list[str]:
         if fp.value == stored.fingerprint:
             return []
+        if fp.breakdown.get("recipe") != stored.breakdown.get("recipe"):
+            return [_COMPONENT_TEXT["recipe"]]
         show = _Display(parts.workspace)
         changes: list[str] = []
         for name in sorted(fp.breakdown.keys() | stored.breakdown.keys(), key=_component_order):
@@ -403,7 +526,7 @@ class IncrementalSession:
         show = _Display(workspace)
         changed: list[str] = []
         for path, old in deps.items():
-            new = self.digester.digest(path)
+            new = self.digester.digest(abs_path(path, workspace))
             if new != old:
                 changed.append(f"{show(path)} {_change_word(old, new)}")
         changes: list[str] = []
@@ -413,7 +536,7 @@ class IncrementalSession:
         elif changed:
             changes.append(f"dependencies changed: {_listing(changed)}")
         for root, suffixes, exclude, old in trees:
-            if self.digester.tree_digest(TreeDep(root, suffixes, exclude)) != old:
+            if self.digester.tree_digest(TreeDep(abs_path(root, workspace), suffixes, exclude)) != old:
                 which = f" (files ending in {', '.join(suffixes)})" if suffixes else ""
                 changes.append(f"listing of {show(root)}/ changed{which}")
         return changes

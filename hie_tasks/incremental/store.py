@@ -214,6 +214,8 @@ class ResultStore:
         #: Human-readable notes for the caller to print (e.g. a damaged file that was moved aside).
         self.warnings: list[str] = []
         self._lock = threading.RLock()
+        #: the thread inside `transaction`, whose writes join that transaction
+        self._batch_owner: int | None = None
         self._scope_json_memo: dict[str, str] = {}
         #: rows that failed authentication since the last take_warnings(), by key (a key counts once)
         self._rejected: set[str] = set()
@@ -355,8 +357,22 @@ class ResultStore:
     # -- transactions ------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the writes inside into one transaction (many remote hits written at once: one commit, not
+        one per verdict). The lock is held throughout, so other threads' writes wait and stay separate."""
+        with self._lock, self._write():
+            self._batch_owner = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._batch_owner = None
+
+    @contextlib.contextmanager
     def _write(self, conn: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         c = conn if conn is not None else self._conn
+        if conn is None and self._batch_owner == threading.get_ident():
+            yield c  # inside `transaction`, which holds the lock and commits
+            return
         with self._lock:
             c.execute("BEGIN IMMEDIATE")
             try:

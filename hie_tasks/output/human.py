@@ -146,5 +146,5 @@ class HumanReporter:
         if t.cached and cache_line:
             ran = t.total - t.cached
             self.console.print(
-                Text(f"Cache: {t.cached} replayed, {ran} ran ({report.duration_ms / 1000:.2f} s)", style="dim")
+                Text(f"Cache: {t.cached:,} replayed{f' ({t.remote:,} remote)' if t.remote else ''}, {ran:,} ran ({report.duration_ms / 1000:.2f} s)", style="dim")
             )

@@ -14,6 +14,7 @@ from hie_tasks.engine.results import CheckOutcome
 from hie_tasks.engine.runner import Runner, RunOptions
 from hie_tasks.incremental.digests import FileDigester, hash_text
 from hie_tasks.incremental.fingerprint import (
+    RECIPE,
     FingerprintMemo,
     _args_without_paths,
     canonical_json,
@@ -37,13 +38,15 @@ def reference_fingerprint(parts: Any, digester: FileDigester) -> tuple[str, dict
         "text": hash_text(parts.text),
         "location": hash_text(f"{parts.spec_file}:{parts.line}"),
         "library": hash_text(parts.library),
-        "identity": hash_text(parts.identity),
+        "identity": hash_text(parts.identity.replace(parts.workspace, "\ue000")),
         "function": hash_text(parts.function),
         "args": hash_text(dumps_canonical(_args_without_paths(parts.args))),
-        "workspace": hash_text(parts.workspace),
+        "recipe": hash_text(RECIPE),
     }
+    prefix = parts.workspace + os.sep
     for i, scope in enumerate(iter_scopes(parts.args)):
-        breakdown[f"scope[{i}]"] = scope_component({p: digester.digest(p) for p in scope.paths})
+        breakdown[f"scope[{i}]"] = scope_component(
+            {p.removeprefix(prefix): digester.digest(p) for p in scope.paths})
     return hash_text(dumps_canonical(breakdown)), breakdown
 
 

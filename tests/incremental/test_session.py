@@ -171,7 +171,7 @@ def test_selector_cache_validated_by_recorded_trees(ws: Any) -> None:
     value = Scope(ScopeKind.folder("src"), (ws.path("src/a.py"), ws.path("src/b.py")))
     s = open_session(ws)
     s.begin_run()
-    assert s.selector_lookup("files@1", "folder_selector", '["src"]') is MISS
+    assert s.selector_lookup("files@1", "folder_selector", '["src"]', str(ws.root)) is MISS
     ctx = CallContext(str(ws.root))
     ctx.record_tree("src")
     s.selector_record("files@1", "folder_selector", '["src"]', value, ctx)
@@ -180,15 +180,15 @@ def test_selector_cache_validated_by_recorded_trees(ws: Any) -> None:
 
     s = open_session(ws)
     s.begin_run()
-    assert s.selector_lookup("files@1", "folder_selector", '["src"]') == value
-    assert s.selector_lookup("py@1", "nothing", "[]") is None  # a cached Null is not a miss
-    assert s.selector_lookup("files@2", "folder_selector", '["src"]') is MISS
+    assert s.selector_lookup("files@1", "folder_selector", '["src"]', str(ws.root)) == value
+    assert s.selector_lookup("py@1", "nothing", "[]", str(ws.root)) is None  # a cached Null is not a miss
+    assert s.selector_lookup("files@2", "folder_selector", '["src"]', str(ws.root)) is MISS
     s.close()
 
     ws.write("src/c.py", "")
     s = open_session(ws)
     s.begin_run()
-    assert s.selector_lookup("files@1", "folder_selector", '["src"]') is MISS
+    assert s.selector_lookup("files@1", "folder_selector", '["src"]', str(ws.root)) is MISS
     s.close()
 
 

@@ -1,0 +1,72 @@
+"""A checkout moved or copied to another path, with its result store, replays every verdict (issue 15)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from kit import ALL_ELEMENTS, MAIN_SPEC, ROOT, Workspace, parse_run
+
+#: A failing check whose message names an absolute path under the workspace: it must be re-rooted on replay.
+SPEC = MAIN_SPEC + """\
+element big:
+    scope src = files.folder_selector('src/core')
+    check files.max_size(src, 1)
+"""
+
+
+def human(ws: Path, store: Path, module_cache: Path, *extra: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, "-m", "hie_tasks", "run", str(ws / "spec.hie"), "-w", str(ws), "--cache-dir", str(store),
+         "--module-cache", str(module_cache), *extra],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "NO_COLOR": "1"},
+        capture_output=True, text=True, timeout=60,
+    )
+    return proc.stdout
+
+
+def verdict_lines(text: str) -> list[str]:
+    """The human report without the replay markers and timings (what must not depend on the cache)."""
+    keep = [line.replace(" (cached)", "").rstrip() for line in text.splitlines()]
+    return [line for line in keep if line.startswith(("PASS", "FAIL", "ERROR", "  -->", "Summary"))]
+
+
+def test_a_moved_checkout_replays_everything_with_messages_rerooted(tmp_path: Path, module_cache: Path) -> None:
+    project = Workspace(tmp_path / "a", module_cache, spec=SPEC)
+    first = project.run()
+    assert first.rerun() == ALL_ELEMENTS | {"big"}
+    big = next(r["message"] for r in first.results if r["element"] == "big")
+    assert str(project.ws) in big
+    calls = project.calls()
+
+    # Copy the whole checkout (result store inside it, as .hie-cache is by default) somewhere else.
+    moved = tmp_path / "elsewhere" / "deeper" / "checkout"
+    shutil.copytree(project.ws, moved)
+    shutil.copytree(project.store, moved / ".hie-cache")
+    store = moved / ".hie-cache"
+    argv = [sys.executable, "-m", "hie_tasks", "run", str(moved / "spec.hie"), "-w", str(moved), "--cache-dir",
+            str(store), "--module-cache", str(module_cache), "-f", "json"]
+    proc = subprocess.run(argv, cwd=ROOT, env=project.env(), capture_output=True, text=True, timeout=60)
+    replay = parse_run(proc.returncode, proc.stdout, proc.stderr)
+    assert replay.replayed() == ALL_ELEMENTS | {"big"}, proc.stderr
+    assert project.calls() == calls  # zero plugin calls, not even a start
+
+    fresh = subprocess.run([*argv, "--no-cache"], cwd=ROOT, env=project.env(), capture_output=True, text=True,
+                           timeout=60)
+    fresh_run = parse_run(fresh.returncode, fresh.stdout, fresh.stderr)
+    assert replay.verdicts() == fresh_run.verdicts()
+    moved_big = next(r["message"] for r in replay.results if r["element"] == "big")
+    assert str(moved) in moved_big and str(project.ws) not in moved_big
+
+    # The human report too, line for line, apart from the "(cached)" markers.
+    replayed_text = human(moved, store, module_cache)
+    assert "(cached)" in replayed_text
+    assert verdict_lines(replayed_text) == verdict_lines(human(moved, store, module_cache, "--no-cache"))
+
+    # Relocated, and still exact: an edit at the new path reruns only the checks whose scope holds it.
+    (moved / "docs" / "guide.md").write_text("# Guide, edited\n")
+    proc = subprocess.run(argv, cwd=ROOT, env=project.env(), capture_output=True, text=True, timeout=60)
+    assert parse_run(proc.returncode, proc.stdout, proc.stderr).rerun() == {"docs", "missing"}
