@@ -139,7 +139,7 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
         if args.format == "human":
             from hie_tasks.output.human import HumanReporter
 
-            reporter = HumanReporter(console())
+            reporter = HumanReporter(console(), summarize_replayed=not args.verbose)
             with reporter:
                 reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
                 if plan.diagnostics:
@@ -172,7 +172,7 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
     p.add_argument("--limit", type=int, help="stop after this many results")
     if upstream:
         return
-    p.add_argument("-j", "--jobs", type=int, default=0, help="checks run in parallel (default: cores)")
+    p.add_argument("-j", "--jobs", type=int, default=0, help="external plugin calls in parallel, one plugin process each (default: 4 when any must run)")
     p.add_argument("-o", "--output", help="write the json/junit/github report to this file")
     p.add_argument("--no-cache", action="store_true", help="ignore the result store: run every check")
     p.add_argument("--refresh", action="store_true", help="run every check and rewrite the result store")

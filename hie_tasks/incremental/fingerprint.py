@@ -104,8 +104,15 @@ def _args_without_paths(args: Sequence[Value]) -> list[object]:
     return [encode(a) for a in args]
 
 
+#: JSON string quoting as `canonical_json` does it (ensure_ascii=False), without building an encoder per call.
+_quote = json.encoder.encode_basestring
+
+
 def scope_component(paths: dict[str, str]) -> str:
-    return hash_text(canonical_json(sorted(paths.items())))
+    # `canonical_json(sorted(paths.items()))`, spelled out: once per distinct scope of a run, and the
+    # encoder's per-call set-up cost more than the encoding of a folder's few items (tests pin the two).
+    items = sorted(paths.items())
+    return hash_text("[" + ",".join([f"[{_quote(p)},{_quote(d)}]" for p, d in items]) + "]")
 
 
 #: Per-run memo of scope components: (paths, contents?) → (component digest, {path: digest}).
@@ -129,6 +136,7 @@ class FingerprintMemo:
     scope_items: dict[tuple[int, int], tuple[Scope, str]] = field(default_factory=dict)
 
     def clear(self) -> None:
+        _PLAIN_ARGS.clear()
         self.scopes.clear()
         self.texts.clear()
         self.scope_items.clear()
@@ -141,6 +149,11 @@ class FingerprintMemo:
 
     def args_digest(self, args: Sequence[Value]) -> str:
         return _args_digest(args, self.scope_items)
+
+
+#: Canonical JSON of the str and int arguments seen in this process (a spec repeats a few hundred of them).
+#: Process-wide and unbounded in principle, but a spec's literals are few; cleared with the memo anyway.
+_PLAIN_ARGS: dict[tuple[str, str | int], str] = {}
 
 
 def _args_digest(args: Sequence[Value], fragments: dict[tuple[int, int], tuple[Scope, str]] | None = None) -> str:
@@ -157,6 +170,13 @@ def _args_digest(args: Sequence[Value], fragments: dict[tuple[int, int], tuple[S
                 known = fragments[(id(arg), index)] = (arg, canonical_json(_scope_item(arg, index)))
             items.append(known[1])
             index += 1
+        elif type(arg) is str or type(arg) is int:
+            # Keyed with the type: 1, 1.0 and True are equal dict keys but encode differently.
+            plain_key = (type(arg).__name__, arg)
+            plain = _PLAIN_ARGS.get(plain_key)
+            if plain is None:
+                plain = _PLAIN_ARGS[plain_key] = canonical_json(encode_value(arg))
+            items.append(plain)
         else:
             items.append(canonical_json(encode_value(arg)))
     return hash_text("[" + ",".join(items) + "]")
@@ -168,8 +188,10 @@ def _scope(scope: Scope, digester: FileDigester, contents: bool, memo: ScopeMemo
         known = memo.get(key)
         if known is not None:
             return known
-    digest = digester.digest
-    paths = {p: digest(p) for p in scope.paths} if contents else dict.fromkeys(scope.paths, NOT_HASHED)
+    if contents:
+        paths = dict(zip(scope.paths, digester.scope_digests(scope.paths), strict=True))
+    else:
+        paths = dict.fromkeys(scope.paths, NOT_HASHED)
     result = (scope_component(paths), paths)
     if memo is not None:
         memo[key] = result

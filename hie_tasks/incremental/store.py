@@ -63,6 +63,11 @@ CREATE TABLE IF NOT EXISTS stat_cache (
     ctime_ns INTEGER NOT NULL,
     digest TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dir_digests (
+    key TEXT PRIMARY KEY,
+    stats TEXT NOT NULL,
+    digests TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS selector_cache (
     key TEXT PRIMARY KEY,
     value_json TEXT NOT NULL,
@@ -435,6 +440,20 @@ class ResultStore:
                 " VALUES (?,?,?,?,?,?)",
                 [(p, e.size, e.mtime_ns, e.ino, e.ctime_ns, e.digest) for p, e in entries.items()],
             )
+
+    # -- per-directory digests -----------------------------------------------------------------------------
+
+    def load_dir_digests(self) -> dict[str, tuple[str, str]]:
+        """Every per-directory record: key → (digest of the files' stat signatures, their digests joined
+        by newlines). See `FileDigester.scope_digests`."""
+        return {r[0]: (r[1], r[2]) for r in self._read("SELECT key, stats, digests FROM dir_digests")}
+
+    def put_dir_digests(self, records: Mapping[str, tuple[str, str]]) -> None:
+        if not records:
+            return
+        with self._write() as c:
+            c.executemany("INSERT OR REPLACE INTO dir_digests (key, stats, digests) VALUES (?,?,?)",
+                          [(k, stats, digests) for k, (stats, digests) in records.items()])
 
     # -- selector cache ----------------------------------------------------------------------------------
 

@@ -3,20 +3,28 @@
 Lines keep upstream's shape (`PASS|FAIL|ERROR <element> :: <check>`, the message after `-->`,
 `Summary: T total, P passed, F failed, E errors[, S skipped]`) so scripts that grep them keep working;
 colour, the dimmed `(cached)` marker and the progress bar appear only on a terminal.
+
+With `summarize_replayed` (what `run` does unless `-v`), a replayed PASS without plugin output is not
+printed line by line — a no-op run of thousands of checks would otherwise spend more time printing than
+deciding — and the `Cache:` line says how many were left out. Failures, errors, checks that ran and checks
+with output are always printed; the JSON, JUnit and GitHub formats always carry every result.
 """
 
 from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from hie_tasks.diagnostics import Diagnostic, render
 from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.model.values import Status
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 _STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "bold red"}
 #: Plugin output shown under a check is cut here; the JSON form carries all of it.
@@ -34,9 +42,12 @@ def summary_line(report: RunReport) -> str:
 
 
 class HumanReporter:
-    def __init__(self, console: Console, *, show_passed: bool = True) -> None:
+    def __init__(self, console: Console, *, show_passed: bool = True, summarize_replayed: bool = False) -> None:
         self.console = console
         self.show_passed = show_passed
+        self.summarize_replayed = summarize_replayed
+        #: replayed passes left out of the listing (`summarize_replayed`)
+        self.hidden = 0
         self._progress: Progress | None = None
         self._task: TaskID | None = None
         self._started = time.perf_counter()
@@ -67,6 +78,9 @@ class HumanReporter:
         self._maybe_progress(done, total)
         if outcome.status is Status.PASS and not self.show_passed:
             return
+        if self.summarize_replayed and outcome.cached and outcome.status is Status.PASS and not outcome.output:
+            self.hidden += 1
+            return
         line = Text()
         line.append(outcome.status.value.upper(), style=_STYLE[outcome.status])
         line.append(f" {outcome.element} :: {outcome.check}")
@@ -89,6 +103,8 @@ class HumanReporter:
         if self._progress is None:
             if time.perf_counter() - self._started < _PROGRESS_AFTER_S or done >= total:
                 return
+            # Imported here: most runs finish before a bar would appear, and rich.progress costs ~10 ms.
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             self._progress = Progress(
                 TextColumn("checks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 console=self.console, transient=True,
@@ -109,6 +125,7 @@ class HumanReporter:
         self.console.print(Text(summary_line(report), style=style))
         if t.cached:
             ran = t.total - t.cached
-            self.console.print(
-                Text(f"Cache: {t.cached} replayed, {ran} ran ({report.duration_ms / 1000:.2f} s)", style="dim")
-            )
+            line = f"Cache: {t.cached} replayed, {ran} ran ({report.duration_ms / 1000:.2f} s)"
+            if self.hidden:
+                line += f"; {self.hidden} replayed passes not listed (-v lists them)"
+            self.console.print(Text(line, style="dim"))
