@@ -138,6 +138,8 @@ class IncrementalSession:
         self._run_id: int | None = None
         self._reasons: dict[CheckKey, str] = {}
         self._inputs: dict[CheckKey, dict[str, str]] = {}
+        #: replayed checks' inputs, built only when asked for: (breakdown, deps, trees, the verdict's run id)
+        self._replayed: dict[CheckKey, tuple[dict[str, str], dict[str, str], list[TreeRecord], int | None]] = {}
         self._fingerprints: dict[CheckKey, tuple[FingerprintParts, Purity, Fingerprint]] = {}
         self._selectors: dict[str, Value] = {}
         self._memo = FingerprintMemo()
@@ -182,6 +184,7 @@ class IncrementalSession:
     def _set(self, key: CheckKey, reason: str, inputs: dict[str, str] | None = None) -> None:
         with self._lock:
             self._reasons[key] = reason
+            self._replayed.pop(key, None)
             if inputs is not None:
                 self._inputs[key] = inputs
 
@@ -192,6 +195,7 @@ class IncrementalSession:
         with self._lock:
             self._reasons.clear()
             self._inputs.clear()
+            self._replayed.clear()
             self._fingerprints.clear()
             self._selectors.clear()
             self._memo.clear()
@@ -204,7 +208,24 @@ class IncrementalSession:
         self._guard(lambda s: self.digester.flush(), None)
         run_id = self._run_id
         with self._lock:
-            reasons = {k.storage_key(): (r, self._inputs.get(k, {})) for k, r in self._reasons.items() if r}
+            replayed = dict(self._replayed)
+            pairs = [(k, r) for k, r in self._reasons.items() if r]
+        # A replayed check's reason row is a function of its verdict row alone: when the table says
+        # "replayed" since that verdict was recorded, it already holds this run's row (no encoding, no write).
+        no_heads: dict[str, tuple[str, int | None]] = {}
+        heads = self._guard(lambda s: s.reason_heads(), no_heads) if replayed else no_heads
+        reasons: dict[str, tuple[str, dict[str, str]]] = {}
+        for key, reason in pairs:
+            skey = key.storage_key()
+            known = replayed.get(key)
+            if known is not None:
+                head = heads.get(skey)
+                if (head is not None and head[0] == REPLAYED and known[3] is not None and head[1] is not None
+                        and head[1] >= known[3]):
+                    continue
+                reasons[skey] = (reason, {**known[0], **_dynamic_inputs(known[1], known[2])})
+            else:
+                reasons[skey] = (reason, self._inputs.get(key, {}))
         self._guard(lambda s: s.put_reasons(run_id, reasons), None)
         if run_id is not None:
             self._guard(lambda s: s.end_run(run_id, counts), None)
@@ -258,7 +279,9 @@ class IncrementalSession:
         if changes:
             self._set(key, "reran: " + "; ".join(changes))
             return None
-        self._set(key, REPLAYED, {**fp.breakdown, **_dynamic_inputs(stored.deps, stored.trees)})
+        self._set(key, REPLAYED)
+        with self._lock:
+            self._replayed[key] = (fp.breakdown, stored.deps, stored.trees, stored.run_id)
         return Replay(stored.status, stored.message, stored.duration_ms, list(stored.output))
 
     def record(self, key: CheckKey, parts: FingerprintParts, purity: Purity, status: str,
@@ -317,6 +340,9 @@ class IncrementalSession:
 
     def inputs(self, key: CheckKey) -> dict[str, str]:
         with self._lock:
+            known = self._replayed.get(key)
+            if known is not None:
+                return {**known[0], **_dynamic_inputs(known[1], known[2])}
             return dict(self._inputs.get(key, {}))
 
     # -- selectors ---------------------------------------------------------------------------------------

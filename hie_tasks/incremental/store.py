@@ -351,6 +351,11 @@ class ResultStore:
                 [(k, run_id, r, i) for k, (r, i) in rows.items()],
             )
 
+    def reason_heads(self) -> dict[str, tuple[str, int | None]]:
+        """Every reason row's (reason, run_id), without its inputs: enough to tell which rows a run must
+        rewrite."""
+        return {r[0]: (r[1], r[2]) for r in self._read("SELECT key, reason, run_id FROM last_reasons")}
+
     def get_reason(self, key: str) -> tuple[int | None, str, dict[str, str]] | None:
         rows = self._read("SELECT run_id, reason, inputs FROM last_reasons WHERE key = ?", (key,))
         if not rows:

@@ -202,3 +202,23 @@ def _span(line: int) -> Any:
     from hie_tasks.diagnostics import Span
 
     return Span.point("a.hie", line + 1, 5)
+
+
+def test_replayed_reason_row_carries_the_full_inputs_and_matches_the_session(ws: Any) -> None:
+    parts = ws.parts(ws.scope("src"), "a.py")
+    ctx = CallContext(str(ws.root))
+    ctx.record_dep(ws.path("cfg.toml"))
+    s = _session(ws)
+    s.begin_run()
+    assert s.lookup(KEY, parts, Purity.READS_WORKSPACE) is None
+    s.record(KEY, parts, Purity.READS_WORKSPACE, "pass", None, ctx, 1.0)
+    s.end_run({})
+    s.begin_run()
+    assert s.lookup(KEY, parts, Purity.READS_WORKSPACE) is not None
+    in_session = s.inputs(KEY)
+    s.end_run({})
+    s.close()
+    _run_id, reason, inputs = _reason_rows(ws)[KEY.storage_key()]
+    assert reason == "replayed: inputs unchanged"
+    assert json.loads(inputs) == in_session
+    assert {"version", "args", "scope[0]", f"dep {ws.path('cfg.toml')}"} <= in_session.keys()
