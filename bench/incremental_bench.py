@@ -12,7 +12,15 @@ equivalent work in Python. Both tools are timed as what a user runs — a fresh 
 `DoitMain(ModuleTaskLoader(...)).run(...)`), so both pay interpreter start-up; the hie-tasks rows also show
 the run phase it reports itself (`summary.duration_ms`: executing/replaying checks, after planning).
 
-Run: `python bench/incremental_bench.py [--packages 200] [--files 50] [--jobs 0] [--keep DIR]`.
+`--layout flat` is the issue-14 workspace instead: FOLDERS × FILES (`--packages 1000 --files 10` = 10k files /
+2k checks, `--packages 10000 --files 10` = 100k / 20k), one folder scope and two built-in `files` checks per
+folder, and doit with one task per check beside it. Every row shows the process's own CPU seconds (user + sys,
+from wait4) and peak RSS, with `cpu/doit` the ratio to doit's same phase in the same invocation.
+`--layout jobs`: cold runs at `-j 1`, `-j 4` and the default, on 200 checks of an external plugin sleeping
+10 ms per call and on the flat built-in workspace, with ratios against `-j 1` in the same invocation.
+
+Run: `python bench/incremental_bench.py [--layout wasm|flat|jobs] [--packages 200] [--files 50] [--jobs N]
+[--format json|human] [--keep DIR]`.
 Profile a phase: `--profile noop` runs that phase under cProfile (printed, sorted by cumulative time).
 
 Results (2 shared cores, default sizes; wall s, `run phase` ms in brackets). Before/after measured back to

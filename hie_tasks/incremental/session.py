@@ -23,7 +23,6 @@ from hie_tasks.incremental.fingerprint import (
     Fingerprint,
     FingerprintMemo,
     FingerprintParts,
-    canonical_json,
     compute_fingerprint,
 )
 from hie_tasks.incremental.store import (
@@ -41,6 +40,9 @@ from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import Value
 
 T = TypeVar("T")
+
+#: JSON string quoting as `canonical_json` does it (ensure_ascii=False).
+_quote = json.encoder.encode_basestring
 
 #: How many changed paths a reason spells out before summarising the rest as "and N more".
 _SHOWN_CHANGES = 3
@@ -85,7 +87,8 @@ class CheckKey:
 @functools.lru_cache(maxsize=1 << 16)
 def _storage_key(key: CheckKey) -> str:
     # Asked for at lookup and again when the run's reasons are written; a run has thousands of checks.
-    return canonical_json([key.spec_file, key.element, key.index, key.text])
+    # `canonical_json([spec_file, element, index, text])` spelled out (tests pin the two to one text).
+    return f"[{_quote(key.spec_file)},{_quote(key.element)},{key.index},{_quote(key.text)}]"
 
 
 @dataclass

@@ -222,3 +222,8 @@ def test_replayed_reason_row_carries_the_full_inputs_and_matches_the_session(ws:
     assert reason == "replayed: inputs unchanged"
     assert json.loads(inputs) == in_session
     assert {"version", "args", "scope[0]", f"dep {ws.path('cfg.toml')}"} <= in_session.keys()
+
+
+def test_storage_key_is_the_canonical_json_of_its_fields() -> None:
+    for key in (KEY, CheckKey('we"ird\\file.hie', "ünï\u2028.x", 7, "files.exists(s, '\n\t')")):
+        assert key.storage_key() == canonical_json([key.spec_file, key.element, key.index, key.text])
