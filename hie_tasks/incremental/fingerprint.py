@@ -48,6 +48,8 @@ NOT_HASHED = "-"
 #: `dumps_canonical` with its encoder built once: the function form builds a JSONEncoder per call, which is
 #: most of its cost for the small documents hashed once per check (tests pin the two to the same output).
 canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+#: JSON string quoting as `canonical_json` does it (ensure_ascii=False), without building an encoder per call.
+_quote = json.encoder.encode_basestring
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,14 @@ def _scope_item(scope: Scope, index: int) -> dict[str, object]:
     return data
 
 
+def _scope_item_json(scope: Scope, index: int) -> str:
+    """`canonical_json(_scope_item(scope, index))`, spelled out: once per distinct scope of a run, where the
+    encoder's set-up dominated (tests pin the two to one text)."""
+    kind = f"{{{_quote(scope.kind.tag.value)}:{_quote(scope.kind.text)}}}"
+    resolved = "true" if scope.resolved else "false"
+    return f'{{"Scope":{{"kind":{kind},"paths":"scope[{index}]","resolved":{resolved}}}}}'
+
+
 def _args_without_paths(args: Sequence[Value]) -> list[object]:
     """Canonical JSON of the arguments with each Scope's path list replaced by a reference to its scope
     component, so an added file shows up as "scope[0] changed (x added)" and not also as "arguments changed"."""
@@ -102,10 +112,6 @@ def _args_without_paths(args: Sequence[Value]) -> list[object]:
         return encode_value(value)
 
     return [encode(a) for a in args]
-
-
-#: JSON string quoting as `canonical_json` does it (ensure_ascii=False), without building an encoder per call.
-_quote = json.encoder.encode_basestring
 
 
 def scope_component(paths: dict[str, str]) -> str:
@@ -167,7 +173,7 @@ def _args_digest(args: Sequence[Value], fragments: dict[tuple[int, int], tuple[S
         if isinstance(arg, Scope):
             known = fragments.get((id(arg), index))
             if known is None:
-                known = fragments[(id(arg), index)] = (arg, canonical_json(_scope_item(arg, index)))
+                known = fragments[(id(arg), index)] = (arg, _scope_item_json(arg, index))
             items.append(known[1])
             index += 1
         elif type(arg) is str or type(arg) is int:

@@ -227,3 +227,12 @@ def test_replayed_reason_row_carries_the_full_inputs_and_matches_the_session(ws:
 def test_storage_key_is_the_canonical_json_of_its_fields() -> None:
     for key in (KEY, CheckKey('we"ird\\file.hie', "ünï\u2028.x", 7, "files.exists(s, '\n\t')")):
         assert key.storage_key() == canonical_json([key.spec_file, key.element, key.index, key.text])
+
+
+def test_scope_items_are_spelled_as_canonical_json() -> None:
+    from hie_tasks.incremental.fingerprint import _scope_item, _scope_item_json
+
+    for scope in (Scope(ScopeKind.glob('we"ird\\*.py'), ("x",), False), Scope(ScopeKind.folder("ünï\u2028"), (), True),
+                  Scope(ScopeKind.file("a.py"), ("a",), True)):
+        for index in (0, 3):
+            assert _scope_item_json(scope, index) == canonical_json(_scope_item(scope, index))
