@@ -13,7 +13,13 @@ from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, lo
 from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.interpreter import Interpreter, Plan, direct_selector_call
 from hie_tasks.engine.results import RunReport
-from hie_tasks.engine.runner import ProgressCallback, Runner, RunOptions, cached_selector_call
+from hie_tasks.engine.runner import (
+    ProgressCallback,
+    Runner,
+    RunOptions,
+    cached_selector_call,
+    collector_paused,
+)
 from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.incremental.store import ResultStore
 from hie_tasks.lang.loader import SpecSet, load_spec
@@ -73,7 +79,9 @@ class Project:
 
     def load_spec(self) -> SpecSet:
         """Raises SpecReadError when the entry spec cannot be read."""
-        return load_spec(self.spec_path, self.library_names())
+        names = self.library_names()
+        with collector_paused():
+            return load_spec(self.spec_path, names)
 
     def registry(self) -> Registry:
         if self._registry is None:
@@ -108,7 +116,8 @@ class Project:
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
         )
-        return interpreter.plan(spec.programs)
+        with collector_paused():
+            return interpreter.plan(spec.programs)
 
     def run_plan(self, plan: Plan, progress: ProgressCallback | None = None) -> RunReport:
         runner = Runner(self.workspace, self.session() if self.options.use_store else None)
