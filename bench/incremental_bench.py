@@ -12,7 +12,15 @@ equivalent work in Python. Both tools are timed as what a user runs — a fresh 
 `DoitMain(ModuleTaskLoader(...)).run(...)`), so both pay interpreter start-up; the hie-tasks rows also show
 the run phase it reports itself (`summary.duration_ms`: executing/replaying checks, after planning).
 
-Run: `python bench/incremental_bench.py [--packages 200] [--files 50] [--jobs 0] [--keep DIR]`.
+`--layout flat` is the issue-14 workspace instead: FOLDERS × FILES (`--packages 1000 --files 10` = 10k files /
+2k checks, `--packages 10000 --files 10` = 100k / 20k), one folder scope and two built-in `files` checks per
+folder, and doit with one task per check beside it. Every row shows the process's own CPU seconds (user + sys,
+from wait4) and peak RSS, with `cpu/doit` the ratio to doit's same phase in the same invocation.
+`--layout jobs`: cold runs at `-j 1`, `-j 4` and the default, on 200 checks of an external plugin sleeping
+10 ms per call and on the flat built-in workspace, with ratios against `-j 1` in the same invocation.
+
+Run: `python bench/incremental_bench.py [--layout wasm|flat|jobs] [--packages 200] [--files 50] [--jobs N]
+[--format json|human] [--keep DIR]`.
 Profile a phase: `--profile noop` runs that phase under cProfile (printed, sorted by cumulative time).
 
 Results (2 shared cores, default sizes; wall s, `run phase` ms in brackets). Before/after measured back to
@@ -139,10 +147,6 @@ def package_checks() -> list[Check]:
     ]
 
 
-def package_name(i: int) -> str:
-    return f"pkg{i:03d}"
-
-
 def file_text(pkg: int, n: int, generation: int = 0) -> str:
     # A few hundred bytes, different per file, like small source files.
     return f'"""module {n} of package {pkg}"""\n' + "".join(
@@ -239,13 +243,13 @@ def doit_tasks(ws: str, packages: int) -> Iterator[dict[str, Any]]:
             }
 
 
-def doit_worker(ws: str, packages: int, db_file: str) -> int:
+def doit_worker(ws: str, packages: int, db_file: str, layout: str = "wasm") -> int:
     """Entry point of the `_doit` subprocess: load the graph and let doit decide what is up to date."""
     from doit.cmd_base import ModuleTaskLoader
     from doit.doit_cmd import DoitMain
 
     def task_check() -> Iterator[dict[str, Any]]:
-        yield from doit_tasks(ws, packages)
+        yield from (doit_flat_tasks if layout == "flat" else doit_tasks)(ws, packages)
 
     namespace = {"task_check": task_check, "DOIT_CONFIG": {"dep_file": db_file, "verbosity": 0}}
     return int(DoitMain(ModuleTaskLoader(namespace)).run(["run"]))
@@ -259,20 +263,54 @@ class Measure:
     wall_s: float
     ran: int
     run_phase_ms: float | None = None
+    cpu_s: float = 0.0
+    rss_mb: float = 0.0
+
+
+@dataclass
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+    cpu_s: float
+    rss_mb: float
+
+
+def timed(argv: list[str]) -> Finished:
+    """Run a process to completion; its own CPU time (user + sys) and peak RSS from the kernel (wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return Finished(proc.returncode, out.read().decode(), err.read().decode(), wall,
+                        usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
 
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT)}
 
 
-def hie_run(ws: Path, store: Path, modcache: Path, jobs: int, profile: bool = False) -> Measure:
-    argv = ["-m", "hie_tasks", "run", str(ws / "bench.hie"), "-w", str(ws), "--cache-dir", str(store),
-            "--module-cache", str(modcache), "-f", "json", "-j", str(jobs)]
+def hie_run(ws: Path, store: Path, modcache: Path, jobs: int | None, profile: bool = False,
+            spec: str = "bench.hie", fmt: str = "json") -> Measure:
+    argv = ["-m", "hie_tasks", "run", str(ws / spec), "-w", str(ws), "--cache-dir", str(store),
+            "--module-cache", str(modcache), "-f", fmt]
+    if jobs is not None:
+        argv += ["-j", str(jobs)]
     if profile:
         argv = ["-m", "cProfile", "-s", "cumtime", "-m", "hie_tasks", *argv[2:]]
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, *argv], cwd=ROOT, env=_env(), capture_output=True, text=True)
-    wall = time.perf_counter() - started
+    proc = timed([sys.executable, *argv])
+    if fmt != "json":
+        if proc.returncode != 0:
+            raise SystemExit(f"hie-tasks run failed ({proc.returncode}):\n{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}")
+        cached = next((line for line in proc.stdout.splitlines() if line.startswith("Cache: ")), "")
+        replayed = int(cached.split()[1]) if cached else 0
+        total = int(proc.stdout.rsplit("Summary: ", 1)[1].split()[0])
+        return Measure(proc.wall_s, total - replayed, None, proc.cpu_s, proc.rss_mb)
     if profile:
         # The JSON report comes first, the profile after it.
         head, _, rest = proc.stdout.partition('\n}\n')
@@ -286,36 +324,145 @@ def hie_run(ws: Path, store: Path, modcache: Path, jobs: int, profile: bool = Fa
     bad = [r for r in report["results"] if r["status"] != "pass"]
     if bad:
         raise SystemExit(f"benchmark checks must all pass; first failure: {bad[0]}")
-    return Measure(wall, ran, float(report["summary"]["duration_ms"]))
+    return Measure(proc.wall_s, ran, float(report["summary"]["duration_ms"]), proc.cpu_s, proc.rss_mb)
 
 
-def doit_run(ws: Path, packages: int, db_file: Path) -> Measure:
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "_doit", str(ws), str(packages), str(db_file)],
-                          cwd=ROOT, env=_env(), capture_output=True, text=True)
-    wall = time.perf_counter() - started
+def doit_run(ws: Path, packages: int, db_file: Path, layout: str = "wasm") -> Measure:
+    proc = timed([sys.executable, __file__, "_doit", str(ws), str(packages), str(db_file), layout])
     if proc.returncode != 0:
         raise SystemExit(f"doit run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     # doit's default reporter writes ". task" for a task it executed and "-- task" for an up-to-date one.
     ran = sum(line.startswith(". ") for line in proc.stdout.splitlines())
-    return Measure(wall, ran)
+    return Measure(proc.wall_s, ran, None, proc.cpu_s, proc.rss_mb)
 
 
 def print_table(rows: dict[str, dict[str, Measure]]) -> None:
-    print(f"\n{'tool':<10} {'phase':<12} {'wall s':>8} {'x cold':>8} {'ran':>6} {'run phase ms':>13}")
+    """Wall and CPU seconds per phase; `cpu/doit` is the CPU ratio against doit's same phase (same run)."""
+    doit = rows.get("doit", {})
+    print(f"\n{'tool':<16} {'phase':<8} {'wall s':>7} {'cpu s':>7} {'cpu/doit':>8} {'cpu/no-op':>9} {'ran':>6}"
+          f" {'rss MB':>7} {'run phase ms':>12}")
     for tool, phases in rows.items():
-        cold = phases["cold"].wall_s
+        noop = phases.get("noop")
         for phase, m in phases.items():
-            inner = f"{m.run_phase_ms:13.0f}" if m.run_phase_ms is not None else f"{'-':>13}"
-            ratio = cold / m.wall_s if m.wall_s else float("inf")
-            print(f"{tool:<10} {phase:<12} {m.wall_s:8.2f} {ratio:7.1f}x {m.ran:>6} {inner}")
+            inner = f"{m.run_phase_ms:12.0f}" if m.run_phase_ms is not None else f"{'-':>12}"
+            peer = doit.get(phase)
+            vs_doit = f"{m.cpu_s / peer.cpu_s:8.2f}" if peer is not None and peer.cpu_s else f"{'-':>8}"
+            vs_noop = f"{m.cpu_s / noop.cpu_s:9.2f}" if noop is not None and noop.cpu_s else f"{'-':>9}"
+            print(f"{tool:<16} {phase:<8} {m.wall_s:7.2f} {m.cpu_s:7.2f} {vs_doit} {vs_noop} {m.ran:>6}"
+                  f" {m.rss_mb:7.0f} {inner}")
+
+
+# --------------------------------------------------------------------------------------------- flat layout
+
+
+def generate_flat(ws: Path, folders: int, files: int) -> tuple[int, int]:
+    """The issue's synthetic workspaces: FOLDERS × FILES, two built-in `files` checks per folder (10k/2k is
+    1000 × 10, 100k/20k is 10000 × 10)."""
+    lines: list[str] = []
+    for p in range(folders):
+        name = package_name(p)
+        folder = ws / name
+        folder.mkdir(parents=True)
+        for f in range(files):
+            (folder / f"m{f:03d}.py").write_text(f"# module {p}.{f}\nVALUE = {f}\n")
+        lines += [f"element {name}:", f"    scope code = files.folder_selector('{name}')",
+                  "    check files.exists(code, 'm000.py')", "    check files.max_size(code, 100000)", ""]
+    (ws / "bench.hie").write_text("\n".join(lines))
+    return folders * files, folders * 2
+
+
+def package_name(i: int) -> str:
+    return f"pkg{i:03d}"
+
+
+def flat_change(ws: Path, folders: int) -> Path:
+    target = ws / package_name(folders // 2) / "m007.py"
+    target.write_text(target.read_text() + "# edited\n")
+    return target
+
+
+def doit_flat_tasks(ws: str, folders: int) -> Iterator[dict[str, Any]]:
+    for p in range(folders):
+        name = package_name(p)
+        paths = sorted(os.path.join(d, f) for d, _, names in os.walk(os.path.join(ws, name)) for f in names)
+        yield {"name": f"{name}:exists", "file_dep": paths, "verbosity": 0,
+               "actions": [(WORK["exists"], (paths, "m000.py"))]}
+        yield {"name": f"{name}:max_size", "file_dep": paths, "verbosity": 0,
+               "actions": [(WORK["max_size"], (paths, 100000))]}
+
+
+# --------------------------------------------------------------------------------------------- -j
+
+
+#: An external plugin whose only check sleeps 10 ms, like a check waiting on a linter process or a server.
+SLEEPY_PLUGIN = r'''
+import json, sys, time
+for line in sys.stdin:
+    req = json.loads(line)
+    method = req.get("method")
+    if method == "library.check":
+        time.sleep(0.010)
+        result = {"Pass": None}
+    elif method == "library.call":
+        result = {"List": []}
+    else:
+        result = {"name": "sleepy", "version": "1", "description": "", "functions": [], "checks": []}
+    sys.stdout.write(json.dumps({"jsonrpc": "2.0", "id": req.get("id"), "result": result}) + "\n")
+    sys.stdout.flush()
+'''
+
+
+def _run_phase_ms(proc: Finished) -> float:
+    return float(json.loads(proc.stdout)["summary"]["duration_ms"])
+
+
+def jobs_bench(tmp: Path, folders: int, files: int) -> None:
+    """`-j` never slower than `-j 1`: 200 checks of a plugin sleeping 10 ms per call (`-j 4` should be ≥ 3×
+    faster), and the built-in flat workspace cold (the default `-j` against `-j 1`)."""
+    ws = tmp / "sleepy"
+    ws.mkdir()
+    (ws / "sleepy.py").write_text(SLEEPY_PLUGIN)
+    (ws / "a.txt").write_text("a\n")
+    (ws / "hielements.toml").write_text(
+        f'[libraries.sleepy]\nexecutable = "{sys.executable}"\nargs = ["{ws / "sleepy.py"}"]\n')
+    (ws / "bench.hie").write_text("".join(
+        f"element e{i:03d}:\n    scope s = files.file_selector('a.txt')\n    check sleepy.ok(s, {i})\n"
+        for i in range(200)))
+    print("\n-j: cold runs (--no-cache); wall s, ratio against -j 1 of the same workspace")
+    print(f"{'workspace':<28} {'-j':>7} {'wall s':>7} {'cpu s':>7} {'-j 1 / this':>11} {'run phase ms':>12}"
+          f" {'-j 1 / this':>11}")
+
+    def cold(w: Path, jobs: int | None) -> Finished:
+        argv = [sys.executable, "-m", "hie_tasks", "run", str(w / "bench.hie"), "-w", str(w), "--no-cache",
+                "-f", "json"]
+        proc = timed(argv + ([] if jobs is None else ["-j", str(jobs)]))
+        if proc.returncode != 0:
+            raise SystemExit(f"hie-tasks run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        return proc
+
+    flat = tmp / "flat-j"
+    generate_flat(flat, folders, files)
+    for label, w, settings in (("200 × sleepy (10 ms)", ws, [1, 4, None]),
+                               (f"{folders * files} files / {folders * 2} built-in", flat, [1, None])):
+        for _round in range(2):
+            base = cold(w, 1)
+            for jobs in settings:
+                got = base if jobs == 1 else cold(w, jobs)
+                shown = "default" if jobs is None else str(jobs)
+                phase, base_phase = _run_phase_ms(got), _run_phase_ms(base)
+                print(f"{label:<28} {shown:>7} {got.wall_s:7.2f} {got.cpu_s:7.2f} {base.wall_s / got.wall_s:11.2f}"
+                      f" {phase:12.0f} {base_phase / phase:11.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--packages", type=int, default=200)
+    parser.add_argument("--layout", choices=["wasm", "flat", "jobs"], default="wasm",
+                        help="wasm: packages × files with WASM checks; flat: folders × files, 2 built-in checks "
+                             "per folder; jobs: the -j comparison")
+    parser.add_argument("--packages", type=int, default=200, help="packages (flat: folders)")
     parser.add_argument("--files", type=int, default=50, help="files per package")
-    parser.add_argument("--jobs", type=int, default=0, help="hie-tasks -j (0 = cores)")
+    parser.add_argument("--jobs", type=int, default=None, help="hie-tasks -j (default: hie-tasks' own default)")
+    parser.add_argument("--format", choices=["json", "human"], default="json", help="hie-tasks output format")
     parser.add_argument("--keep", help="build the workspace in this (new) directory and keep it")
     parser.add_argument("--profile", choices=["cold", "noop", "change"], help="cProfile this hie-tasks phase")
     args = parser.parse_args(argv)
@@ -323,28 +470,44 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hie-incr-bench-"))
     tmp.mkdir(parents=True, exist_ok=True)
     try:
-        wasm = build_wasm(tmp)
+        if args.layout == "jobs":
+            jobs_bench(tmp, args.packages, args.files)
+            return 0
         ws = tmp / "ws"
-        n_files, n_checks = generate_workspace(ws, args.packages, args.files, wasm)
-        print(f"workspace: {n_files} files, {n_checks} checks ({args.packages} packages) in {ws}")
+        if args.layout == "flat":
+            n_files, n_checks = generate_flat(ws, args.packages, args.files)
+        else:
+            wasm = build_wasm(tmp)
+            n_files, n_checks = generate_workspace(ws, args.packages, args.files, wasm)
+        print(f"workspace: {n_files} files, {n_checks} checks ({args.packages} folders) in {ws}")
         # Files younger than the stat cache's racy window are re-hashed on every run by design (their mtime
         # cannot vouch for their content yet); real source trees are older than that when a run starts.
         time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
         store, modcache = tmp / "store", tmp / "modcache"
         rows: dict[str, dict[str, Measure]] = {"hie-tasks": {}, "doit": {}}
+        change = (lambda: flat_change(ws, args.packages)) if args.layout == "flat" else (
+            lambda: one_change(ws, args.packages))
         for phase in ("cold", "noop", "change"):
             if phase == "change":
-                one_change(ws, args.packages)
-            rows["hie-tasks"][phase] = hie_run(ws, store, modcache, args.jobs, profile=args.profile == phase)
+                change()
+            rows["hie-tasks"][phase] = hie_run(ws, store, modcache, args.jobs, profile=args.profile == phase,
+                                               fmt=args.format)
+        # A second no-op and a no-op after the edit: the noise of one process start is large at this size.
+        rows["hie-tasks"]["noop2"] = hie_run(ws, store, modcache, args.jobs, fmt=args.format)
         # doit on a pristine copy of the same graph, so its "change" is the same single edit.
         shutil.rmtree(ws)
-        generate_workspace(ws, args.packages, args.files, wasm)
+        if args.layout == "flat":
+            generate_flat(ws, args.packages, args.files)
+        else:
+            generate_workspace(ws, args.packages, args.files, wasm)
+        time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
         db = tmp / "doit" / ".doit.db"
         db.parent.mkdir()
         for phase in ("cold", "noop", "change"):
             if phase == "change":
-                one_change(ws, args.packages)
-            rows["doit"][phase] = doit_run(ws, args.packages, db)
+                change()
+            rows["doit"][phase] = doit_run(ws, args.packages, db, args.layout)
+        rows["doit"]["noop2"] = doit_run(ws, args.packages, db, args.layout)
         print_table(rows)
     finally:
         if not args.keep:
@@ -355,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     # Runs from a checkout without installing the package, like the other bench scripts' users expect.
     sys.path.insert(0, str(ROOT))
-    if len(sys.argv) == 5 and sys.argv[1] == "_doit":
-        _code = doit_worker(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    if len(sys.argv) == 6 and sys.argv[1] == "_doit":
+        _code = doit_worker(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
         sys.exit(_code)
     sys.exit(main())

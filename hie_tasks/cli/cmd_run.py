@@ -206,7 +206,9 @@ def _run_human(
     # With -o the whole human report goes to the file as plain text; the terminal gets the summary line.
     sink = open(output, "w", encoding="utf-8") if output else None  # noqa: SIM115 - closed below
     try:
-        reporter = HumanReporter(plain_console(sink) if sink else console(), show_passed=not quiet)
+        reporter = HumanReporter(
+            plain_console(sink) if sink else console(), show_passed=not quiet, summarize_replayed=not args.verbose
+        )
         with reporter:
             if not quiet:
                 reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
@@ -259,7 +261,7 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
     p.add_argument("--limit", type=int, help="stop after this many results")
     if upstream:
         return
-    p.add_argument("-j", "--jobs", type=int, default=0, help="checks run in parallel (default: cores)")
+    p.add_argument("-j", "--jobs", type=int, default=0, help="external plugin calls in parallel, one plugin process each (default: 4 when any must run)")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="bound the whole run: checks not finished by then end as Error (plugin calls are cut short)")
     p.add_argument("-o", "--output", metavar="FILE",

@@ -17,7 +17,13 @@ from hie_tasks.engine.grants import annotate_denied_diagnostics, annotate_denied
 from hie_tasks.engine.interpreter import Interpreter, Plan, direct_selector_call
 from hie_tasks.engine.libload import load_failures, shorten_load_diagnostics, shorten_load_error
 from hie_tasks.engine.results import CheckOutcome, RunReport
-from hie_tasks.engine.runner import ProgressCallback, Runner, RunOptions, cached_selector_call
+from hie_tasks.engine.runner import (
+    ProgressCallback,
+    Runner,
+    RunOptions,
+    cached_selector_call,
+    collector_paused,
+)
 from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.incremental.store import ResultStore
 from hie_tasks.lang.loader import SpecSet, load_spec
@@ -100,7 +106,9 @@ class Project:
 
     def load_spec(self) -> SpecSet:
         """Raises SpecReadError when the entry spec cannot be read."""
-        return load_spec(self.spec_path, self.library_names())
+        names = self.library_names()
+        with collector_paused():
+            return load_spec(self.spec_path, names)
 
     def registry(self) -> Registry:
         if self._registry is None:
@@ -148,7 +156,8 @@ class Project:
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
         )
         load_diags, self._load_failures = load_failures(self.registry(), self.load_config(), imported)
-        plan = interpreter.plan(spec.programs)
+        with collector_paused():
+            plan = interpreter.plan(spec.programs)
         plan.diagnostics[:] = [*load_diags, *shorten_load_diagnostics(plan.diagnostics, self._load_failures)]
         hints = no_file_access_hints(self.load_config())
         plan.diagnostics[:] = annotate_denied_diagnostics(plan.diagnostics, spec.sources, hints)

@@ -54,6 +54,8 @@ RECIPE = "relocatable-1"
 #: `dumps_canonical` with its encoder built once: the function form builds a JSONEncoder per call, which is
 #: most of its cost for the small documents hashed once per check (tests pin the two to the same output).
 canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+#: JSON string quoting as `canonical_json` does it (ensure_ascii=False), without building an encoder per call.
+_quote = json.encoder.encode_basestring
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,14 @@ def _scope_item(scope: Scope, index: int) -> dict[str, object]:
     return data
 
 
+def _scope_item_json(scope: Scope, index: int) -> str:
+    """`canonical_json(_scope_item(scope, index))`, spelled out: once per distinct scope of a run, where the
+    encoder's set-up dominated (tests pin the two to one text)."""
+    kind = f"{{{_quote(scope.kind.tag.value)}:{_quote(scope.kind.text)}}}"
+    resolved = "true" if scope.resolved else "false"
+    return f'{{"Scope":{{"kind":{kind},"paths":"scope[{index}]","resolved":{resolved}}}}}'
+
+
 def _args_without_paths(args: Sequence[Value]) -> list[object]:
     """Canonical JSON of the arguments with each Scope's path list replaced by a reference to its scope
     component, so an added file shows up as "scope[0] changed (x added)" and not also as "arguments changed"."""
@@ -111,7 +121,10 @@ def _args_without_paths(args: Sequence[Value]) -> list[object]:
 
 
 def scope_component(paths: dict[str, str]) -> str:
-    return hash_text(canonical_json(sorted(paths.items())))
+    # `canonical_json(sorted(paths.items()))`, spelled out: once per distinct scope of a run, and the
+    # encoder's per-call set-up cost more than the encoding of a folder's few items (tests pin the two).
+    items = sorted(paths.items())
+    return hash_text("[" + ",".join([f"[{_quote(p)},{_quote(d)}]" for p, d in items]) + "]")
 
 
 #: Per-run memo of scope components: (paths, contents?) → (component digest, {relative path: digest}).
@@ -135,6 +148,7 @@ class FingerprintMemo:
     scope_items: dict[tuple[int, int], tuple[Scope, str]] = field(default_factory=dict)
 
     def clear(self) -> None:
+        _PLAIN_ARGS.clear()
         self.scopes.clear()
         self.texts.clear()
         self.scope_items.clear()
@@ -149,6 +163,11 @@ class FingerprintMemo:
         return _args_digest(args, self.scope_items)
 
 
+#: Canonical JSON of the str and int arguments seen in this process (a spec repeats a few hundred of them).
+#: Process-wide and unbounded in principle, but a spec's literals are few; cleared with the memo anyway.
+_PLAIN_ARGS: dict[tuple[str, str | int], str] = {}
+
+
 def _args_digest(args: Sequence[Value], fragments: dict[tuple[int, int], tuple[Scope, str]] | None = None) -> str:
     if fragments is None or any(isinstance(a, list) for a in args):
         return hash_text(canonical_json(_args_without_paths(args)))
@@ -160,9 +179,16 @@ def _args_digest(args: Sequence[Value], fragments: dict[tuple[int, int], tuple[S
         if isinstance(arg, Scope):
             known = fragments.get((id(arg), index))
             if known is None:
-                known = fragments[(id(arg), index)] = (arg, canonical_json(_scope_item(arg, index)))
+                known = fragments[(id(arg), index)] = (arg, _scope_item_json(arg, index))
             items.append(known[1])
             index += 1
+        elif type(arg) is str or type(arg) is int:
+            # Keyed with the type: 1, 1.0 and True are equal dict keys but encode differently.
+            plain_key = (type(arg).__name__, arg)
+            plain = _PLAIN_ARGS.get(plain_key)
+            if plain is None:
+                plain = _PLAIN_ARGS[plain_key] = canonical_json(encode_value(arg))
+            items.append(plain)
         else:
             items.append(canonical_json(encode_value(arg)))
     return hash_text("[" + ",".join(items) + "]")
@@ -175,9 +201,10 @@ def _scope(scope: Scope, digester: FileDigester, contents: bool, memo: ScopeMemo
         known = memo.get(key)
         if known is not None:
             return known
-    digest = digester.digest
     if contents:
-        paths = {rel_path(p, workspace): digest(p) for p in scope.paths}
+        paths = dict(
+            zip((rel_path(p, workspace) for p in scope.paths), digester.scope_digests(scope.paths), strict=True)
+        )
     else:
         paths = dict.fromkeys((rel_path(p, workspace) for p in scope.paths), NOT_HASHED)
     result = (scope_component(paths), paths)

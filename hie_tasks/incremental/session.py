@@ -24,7 +24,6 @@ from hie_tasks.incremental.fingerprint import (
     Fingerprint,
     FingerprintMemo,
     FingerprintParts,
-    canonical_json,
     compute_fingerprint,
     iter_scopes,
 )
@@ -53,6 +52,9 @@ from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import Value
 
 T = TypeVar("T")
+
+#: JSON string quoting as `canonical_json` does it (ensure_ascii=False).
+_quote = json.encoder.encode_basestring
 
 #: How many changed paths a reason spells out before summarising the rest as "and N more".
 _SHOWN_CHANGES = 3
@@ -116,7 +118,8 @@ class CheckKey:
 @functools.lru_cache(maxsize=1 << 16)
 def _storage_key(key: CheckKey) -> str:
     # Asked for at lookup and again when the run's reasons are written; a run has thousands of checks.
-    return canonical_json([key.spec_file, key.element, key.index, key.text])
+    # `canonical_json([spec_file, element, index, text])` spelled out (tests pin the two to one text).
+    return f"[{_quote(key.spec_file)},{_quote(key.element)},{key.index},{_quote(key.text)}]"
 
 
 @dataclass
@@ -171,6 +174,8 @@ class IncrementalSession:
         self._run_id: int | None = None
         self._reasons: dict[CheckKey, str] = {}
         self._inputs: dict[CheckKey, dict[str, str]] = {}
+        #: replayed checks' inputs, built only when asked for: (breakdown, deps, trees, the verdict's run id)
+        self._replayed: dict[CheckKey, tuple[dict[str, str], dict[str, str], list[TreeRecord], int | None]] = {}
         self._fingerprints: dict[CheckKey, tuple[FingerprintParts, Purity, Fingerprint]] = {}
         self._selectors: dict[str, Value] = {}
         self._memo = FingerprintMemo()
@@ -219,6 +224,7 @@ class IncrementalSession:
     def _set(self, key: CheckKey, reason: str, inputs: dict[str, str] | None = None) -> None:
         with self._lock:
             self._reasons[key] = reason
+            self._replayed.pop(key, None)
             if inputs is not None:
                 self._inputs[key] = inputs
 
@@ -229,6 +235,7 @@ class IncrementalSession:
         with self._lock:
             self._reasons.clear()
             self._inputs.clear()
+            self._replayed.clear()
             self._fingerprints.clear()
             self._selectors.clear()
             self._memo.clear()
@@ -242,7 +249,24 @@ class IncrementalSession:
         self._guard(lambda s: self.digester.flush(), None)
         run_id = self._run_id
         with self._lock:
-            reasons = {k.storage_key(): (r, self._inputs.get(k, {})) for k, r in self._reasons.items() if r}
+            replayed = dict(self._replayed)
+            pairs = [(k, r) for k, r in self._reasons.items() if r]
+        # A replayed check's reason row is a function of its verdict row alone: when the table says
+        # "replayed" since that verdict was recorded, it already holds this run's row (no encoding, no write).
+        no_heads: dict[str, tuple[str, int | None]] = {}
+        heads = self._guard(lambda s: s.reason_heads(), no_heads) if replayed else no_heads
+        reasons: dict[str, tuple[str, dict[str, str]]] = {}
+        for key, reason in pairs:
+            skey = key.storage_key()
+            known = replayed.get(key)
+            if known is not None:
+                head = heads.get(skey)
+                if (head is not None and head[0] == REPLAYED and known[3] is not None and head[1] is not None
+                        and head[1] >= known[3]):
+                    continue
+                reasons[skey] = (reason, {**known[0], **_dynamic_inputs(known[1], known[2])})
+            else:
+                reasons[skey] = (reason, self._inputs.get(key, {}))
         self._guard(lambda s: s.put_reasons(run_id, reasons), None)
         if run_id is not None:
             self._guard(lambda s: s.end_run(run_id, counts), None)
@@ -301,7 +325,9 @@ class IncrementalSession:
         if changes:
             self._set(key, "reran: " + "; ".join(changes))
             return None
-        self._set(key, REPLAYED, {**fp.breakdown, **_dynamic_inputs(stored.deps, stored.trees)})
+        self._set(key, REPLAYED)
+        with self._lock:
+            self._replayed[key] = (fp.breakdown, stored.deps, stored.trees, stored.run_id)
         ws = parts.workspace
         return Replay(stored.status, reroot_optional(stored.message, ws), stored.duration_ms,
                       [reroot_text(line, ws) for line in stored.output])
@@ -421,6 +447,9 @@ class IncrementalSession:
 
     def inputs(self, key: CheckKey) -> dict[str, str]:
         with self._lock:
+            known = self._replayed.get(key)
+            if known is not None:
+                return {**known[0], **_dynamic_inputs(known[1], known[2])}
             return dict(self._inputs.get(key, {}))
 
     # -- selectors ---------------------------------------------------------------------------------------

@@ -77,6 +77,11 @@ CREATE TABLE IF NOT EXISTS stat_cache (
     ctime_ns INTEGER NOT NULL,
     digest TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS dir_digests (
+    key TEXT PRIMARY KEY,
+    stats TEXT NOT NULL,
+    digests TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS selector_cache (
     key TEXT PRIMARY KEY,
     value_json TEXT NOT NULL,
@@ -419,6 +424,11 @@ class ResultStore:
                 [(k, run_id, r, i) for k, (r, i) in rows.items()],
             )
 
+    def reason_heads(self) -> dict[str, tuple[str, int | None]]:
+        """Every reason row's (reason, run_id), without its inputs: enough to tell which rows a run must
+        rewrite."""
+        return {r[0]: (r[1], r[2]) for r in self._read("SELECT key, reason, run_id FROM last_reasons")}
+
     def get_reason(self, key: str) -> tuple[int | None, str, dict[str, str]] | None:
         rows = self._read("SELECT run_id, reason, inputs FROM last_reasons WHERE key = ?", (key,))
         if not rows:
@@ -535,6 +545,20 @@ class ResultStore:
                 " VALUES (?,?,?,?,?,?)",
                 [(p, e.size, e.mtime_ns, e.ino, e.ctime_ns, e.digest) for p, e in entries.items()],
             )
+
+    # -- per-directory digests -----------------------------------------------------------------------------
+
+    def load_dir_digests(self) -> dict[str, tuple[str, str]]:
+        """Every per-directory record: key → (digest of the files' stat signatures, their digests joined
+        by newlines). See `FileDigester.scope_digests`."""
+        return {r[0]: (r[1], r[2]) for r in self._read("SELECT key, stats, digests FROM dir_digests")}
+
+    def put_dir_digests(self, records: Mapping[str, tuple[str, str]]) -> None:
+        if not records:
+            return
+        with self._write() as c:
+            c.executemany("INSERT OR REPLACE INTO dir_digests (key, stats, digests) VALUES (?,?,?)",
+                          [(k, stats, digests) for k, (stats, digests) in records.items()])
 
     # -- selector cache ----------------------------------------------------------------------------------
 

@@ -3,20 +3,28 @@
 Lines keep upstream's shape (`PASS|FAIL|ERROR <element> :: <check>`, the message after `-->`,
 `Summary: T total, P passed, F failed, E errors[, S skipped]`) so scripts that grep them keep working;
 colour, the dimmed `(cached)` marker and the progress bar appear only on a terminal.
+
+With `summarize_replayed` (what `run` does unless `-v`), a replayed PASS without plugin output is not
+printed line by line — a no-op run of thousands of checks would otherwise spend more time printing than
+deciding — and the `Cache:` line says how many were left out. Failures, errors, checks that ran and checks
+with output are always printed; the JSON, JUnit and GitHub formats always carry every result.
 """
 
 from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from hie_tasks.diagnostics import Diagnostic, render
 from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.model.values import Location, Status
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 _STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "bold red"}
 #: Plugin output shown under a check is cut here; the JSON form carries all of it.
@@ -45,15 +53,19 @@ def summary_line(report: RunReport) -> str:
 
 
 class HumanReporter:
-    """`show_passed=False` is `-q`: failures, errors and the summary only.
+    """`show_passed=False` is `-q`: failures, errors and the summary only. `summarize_replayed` counts
+    replayed passes on the `Cache:` line instead of listing them (what a no-op prints, unless `-v`).
 
     When the results printed outnumber the terminal's lines, the summary is followed by a recap of every
     failing check, so the failures are on screen where the run ended (pytest's "short test summary").
     """
 
-    def __init__(self, console: Console, *, show_passed: bool = True) -> None:
+    def __init__(self, console: Console, *, show_passed: bool = True, summarize_replayed: bool = False) -> None:
         self.console = console
         self.show_passed = show_passed
+        self.summarize_replayed = summarize_replayed
+        #: replayed passes left out of the listing (`summarize_replayed`)
+        self.hidden = 0
         self._printed = 0
         self._failing: list[CheckOutcome] = []
         self._progress: Progress | None = None
@@ -88,6 +100,9 @@ class HumanReporter:
             self._failing.append(outcome)
         if outcome.status is Status.PASS and not self.show_passed:
             return
+        if self.summarize_replayed and outcome.cached and outcome.status is Status.PASS and not outcome.output:
+            self.hidden += 1
+            return
         self._printed += 1
         line = Text()
         line.append(outcome.status.value.upper(), style=_STYLE[outcome.status])
@@ -117,6 +132,8 @@ class HumanReporter:
         if self._progress is None:
             if time.perf_counter() - self._started < _PROGRESS_AFTER_S or done >= total:
                 return
+            # Imported here: most runs finish before a bar would appear, and rich.progress costs ~10 ms.
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
             self._progress = Progress(
                 TextColumn("checks"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 console=self.console, transient=True,
@@ -145,6 +162,8 @@ class HumanReporter:
                 self.console.print(line)
         if t.cached and cache_line:
             ran = t.total - t.cached
-            self.console.print(
-                Text(f"Cache: {t.cached:,} replayed{f' ({t.remote:,} remote)' if t.remote else ''}, {ran:,} ran ({report.duration_ms / 1000:.2f} s)", style="dim")
-            )
+            remote = f" ({t.remote:,} remote)" if t.remote else ""
+            cache = f"Cache: {t.cached:,} replayed{remote}, {ran:,} ran ({report.duration_ms / 1000:.2f} s)"
+            if self.hidden:
+                cache += f"; {self.hidden:,} replayed passes not listed (-v lists them)"
+            self.console.print(Text(cache, style="dim"))

@@ -205,3 +205,38 @@ def _span(line: int) -> Any:
     from hie_tasks.diagnostics import Span
 
     return Span.point("a.hie", line + 1, 5)
+
+
+def test_replayed_reason_row_carries_the_full_inputs_and_matches_the_session(ws: Any) -> None:
+    parts = ws.parts(ws.scope("src"), "a.py")
+    ctx = CallContext(str(ws.root))
+    ctx.record_dep(ws.path("cfg.toml"))
+    s = _session(ws)
+    s.begin_run()
+    assert s.lookup(KEY, parts, Purity.READS_WORKSPACE) is None
+    s.record(KEY, parts, Purity.READS_WORKSPACE, "pass", None, ctx, 1.0)
+    s.end_run({})
+    s.begin_run()
+    assert s.lookup(KEY, parts, Purity.READS_WORKSPACE) is not None
+    in_session = s.inputs(KEY)
+    s.end_run({})
+    s.close()
+    _run_id, reason, inputs = _reason_rows(ws)[KEY.storage_key()]
+    assert reason == "replayed: inputs unchanged"
+    assert json.loads(inputs) == in_session
+    # deps are workspace-relative (relocatable fingerprints)
+    assert {"version", "args", "scope[0]", "dep cfg.toml"} <= in_session.keys()
+
+
+def test_storage_key_is_the_canonical_json_of_its_fields() -> None:
+    for key in (KEY, CheckKey('we"ird\\file.hie', "ünï\u2028.x", 7, "files.exists(s, '\n\t')")):
+        assert key.storage_key() == canonical_json([key.spec_file, key.element, key.index, key.text])
+
+
+def test_scope_items_are_spelled_as_canonical_json() -> None:
+    from hie_tasks.incremental.fingerprint import _scope_item, _scope_item_json
+
+    for scope in (Scope(ScopeKind.glob('we"ird\\*.py'), ("x",), False), Scope(ScopeKind.folder("ünï\u2028"), (), True),
+                  Scope(ScopeKind.file("a.py"), ("a",), True)):
+        for index in (0, 3):
+            assert _scope_item_json(scope, index) == canonical_json(_scope_item(scope, index))
