@@ -1,8 +1,10 @@
 """One watch cycle: reload what changed (config, libraries, spec), re-plan, run, and describe the result.
 
-Every cycle re-plans from the spec (selectors are cheap, and re-evaluating them is what makes a new file in
-a glob visible) and runs the whole plan through the project's incremental session, so the verdicts are
-exactly those of a fresh `run` while only checks whose fingerprints changed really execute.
+A cycle re-plans only as far as the burst requires (`replan.SelectorMemo`): a content edit of a file that
+no selector read keeps the previous plan as it is; otherwise the spec is walked again and only the
+selectors whose listings or contents include a changed path are called again. The checks the reverse index
+ties to the changed paths go through the project's incremental session (which confirms every change by
+stat and digest); every other verdict is carried over, so the verdicts are exactly those of a fresh `run`.
 
 What the project caches decides how much is rebuilt:
 - `hielements.toml` or a configured library's file (a `.wasm`, an external plugin given by path) changed →
@@ -22,16 +24,17 @@ from dataclasses import dataclass, field, replace
 
 from hie_tasks.config import ConfigError, ExternalLibraryConfig, WasmLibraryConfig
 from hie_tasks.diagnostics import Diagnostic
-from hie_tasks.engine.interpreter import Plan, PlannedCheck
+from hie_tasks.engine.interpreter import Interpreter, Plan, PlannedCheck, direct_selector_call
 from hie_tasks.engine.project import Project
 from hie_tasks.engine.results import CheckOutcome, RunReport
-from hie_tasks.engine.runner import check_key
+from hie_tasks.engine.runner import cached_selector_call, check_key
 from hie_tasks.incremental.session import CheckKey
 from hie_tasks.incremental.store import ResultStore
 from hie_tasks.lang.loader import SpecReadError, SpecSet
 from hie_tasks.libraries.base import Purity, TreeDep
 from hie_tasks.model.values import Status
-from hie_tasks.watch.index import CheckInputs, ReverseIndex, build_index
+from hie_tasks.watch.index import CheckInputs, ReverseIndex, build_index, check_inputs, plan_scope_inputs
+from hie_tasks.watch.replan import SelectorMemo, classify
 
 CONFIG_NAME = "hielements.toml"
 SPEC_SUFFIX = ".hie"
@@ -65,6 +68,8 @@ class CycleReport:
     duration_ms: float = 0.0
     #: file events were lost, so this cycle reloaded and re-planned everything instead of trusting `changed`
     events_lost: bool = False
+    #: selector calls this cycle really evaluated (None: the previous plan was kept without walking the spec)
+    selectors_evaluated: int | None = None
 
     @property
     def initial(self) -> bool:
@@ -97,6 +102,12 @@ class CycleRunner:
         #: the last cycle's verdict and recorded reads per check
         self._previous: dict[CheckKey, CheckOutcome] = {}
         self._recorded: dict[CheckKey, CheckInputs] = {}
+        #: the plan in force, its check keys (runnable checks, in order) and the selector answers behind it
+        self.plan: Plan | None = None
+        self._keys: list[CheckKey] = []
+        self._memo: SelectorMemo | None = None
+        #: the last cycle's full report: what a fresh run would print, durations aside
+        self.last_report: RunReport | None = None
 
     # ------------------------------------------------------------------ classification
 
@@ -140,6 +151,7 @@ class CycleRunner:
         needs = {self.control_kind(p) for p in changed}
         if cycle.events_lost:
             needs.add(Control.PROJECT)
+        needs.discard(None)
         first = cycle.initial
         if first or Control.PROJECT in needs or not self._config_ok:
             self._reload_project(cycle, first)
@@ -150,18 +162,64 @@ class CycleRunner:
             self._reload_spec(cycle)
         if self.spec is None:
             return
-        focus = None if first or needs - {None} else self._focus(changed)
-        plan = self.project.plan(self.spec)
+        full = first or bool(needs) or self.plan is None
+        focus = None if full else self._focus(changed)
+        plan, walked = self._plan_for(changed, full, cycle)
+        if walked:
+            self._keys = [check_key(p) for p in _runnable(plan)]
         report, ran = self._run(plan, focus)
         cycle.report = report
+        self.last_report = report
         cycle.diagnostics.extend(plan.diagnostics)
         # A broken edit's own text (already added) must stay: its diagnostics point into it.
         for file, text in self.spec.sources.items():
             cycle.sources.setdefault(file, text)
         cycle.reran = [o for o in report.outcomes if not o.cached]
         self._update_recorded(plan, report, ran)
-        self.index = build_index(plan, self.workspace, self._recorded)
-        self._previous = {check_key(p): o for p, o in zip(_runnable(plan), report.outcomes, strict=True)}
+        if walked or self.index is None:
+            self.index = build_index(plan, self.workspace, self._recorded)
+        else:
+            self._extend_index(plan, ran)
+        self._previous = dict(zip(self._keys, report.outcomes, strict=True))
+
+    # ------------------------------------------------------------------ planning only what can have changed
+
+    def _selector_memo(self) -> SelectorMemo:
+        if self._memo is None:
+            project = self.project
+            inner = cached_selector_call(project.session()) if project.options.use_store else direct_selector_call
+            self._memo = SelectorMemo(inner)
+        return self._memo
+
+    def _plan_for(self, changed: dict[str, bool], full: bool, cycle: CycleReport) -> tuple[Plan, bool]:
+        """The plan for this cycle and whether the spec was walked for it (False: the previous plan kept)."""
+        assert self.spec is not None
+        if full:
+            # A new project or spec: answers may come from other libraries or mean other things.
+            self._memo = None
+        memo = self._selector_memo()
+        previous = self.plan
+        if previous is not None and not full and not previous.diagnostics and not memo.opaque:
+            known = self.index.known_files() if self.index is not None else ()
+            if memo.invalidate(classify(changed, known)) == 0:
+                return previous, False
+        memo.begin_plan()
+        interpreter = Interpreter(self.project.registry(), self.workspace,
+                                  element_filter=self.project.options.element_filter, selector_call=memo)
+        plan = interpreter.plan(self.spec.programs)
+        cycle.selectors_evaluated = memo.evaluated
+        self.plan = plan
+        return plan, True
+
+    def _extend_index(self, plan: Plan, ran: set[CheckKey] | None) -> None:
+        """After a cycle on the kept plan: add what the checks that ran read now (an index entry that no
+        longer holds only makes a later change rerun one check too many)."""
+        index = self.index
+        assert index is not None
+        scopes = plan_scope_inputs(plan, self.workspace)
+        for planned, key in zip(_runnable(plan), self._keys, strict=True):
+            if ran is None or key in ran:
+                index.extend(key, check_inputs(planned, scopes, self._recorded.get(key)))
 
     # ------------------------------------------------------------------ running only what can have changed
 
@@ -187,8 +245,7 @@ class CycleRunner:
             return self.project.run_plan(plan), None
         chosen: list[PlannedCheck] = []
         carried: dict[CheckKey, CheckOutcome] = {}
-        for planned in _runnable(plan):
-            key = check_key(planned)
+        for planned, key in zip(_runnable(plan), self._keys, strict=True):
             previous = self._previous.get(key)
             library = planned.library
             if (key in focus or previous is None or previous.status is Status.ERROR or library is None
@@ -199,11 +256,8 @@ class CycleRunner:
         partial = self.project.run_plan(Plan(chosen, plan.diagnostics, plan.scopes, plan.scope_inputs))
         fresh = {check_key(p): o for p, o in zip(chosen, partial.outcomes, strict=True)}
         report = RunReport(diagnostics=list(plan.diagnostics), duration_ms=partial.duration_ms)
-        for planned in plan.checks:
-            if planned.skipped:
-                report.totals.skipped += 1
-                continue
-            key = check_key(planned)
+        report.totals.skipped = len(plan.checks) - len(self._keys)
+        for key in self._keys:
             outcome = fresh.get(key) or carried[key]
             report.outcomes.append(outcome)
             report.totals.add(outcome)

@@ -1,14 +1,17 @@
 """File events from watchdog, gathered into debounced bursts of net changes.
 
-A burst starts with the first event and ends after a quiet period with no new event (default 150 ms) or,
-during a never-ending stream of events, after a maximum length (default 2 s) so a busy build cannot starve
-the checks forever. An editor's atomic save (write `x.tmp`, rename it over `x`, touch `x`) is a handful of
+A burst starts with the first event and ends after a quiet period with no new event or, during a
+never-ending stream of events, after a maximum length (default 2 s) so a busy build cannot starve the checks
+forever. The quiet period adapts to the burst: it starts at 20 ms, so a single save is handled at once, and
+grows with the time the burst has already lasted, up to 150 ms, so a checkout or a build writing files for a
+while is still coalesced into one cycle (a stream that has gone on for 100 ms is likely to go on). An editor's atomic save (write `x.tmp`, rename it over `x`, touch `x`) is a handful of
 events within a few milliseconds; inside one burst it collapses to one change of `x`: a path whose first
 event in the burst created it and that no longer exists when the burst ends came and went, and is dropped.
 
-Only events that can mean "contents or listing changed" are kept. watchdog also reports opens and
-read-only closes; the checks themselves read files, so keeping those would make every cycle trigger the
-next one. The caller's own output directories (result store, module cache) are dropped at the source for
+Only events that can mean "contents or listing changed" are subscribed to (watchdog's `event_filter`,
+which also narrows the inotify mask): create, delete, modify/attrib, move and close-after-write. Opens and
+read-only closes are never asked for — the checks and our own directory scans read every file, and at
+100k files those events alone overflowed the kernel queue, which made every cycle trigger a full next one. The caller's own output directories (result store, module cache) are dropped at the source for
 the same reason.
 
 Events can also be lost: the kernel drops them when its queue overflows (watchdog 7 on Linux then only
@@ -33,14 +36,33 @@ from watchdog.events import (
     EVENT_TYPE_DELETED,
     EVENT_TYPE_MODIFIED,
     EVENT_TYPE_MOVED,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
+#: The longest quiet period (a long burst); `--debounce-ms` sets it.
 DEFAULT_QUIET_MS = 150
+#: The shortest quiet period (a burst that has just started: one save).
+DEFAULT_MIN_QUIET_MS = 20
 DEFAULT_MAX_MS = 2000
+
+#: What watchdog is asked for. Directory "modified" (a listing changed) is left out: the entries' own
+#: created/deleted/moved events say which, and asking for it would add IN_CLOSE_WRITE of every directory.
+EVENT_FILTER: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, DirCreatedEvent, FileDeletedEvent, DirDeletedEvent, FileModifiedEvent, FileAttribEvent,
+    FileMovedEvent, DirMovedEvent, FileClosedEvent,
+]
 
 #: A path that appeared in the burst (created, or renamed onto).
 _APPEARED = "appeared"
@@ -53,8 +75,17 @@ _CHANGE_TYPES = frozenset(
 
 @dataclass(frozen=True)
 class DebounceSettings:
+    #: the longest quiet period that ends a burst
     quiet_ms: int = DEFAULT_QUIET_MS
     max_ms: int = DEFAULT_MAX_MS
+    #: the quiet period of a burst that has just begun (None = DEFAULT_MIN_QUIET_MS, capped by `quiet_ms`)
+    min_quiet_ms: int | None = None
+
+    def quiet_after(self, lasted_s: float) -> float:
+        """The quiet period (seconds) that ends a burst which has been going on for `lasted_s` seconds."""
+        longest = self.quiet_ms / 1000
+        shortest = min(longest, (DEFAULT_MIN_QUIET_MS if self.min_quiet_ms is None else self.min_quiet_ms) / 1000)
+        return min(longest, shortest + lasted_s)
 
 
 @dataclass
@@ -153,7 +184,7 @@ class EventPool:
     ) -> Burst | None:
         """Wait for a burst and return its net changes; None on `stop` or when `timeout` passes first."""
         deadline = None if timeout is None else time.perf_counter() + timeout
-        quiet, longest = settings.quiet_ms / 1000, settings.max_ms / 1000
+        longest = settings.max_ms / 1000
         with self._cond:
             while not self._pending and not self._lost:
                 if stop.is_set():
@@ -164,11 +195,25 @@ class EventPool:
                 self._cond.wait(remaining)
             while not stop.is_set():
                 now = time.perf_counter()
+                quiet = settings.quiet_after(self._last - self._first)
                 end = min(self._last + quiet, self._first + longest)
                 if now >= end:
                     break
                 self._cond.wait(end - now)
             if stop.is_set():
+                return None
+            pending, started, lost = self._pending, self._first, self._lost
+            self._pending, self._lost = {}, False
+        return _net_changes(pending, started, lost)
+
+    def drain(self) -> Burst | None:
+        """The changes gathered so far, without waiting for the burst to end (None when there are none).
+
+        For a caller that must answer now from everything that happened before this moment (the daemon,
+        after its barrier event arrived): the quiet period only exists to avoid running cycles mid-burst.
+        """
+        with self._cond:
+            if not self._pending and not self._lost:
                 return None
             pending, started, lost = self._pending, self._first, self._lost
             self._pending, self._lost = {}, False
@@ -229,10 +274,10 @@ class FileWatcher:
     def _new_observer(self) -> BaseObserver:
         observer = Observer()
         observer.daemon = True
-        observer.schedule(self._handler, self._root, recursive=True)
+        observer.schedule(self._handler, self._root, recursive=True, event_filter=EVENT_FILTER)
         for directory in sorted(self._extra):
             if os.path.isdir(directory):
-                observer.schedule(self._handler, directory, recursive=False)
+                observer.schedule(self._handler, directory, recursive=False, event_filter=EVENT_FILTER)
         return observer
 
     def watch_file(self, path: str) -> None:
@@ -241,7 +286,7 @@ class FileWatcher:
         if directory == self._root or directory.startswith(self._root + os.sep) or directory in self._extra:
             return
         if os.path.isdir(directory):
-            self.observer.schedule(self._handler, directory, recursive=False)
+            self.observer.schedule(self._handler, directory, recursive=False, event_filter=EVENT_FILTER)
             self._extra.add(directory)
 
     def start(self) -> None:
