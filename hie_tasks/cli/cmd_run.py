@@ -20,8 +20,13 @@ from hie_tasks.engine.project import ProjectOptions
 from hie_tasks.engine.runner import ProgressCallback, RunOptions
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from hie_tasks.engine.project import Project
     from hie_tasks.engine.results import CheckOutcome, RunReport
     from hie_tasks.lang.loader import SpecSet
+
+    SpecLoader = Callable[[str, str | None, bool, ProjectOptions | None], tuple[SpecSet, Project]]
 
 # Only what `run -f json` needs is imported at module level: rich (human output, messages) and the other
 # report formats load on the paths that use them, because start-up dominates a run that replays everything.
@@ -109,12 +114,13 @@ def verbose_trace(inner: ProgressCallback | None) -> ProgressCallback:
     return trace
 
 
-def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
+def execute(args: argparse.Namespace, *, upstream: bool = False, loader: SpecLoader | None = None) -> int:
+    """`loader` replaces `load_spec_or_exit`: the daemon runs this very function on its warm project."""
     check_arguments(args)
     spec_path = resolve_spec(args.file)
     options = project_options(args, upstream=upstream)
     machine = args.format != "human"
-    spec, project = load_spec_or_exit(spec_path, None, machine, options)
+    spec, project = (loader or load_spec_or_exit)(spec_path, None, machine, options)
     with project:
         if spec.diagnostics:
             print_diagnostics(error_console(), spec.diagnostics, spec.sources)

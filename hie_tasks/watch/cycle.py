@@ -81,6 +81,14 @@ def _runnable(plan: Plan) -> list[PlannedCheck]:
     return [p for p in plan.checks if not p.skipped]
 
 
+def stat_signature(path: str) -> object:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_mode)
+
+
 def display_path(workspace: str, path: str) -> str:
     rel = os.path.relpath(path, workspace)
     return path if rel.startswith("..") else rel.replace(os.sep, "/")
@@ -108,6 +116,15 @@ class CycleRunner:
         self._memo: SelectorMemo | None = None
         #: the last cycle's full report: what a fresh run would print, durations aside
         self.last_report: RunReport | None = None
+        #: the config or the spec on disk does not load (the previous good one may still be in force)
+        self.broken = False
+        #: stat signatures, taken after each cycle, of the result store's files and of the control files:
+        #: a change to either that no file event reported (another process, a directory outside the
+        #: watched tree) is found by comparing them
+        self.store_signature: tuple[object, ...] = ()
+        #: the last cycle's unexpected error, if it had one (its state is then not to be trusted)
+        self.last_error: str | None = None
+        self.control_signature: dict[str, object] = {}
 
     # ------------------------------------------------------------------ classification
 
@@ -144,8 +161,24 @@ class CycleRunner:
             self._cycle(cycle, changed)
         except Exception as exc:  # a cycle must never end watching; the report says what happened
             cycle.error = f"{type(exc).__name__}: {exc}"
+        self.last_error = cycle.error
+        self.store_signature = self.current_store_signature()
+        self.control_signature = {path: stat_signature(path) for path in self.control}
         cycle.duration_ms = (time.perf_counter() - started) * 1000
         return cycle
+
+    def current_store_signature(self) -> tuple[object, ...]:
+        if not self.project.options.use_store:
+            return ()
+        from hie_tasks.incremental.store import DB_NAME
+
+        base = os.path.join(self.project.result_cache_dir(), DB_NAME)
+        # Not the -shm file: readers touch it too.
+        return (stat_signature(base), stat_signature(base + "-wal"))
+
+    def changed_control_files(self) -> dict[str, bool]:
+        """Control files whose stat signature differs from the one taken after the last cycle."""
+        return {path: False for path, sig in self.control_signature.items() if stat_signature(path) != sig}
 
     def _cycle(self, cycle: CycleReport, changed: dict[str, bool]) -> None:
         needs = {self.control_kind(p) for p in changed}
@@ -268,6 +301,7 @@ class CycleRunner:
         try:
             config = candidate.load_config()
         except ConfigError as exc:
+            self.broken = True
             cycle.diagnostics.extend(exc.diagnostics)
             cycle.kept_previous = self._config_ok
             if candidate is not self.project:
@@ -290,17 +324,20 @@ class CycleRunner:
         try:
             spec = self.project.load_spec()
         except SpecReadError as exc:
+            self.broken = True
             cycle.error = f"cannot read {exc.path}: {exc.reason}"
             cycle.kept_previous = self.spec is not None
             return
         cycle.sources.update(spec.sources)
         if any(d.is_error for d in spec.diagnostics):
+            self.broken = True
             cycle.diagnostics.extend(spec.diagnostics)
             cycle.kept_previous = self.spec is not None
             # Also watch the files of the broken spec: fixing any of them must trigger the next cycle.
             self._add_spec_files(spec)
             return
         cycle.diagnostics.extend(spec.diagnostics)
+        self.broken = False
         self.control = {p: k for p, k in self.control.items() if k != Control.SPEC}
         self.spec = spec
         self._add_spec_files(spec)
@@ -311,7 +348,8 @@ class CycleRunner:
 
     # ------------------------------------------------------------------ what each check read
 
-    def _store(self) -> ResultStore | None:
+    def reader(self) -> ResultStore | None:
+        """A read connection to the result store; None when there is no usable store."""
         if self._reader is None and self.project.options.use_store:
             self._reader, _warnings = ResultStore.try_open(self.project.result_cache_dir())
         return self._reader
@@ -323,7 +361,7 @@ class CycleRunner:
         Only verdicts this cycle replayed or recorded are trusted: an Error is never recorded (so the stored
         row, if any, is older) and an impure library's verdicts are never recorded at all.
         """
-        store = self._store()
+        store = self.reader()
         current = {check_key(p): (p, o) for p, o in zip(_runnable(plan), report.outcomes, strict=True)}
         recorded = {k: v for k, v in self._recorded.items() if k in current and (ran is None or k not in ran)}
         for key, (planned, outcome) in current.items():

@@ -22,6 +22,7 @@ observer thread dies. Either marks the pool "lost", and the next burst says so i
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import threading
@@ -106,12 +107,18 @@ def _text(path: str | bytes) -> str:
     return os.fsdecode(path)
 
 
+#: Name prefix of the barrier files `FileWatcher.barrier` creates.
+BARRIER_PREFIX = ".hie-barrier-"
+
+
 class _Collector(FileSystemEventHandler):
     """watchdog's callback side: runs on the observer thread, so it only filters and appends."""
 
     def __init__(self, pool: EventPool, excluded: tuple[str, ...]) -> None:
         self._pool = pool
         self._excluded = excluded
+        #: the directory barrier files are created in (None: no barriers)
+        self.barrier_dir: str | None = None
 
     def _keep(self, path: str) -> bool:
         return not any(path == root or path.startswith(root + os.sep) for root in self._excluded)
@@ -124,6 +131,10 @@ class _Collector(FileSystemEventHandler):
         if event.is_directory and event.event_type in (EVENT_TYPE_MODIFIED, EVENT_TYPE_ATTRIB, EVENT_TYPE_CLOSED):
             return
         src = _text(event.src_path)
+        if self.barrier_dir is not None and os.path.basename(src).startswith(BARRIER_PREFIX):
+            if os.path.dirname(src) == self.barrier_dir and event.event_type == EVENT_TYPE_CREATED:
+                self._pool.barrier_reached(os.path.basename(src))
+            return
         items: list[tuple[str, str, bool]] = []
         if event.event_type == EVENT_TYPE_MOVED:
             items.append((src, _TOUCHED, event.is_directory))
@@ -147,6 +158,19 @@ class EventPool:
         self._first = 0.0
         self._last = 0.0
         self._lost = False
+        #: barrier files whose creation has been delivered
+        self._barriers: set[str] = set()
+
+    def barrier_reached(self, name: str) -> None:
+        with self._cond:
+            self._barriers.add(name)
+            self._cond.notify_all()
+
+    def wait_barrier(self, name: str, timeout: float) -> bool:
+        with self._cond:
+            reached = self._cond.wait_for(lambda: name in self._barriers, timeout)
+            self._barriers.discard(name)
+            return reached
 
     def _arrived(self) -> None:
         """Start or extend the current burst (the lock is held)."""
@@ -183,28 +207,34 @@ class EventPool:
         self, settings: DebounceSettings, stop: threading.Event, timeout: float | None = None
     ) -> Burst | None:
         """Wait for a burst and return its net changes; None on `stop` or when `timeout` passes first."""
+        if not self.wait_burst(settings, stop, timeout):
+            return None
+        return self.drain()
+
+    def wait_burst(self, settings: DebounceSettings, stop: threading.Event, timeout: float | None = None) -> bool:
+        """Wait until a burst has ended, without taking it; False on `stop` or when `timeout` passes first.
+
+        The burst stays in the pool until `drain`: a caller that must answer from every change so far
+        (the daemon) can take it under the same lock as the cycle would.
+        """
         deadline = None if timeout is None else time.perf_counter() + timeout
         longest = settings.max_ms / 1000
         with self._cond:
             while not self._pending and not self._lost:
                 if stop.is_set():
-                    return None
+                    return False
                 remaining = None if deadline is None else deadline - time.perf_counter()
                 if remaining is not None and remaining <= 0:
-                    return None
+                    return False
                 self._cond.wait(remaining)
             while not stop.is_set():
                 now = time.perf_counter()
                 quiet = settings.quiet_after(self._last - self._first)
                 end = min(self._last + quiet, self._first + longest)
-                if now >= end:
+                if now >= end or not (self._pending or self._lost):
                     break
                 self._cond.wait(end - now)
-            if stop.is_set():
-                return None
-            pending, started, lost = self._pending, self._first, self._lost
-            self._pending, self._lost = {}, False
-        return _net_changes(pending, started, lost)
+            return not stop.is_set()
 
     def drain(self) -> Burst | None:
         """The changes gathered so far, without waiting for the burst to end (None when there are none).
@@ -229,6 +259,8 @@ def _net_changes(pending: dict[str, tuple[str, bool]], started: float, lost: boo
         burst.paths[path] = is_dir or os.path.isdir(path)
     return burst
 
+
+_BARRIER_SEQ = itertools.count()
 
 #: watchdog's observers report a kernel queue overflow only as a warning on (a child of) this logger.
 _WATCHDOG_LOGGER = "watchdog.observers"
@@ -279,6 +311,33 @@ class FileWatcher:
             if os.path.isdir(directory):
                 observer.schedule(self._handler, directory, recursive=False, event_filter=EVENT_FILTER)
         return observer
+
+    def use_barriers(self, directory: str) -> None:
+        """Barrier files go to `directory`, which must lie inside the watched workspace and exist before
+        `start` (so the recursive watch covers it)."""
+        self._handler.barrier_dir = os.path.abspath(directory)
+
+    def barrier(self, timeout: float = 2.0) -> bool:
+        """Return once every event of a change made before this call has reached the pool.
+
+        inotify delivers one watch's events in order through one queue: a file created now is reported
+        after everything queued before it. So a barrier file is created and its event awaited; False when
+        it did not arrive in time (the caller must then treat events as lost).
+        """
+        directory = self._handler.barrier_dir
+        if directory is None:
+            return False
+        name = f"{BARRIER_PREFIX}{os.getpid()}-{next(_BARRIER_SEQ)}"
+        path = os.path.join(directory, name)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError:
+            return False
+        try:
+            return self.pool.wait_barrier(name, timeout)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     def watch_file(self, path: str) -> None:
         """Also report changes to `path` when it lies outside the workspace (its directory is watched)."""
