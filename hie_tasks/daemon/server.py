@@ -129,8 +129,11 @@ class DaemonServer:
         protocol.check_peer(conn)
         message = protocol.recv_message(conn)
         conn.settimeout(None)
-        protocol.send_message(conn, {"protocol": protocol.PROTOCOL, "version": __version__,
-                                     **self.answer(message)})
+        answer = self.answer(message)
+        if answer.get("status") != "ok" or message.get("kind") != "run":
+            self.watcher.sink.message(f"{answer.get('status')} request ({message.get('kind')}): "
+                                      f"{answer.get('reason', '')}".rstrip(": "))
+        protocol.send_message(conn, {"protocol": protocol.PROTOCOL, "version": __version__, **answer})
 
     def answer(self, message: dict[str, Any]) -> dict[str, Any]:
         if (message.get("protocol"), message.get("version"), message.get("package")) != (

@@ -223,7 +223,8 @@ class RunService:
             self.declined += 1
             self.last_declined = str(exc)
             return {"status": "declined", "reason": str(exc)}
-        self.served += 1
+        if answer.get("status") == "ok":
+            self.served += 1
         return answer
 
     def _handle(self, message: dict[str, Any]) -> dict[str, Any]:

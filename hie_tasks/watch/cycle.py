@@ -116,8 +116,9 @@ class CycleRunner:
         self._memo: SelectorMemo | None = None
         #: the last cycle's full report: what a fresh run would print, durations aside
         self.last_report: RunReport | None = None
-        #: the config or the spec on disk does not load (the previous good one may still be in force)
-        self.broken = False
+        #: the config / the spec on disk does not load (the previous good one may still be in force)
+        self.config_broken = False
+        self.spec_broken = False
         #: stat signatures, taken after each cycle, of the result store's files and of the control files:
         #: a change to either that no file event reported (another process, a directory outside the
         #: watched tree) is found by comparing them
@@ -138,6 +139,11 @@ class CycleRunner:
         if path == os.path.join(self.workspace, CONFIG_NAME):
             return Control.PROJECT
         return None
+
+    @property
+    def broken(self) -> bool:
+        """The config or the spec on disk does not load."""
+        return self.config_broken or self.spec_broken
 
     @property
     def healthy(self) -> bool:
@@ -301,7 +307,7 @@ class CycleRunner:
         try:
             config = candidate.load_config()
         except ConfigError as exc:
-            self.broken = True
+            self.config_broken = True
             cycle.diagnostics.extend(exc.diagnostics)
             cycle.kept_previous = self._config_ok
             if candidate is not self.project:
@@ -311,6 +317,7 @@ class CycleRunner:
             self.project.close()
             self.project = candidate
         self._config_ok = True
+        self.config_broken = False
         cycle.diagnostics.extend(candidate.config_warnings)
         self.control = {p: k for p, k in self.control.items() if k == Control.SPEC}
         self.control[os.path.join(self.workspace, CONFIG_NAME)] = Control.PROJECT
@@ -324,20 +331,20 @@ class CycleRunner:
         try:
             spec = self.project.load_spec()
         except SpecReadError as exc:
-            self.broken = True
+            self.spec_broken = True
             cycle.error = f"cannot read {exc.path}: {exc.reason}"
             cycle.kept_previous = self.spec is not None
             return
         cycle.sources.update(spec.sources)
         if any(d.is_error for d in spec.diagnostics):
-            self.broken = True
+            self.spec_broken = True
             cycle.diagnostics.extend(spec.diagnostics)
             cycle.kept_previous = self.spec is not None
             # Also watch the files of the broken spec: fixing any of them must trigger the next cycle.
             self._add_spec_files(spec)
             return
         cycle.diagnostics.extend(spec.diagnostics)
-        self.broken = False
+        self.spec_broken = False
         self.control = {p: k for p, k in self.control.items() if k != Control.SPEC}
         self.spec = spec
         self._add_spec_files(spec)
