@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hie_tasks.daemon import protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 RUN_COMMANDS = frozenset({"run", "check"})
 DEFAULT_SPEC = "hielements.hie"
@@ -95,7 +98,8 @@ def _terminal(stream: Any) -> dict[str, Any]:
 
 def request(workspace: str, spec: str, kind: str, extra: dict[str, Any] | None = None,
             timeout: float | None = None) -> dict[str, Any] | None:
-    """One request/answer with the daemon for (workspace, spec); None when there is no usable daemon."""
+    """One request/answer with the daemon for (workspace, spec); None when there is no usable daemon.
+    A raw payload that came with the answer is in its `payload` field, as bytes."""
     try:
         sock = protocol.connect(protocol.socket_path(workspace, spec), CONNECT_TIMEOUT)
     except (OSError, protocol.ProtocolError):
@@ -104,6 +108,7 @@ def request(workspace: str, spec: str, kind: str, extra: dict[str, Any] | None =
         sock.settimeout(timeout)
         protocol.send_message(sock, {**protocol.hello(workspace, spec, kind), **(extra or {})})
         answer = protocol.recv_message(sock)
+        answer["payload"] = protocol.recv_payload(sock, answer)
     except (OSError, protocol.ProtocolError):
         return None
     finally:
@@ -132,12 +137,16 @@ def serve_run(argv: Sequence[str]) -> int | None:
         return 130
     if answer is None or answer.get("status") != "ok":
         return None
-    exit_code, output = answer.get("exit"), answer.get("output")
-    if not isinstance(exit_code, int) or not isinstance(output, list):
+    exit_code, chunks, payload = answer.get("exit"), answer.get("chunks"), answer.get("payload")
+    if not isinstance(exit_code, int) or not isinstance(chunks, list) or not isinstance(payload, bytes):
         return None
+    # Already encoded by the daemon in each stream's own encoding: the bytes go out as they are.
     streams = {1: sys.stdout, 2: sys.stderr}
-    for fd, text in output:
+    at = 0
+    for fd, size in chunks:
         stream = streams[fd]
-        stream.write(text)
         stream.flush()
+        stream.buffer.write(payload[at:at + size])
+        stream.buffer.flush()
+        at += size
     return exit_code

@@ -13,9 +13,12 @@ import os
 import stat
 import struct
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hie_tasks.version import __version__
+
+if TYPE_CHECKING:
+    from typing import Any
 
 PROTOCOL = 1
 #: Environment switch: `HIE_TASKS_DAEMON=0` makes `run` standalone without asking any daemon.
@@ -106,9 +109,25 @@ def info_path(socket_file: str) -> str:
 # ---------------------------------------------------------------------------------------------- framing
 
 
-def send_message(sock: _socket.socket, message: dict[str, Any]) -> None:
+def send_message(sock: _socket.socket, message: dict[str, Any], payload: bytes | None = None) -> None:
+    """One message; `payload` (a run's output, megabytes for a big report) follows as a raw frame of its
+    own, announced by the message's `payload` field, so it is never escaped into and out of JSON."""
+    if payload is not None:
+        message = {**message, "payload": len(payload)}
     data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
     sock.sendall(struct.pack(">I", len(data)) + data)
+    if payload is not None:
+        sock.sendall(struct.pack(">I", len(payload)) + payload)
+
+
+def recv_payload(sock: _socket.socket, message: dict[str, Any]) -> bytes:
+    """The raw frame a message announced (b"" when it announced none)."""
+    if "payload" not in message:
+        return b""
+    (size,) = struct.unpack(">I", _recv_exact(sock, 4))
+    if size != message["payload"] or size > MAX_FRAME:
+        raise ProtocolError("the payload frame does not match its announcement")
+    return _recv_exact(sock, size)
 
 
 def _recv_exact(sock: _socket.socket, size: int) -> bytes:

@@ -87,6 +87,13 @@ class DaemonServer:
         self._sock = sock
         self._inode = os.stat(self.socket_file).st_ino
 
+    def start_serving(self) -> None:
+        """`start`, telling the watch's output instead of raising when the socket cannot be bound."""
+        try:
+            self.start()
+        except (AlreadyServed, protocol.ProtocolError, OSError) as exc:
+            self.watcher.sink.message(f"`run` is not answered by this watch: {exc}")
+
     def start(self) -> None:
         self.bind()
         self._thread = threading.Thread(target=self._accept_loop, name="hie-daemon", daemon=True)
@@ -133,7 +140,8 @@ class DaemonServer:
         if answer.get("status") != "ok" or message.get("kind") != "run":
             self.watcher.sink.message(f"{answer.get('status')} request ({message.get('kind')}): "
                                       f"{answer.get('reason', '')}".rstrip(": "))
-        protocol.send_message(conn, {"protocol": protocol.PROTOCOL, "version": __version__, **answer})
+        payload = answer.pop("payload", None)
+        protocol.send_message(conn, {"protocol": protocol.PROTOCOL, "version": __version__, **answer}, payload)
 
     def answer(self, message: dict[str, Any]) -> dict[str, Any]:
         if (message.get("protocol"), message.get("version"), message.get("package")) != (
@@ -190,6 +198,22 @@ def prepare(watcher: Watcher) -> None:
     directory = barrier_directory(watcher.runner.project)
     os.makedirs(directory, exist_ok=True)
     watcher.file_watcher.use_barriers(directory)
+
+
+def attach(watcher: Watcher, sink: Any) -> DaemonServer | None:
+    """`watch` serving the daemon's role: prepare `watcher` (before its start) to answer `run`; None, with a
+    message, when another daemon already serves this workspace or the socket directory is not private."""
+    server = DaemonServer(watcher)
+    try:
+        server.check_free()
+    except AlreadyServed:
+        sink.message("a daemon already answers `run` here; this watch does not")
+        return None
+    except (protocol.ProtocolError, OSError) as exc:
+        sink.message(f"`run` is not answered by this watch: {exc}")
+        return None
+    prepare(watcher)
+    return server
 
 
 def run_daemon(spec_path: str, options: ProjectOptions) -> int:

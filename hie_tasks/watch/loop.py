@@ -52,6 +52,7 @@ class Watcher:
         self._restart_failing = False
         #: held while a burst is taken and its cycle runs, by the loop or by a daemon request (`catch_up`)
         self.lock = threading.RLock()
+        self._busy = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -97,6 +98,11 @@ class Watcher:
                 if burst is not None and self._handle(burst):
                     ran += 1
         return ran
+
+    @property
+    def busy(self) -> bool:
+        """A cycle is running (what Ctrl-C must interrupt rather than wait for)."""
+        return self._busy
 
     def _handle(self, burst: Burst) -> bool:
         """Run the cycle a burst calls for (the lock is held); False when nothing in it can matter."""
@@ -149,7 +155,11 @@ class Watcher:
         return self._files
 
     def _emit(self, changed: dict[str, bool], events_lost: bool = False) -> CycleReport:
-        report = self.runner.run_cycle(self.cycles, changed, events_lost)
+        self._busy = True
+        try:
+            report = self.runner.run_cycle(self.cycles, changed, events_lost)
+        finally:
+            self._busy = False
         self.cycles += 1
         for path in self.runner.control:
             self._files.watch_file(path)

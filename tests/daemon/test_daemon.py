@@ -231,3 +231,33 @@ def test_a_daemon_of_another_version_is_ignored(workspace: Path, tmp_path: Path,
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_watch_answers_runs_like_a_daemon(workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory) -> None:
+    d = daemon_factory(workspace)
+    proc = subprocess.Popen([sys.executable, "-m", "hie_tasks", "watch", "-f", "json"], cwd=workspace, env=d.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert first["cycle"] == 0
+        deadline = time.monotonic() + 30
+        while client_status(d) is None:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        (workspace / "src/b.py").unlink()
+        json.loads(proc.stdout.readline())  # watch's own cycle for the deletion
+        reference_store = d.snapshot_store(tmp_path / "reference-store")
+        warm = d.cli("run", "-f", "json")
+        cold = d.cli("run", "-f", "json", "--cache-dir", str(reference_store), standalone=True)
+        assert d.served() == 1
+        assert warm.code == cold.code == 1 and json_of(warm) == json_of(cold)
+    finally:
+        proc.send_signal(2)
+        proc.wait(30)
+
+
+def client_status(d: Daemon) -> object:
+    from hie_tasks.daemon import client
+
+    return client.request(str(d.workspace), str(d.workspace / "hielements.hie"), "status", timeout=5)
