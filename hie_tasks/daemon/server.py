@@ -218,6 +218,9 @@ def attach(watcher: Watcher, sink: Any) -> DaemonServer | None:
 
 def run_daemon(spec_path: str, options: ProjectOptions) -> int:
     """The daemon process (`hie-tasks daemon serve`): watch and serve until stopped or signalled."""
+    # A request passes through three threads (socket, inotify reader, watchdog's dispatcher) to see its
+    # barrier; with the default 5 ms GIL switch interval each hand-off can cost that much.
+    sys.setswitchinterval(0.0005)
     watcher = Watcher(lambda: Project(spec_path, options), LogSink())
     server = DaemonServer(watcher, on_stop=watcher.stop)
 

@@ -34,7 +34,14 @@ from hie_tasks.incremental.store import ResultStore
 from hie_tasks.lang.loader import SpecReadError, SpecSet
 from hie_tasks.libraries.base import Purity, TreeDep
 from hie_tasks.model.values import Status
-from hie_tasks.watch.index import CheckInputs, ReverseIndex, build_index, check_inputs, plan_scope_inputs
+from hie_tasks.watch.index import (
+    CheckInputs,
+    ReverseIndex,
+    ScopeInputs,
+    build_index,
+    check_inputs,
+    plan_scope_inputs,
+)
 from hie_tasks.watch.replan import SelectorMemo, classify
 
 CONFIG_NAME = "hielements.toml"
@@ -125,6 +132,8 @@ class CycleRunner:
         self.plan: Plan | None = None
         self._keys: list[CheckKey] = []
         self._memo: SelectorMemo | None = None
+        #: the kept plan's per-scope inputs (built once per plan, not once per cycle)
+        self._scope_inputs: tuple[Plan, ScopeInputs] | None = None
         #: the last cycle's full report: what a fresh run would print, durations aside
         self.last_report: RunReport | None = None
         #: the config / the spec on disk does not load (the previous good one may still be in force)
@@ -266,7 +275,9 @@ class CycleRunner:
         longer holds only makes a later change rerun one check too many)."""
         index = self.index
         assert index is not None
-        scopes = plan_scope_inputs(plan, self.workspace)
+        if self._scope_inputs is None or self._scope_inputs[0] is not plan:
+            self._scope_inputs = (plan, plan_scope_inputs(plan, self.workspace))
+        scopes = self._scope_inputs[1]
         for planned, key in zip(_runnable(plan), self._keys, strict=True):
             if ran is None or key in ran:
                 index.extend(key, check_inputs(planned, scopes, self._recorded.get(key)))
