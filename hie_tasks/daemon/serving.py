@@ -34,8 +34,6 @@ from hie_tasks.engine.project import Project, ProjectOptions, default_workspace
 from hie_tasks.engine.results import RunReport
 from hie_tasks.engine.runner import ProgressCallback
 from hie_tasks.lang.loader import SpecSet
-from hie_tasks.libraries.base import Purity
-from hie_tasks.model.values import Status
 from hie_tasks.watch.cycle import CycleRunner
 from hie_tasks.watch.loop import Watcher
 
@@ -97,20 +95,6 @@ class WarmProject(Project):
 
     def close(self) -> None:
         pass
-
-
-def _needs_next_view(runner: CycleRunner) -> bool:
-    """Whether a fresh run would not simply replay the last report: some check ran in the last cycle
-    (a fresh run replays it, as cached), or errored or is impure (a fresh run runs it again)."""
-    report, plan = runner.last_report, runner.plan
-    assert report is not None and plan is not None
-    runnable = [p for p in plan.checks if not p.skipped]
-    for planned, outcome in zip(runnable, report.outcomes, strict=True):
-        if not outcome.cached or outcome.status is Status.ERROR:
-            return True
-        if planned.library is not None and planned.library.purity() is Purity.IMPURE:
-            return True
-    return False
 
 
 @contextlib.contextmanager
@@ -212,7 +196,7 @@ class RunService:
             raise Declined("the result store is not available")
         # A cycle run for this request is what a fresh run would do now; one from before it has since
         # recorded its verdicts, which a fresh run would replay.
-        if not ran_now and _needs_next_view(runner):
+        if not ran_now and runner.replay_differs():
             runner.run_cycle(max(1, watcher.cycles), {})
             if runner.last_error is not None:
                 raise Declined("the cycle failed")

@@ -20,14 +20,14 @@ from __future__ import annotations
 import copy
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 
 from hie_tasks.config import ConfigError, ExternalLibraryConfig, WasmLibraryConfig
 from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.interpreter import Interpreter, Plan, PlannedCheck, direct_selector_call
 from hie_tasks.engine.project import Project
-from hie_tasks.engine.results import CheckOutcome, RunReport
+from hie_tasks.engine.results import CheckOutcome, RunReport, Totals
 from hie_tasks.engine.runner import cached_selector_call, check_key
 from hie_tasks.incremental.session import CheckKey
 from hie_tasks.incremental.store import ResultStore
@@ -89,6 +89,18 @@ def _runnable(plan: Plan) -> list[PlannedCheck]:
     return [p for p in plan.checks if not p.skipped]
 
 
+def _tally(totals: Totals, outcome: CheckOutcome, sign: int) -> None:
+    totals.total += sign
+    if outcome.status is Status.PASS:
+        totals.passed += sign
+    elif outcome.status is Status.FAIL:
+        totals.failed += sign
+    else:
+        totals.errors += sign
+    if outcome.cached:
+        totals.cached += sign
+
+
 def _replayed(outcome: CheckOutcome) -> CheckOutcome:
     """The outcome as a fresh run would report it: replayed from the store (`replace` is several times
     slower, and a cycle carries thousands over)."""
@@ -125,12 +137,19 @@ class CycleRunner:
         self.control: dict[str, str] = {}
         self._config_ok = False
         self._reader: ResultStore | None = None
-        #: the last cycle's verdict and recorded reads per check
+        #: the previous plan's verdicts by check, for a cycle on a new plan (built only then)
         self._previous: dict[CheckKey, CheckOutcome] = {}
         self._recorded: dict[CheckKey, CheckInputs] = {}
         #: the plan in force, its check keys (runnable checks, in order) and the selector answers behind it
         self.plan: Plan | None = None
         self._keys: list[CheckKey] = []
+        #: for the plan in force: its runnable checks, each key's position, and the positions a fresh run
+        #: would execute whatever changed (errors, impure libraries) or whose last verdict is not yet shown
+        #: as replayed — kept up to date cycle by cycle, so a cycle costs what it runs, not the plan's size
+        self._runnable: list[PlannedCheck] = []
+        self._positions: dict[CheckKey, int] = {}
+        self._always: set[int] = set()
+        self._uncached: set[int] = set()
         self._memo: SelectorMemo | None = None
         #: the kept plan's per-scope inputs (built once per plan, not once per cycle)
         self._scope_inputs: tuple[Plan, ScopeInputs] | None = None
@@ -224,9 +243,15 @@ class CycleRunner:
         full = first or bool(needs) or self.plan is None
         focus = None if full else self._focus(changed)
         plan, walked = self._plan_for(changed, full, cycle)
+        if walked and self.last_report is not None and len(self._keys) == len(self.last_report.outcomes):
+            self._previous = dict(zip(self._keys, self.last_report.outcomes, strict=True))
         if walked:
-            self._keys = [check_key(p) for p in _runnable(plan)]
-        report, ran = self._run(plan, focus)
+            self._runnable = _runnable(plan)
+            self._keys = [check_key(p) for p in self._runnable]
+            self._positions = {key: at for at, key in enumerate(self._keys)}
+        report, ran = (self._run_kept(focus) if not walked and focus is not None and self.last_report is not None
+                       else self._run(plan, focus))
+        self._note_positions(report, ran, walked)
         cycle.report = report
         self.last_report = report
         cycle.diagnostics.extend(plan.diagnostics)
@@ -234,12 +259,11 @@ class CycleRunner:
         for file, text in self.spec.sources.items():
             cycle.sources.setdefault(file, text)
         cycle.reran = [o for o in report.outcomes if not o.cached]
-        self._update_recorded(plan, report, ran)
+        self._update_recorded(plan, report, ran, walked)
         if walked or self.index is None:
             self.index = build_index(plan, self.workspace, self._recorded)
         else:
             self._extend_index(plan, ran)
-        self._previous = dict(zip(self._keys, report.outcomes, strict=True))
 
     # ------------------------------------------------------------------ planning only what can have changed
 
@@ -293,6 +317,49 @@ class CycleRunner:
         for path, is_dir in changed.items():
             focus |= index.affected(path, is_dir)
         return focus
+
+    def replay_differs(self) -> bool:
+        """Whether a fresh run now would not just replay the last report: some verdict in it is not yet
+        shown as replayed, or some check (an error, an impure library) runs on every run."""
+        return bool(self._always or self._uncached)
+
+    def _note_positions(self, report: RunReport, ran: set[CheckKey] | None, walked: bool) -> None:
+        """Keep `_always` / `_uncached` true for the report just made (all of it, or the positions that ran)."""
+        if walked or ran is None:
+            self._always, self._uncached = set(), set()
+            positions: Iterable[int] = range(len(self._keys))
+        else:
+            positions = [self._positions[key] for key in ran]
+            self._uncached -= set(positions)
+        for at in positions:
+            outcome, library = report.outcomes[at], self._runnable[at].library
+            self._always.discard(at)
+            if outcome.status is Status.ERROR or library is None or library.purity() is Purity.IMPURE:
+                self._always.add(at)
+            if not outcome.cached:
+                self._uncached.add(at)
+
+    def _run_kept(self, focus: set[CheckKey]) -> tuple[RunReport, set[CheckKey]]:
+        """`_run` on the plan of the last cycle: the last report with the focused checks (and those a fresh
+        run always executes) run again, and last cycle's fresh verdicts shown as the replays they now are."""
+        last = self.last_report
+        assert last is not None
+        chosen = sorted({self._positions[key] for key in focus if key in self._positions} | self._always)
+        plan = self.plan
+        assert plan is not None
+        partial = self.project.run_plan(Plan([self._runnable[at] for at in chosen], plan.diagnostics,
+                                             plan.scopes, plan.scope_inputs))
+        outcomes = list(last.outcomes)
+        totals = replace(last.totals)
+        changes = [(at, _replayed(outcomes[at])) for at in self._uncached if at not in chosen]
+        changes += list(zip(chosen, partial.outcomes, strict=True))
+        for at, outcome in changes:
+            _tally(totals, outcomes[at], -1)
+            _tally(totals, outcome, 1)
+            outcomes[at] = outcome
+        report = RunReport(outcomes=outcomes, totals=totals, diagnostics=list(plan.diagnostics),
+                           duration_ms=partial.duration_ms)
+        return report, {self._keys[at] for at in chosen}
 
     def _run(self, plan: Plan, focus: set[CheckKey] | None) -> tuple[RunReport, set[CheckKey] | None]:
         """Run the plan, executing only `focus` (plus what a fresh run could never replay).
@@ -383,7 +450,8 @@ class CycleRunner:
             self._reader, _warnings = ResultStore.try_open(self.project.result_cache_dir())
         return self._reader
 
-    def _update_recorded(self, plan: Plan, report: RunReport, ran: set[CheckKey] | None) -> None:
+    def _update_recorded(self, plan: Plan, report: RunReport, ran: set[CheckKey] | None, walked: bool = True
+                         ) -> None:
         """Refresh each check's own reads, as recorded with its verdict in the store, for the checks that
         went through the runner (`ran`; None = all); carried-over checks keep what they had.
 
@@ -391,21 +459,37 @@ class CycleRunner:
         row, if any, is older) and an impure library's verdicts are never recorded at all.
         """
         store = self.reader()
+        if not walked and ran is not None:
+            # The same plan: only what ran can have new recorded reads.
+            current = {key: (self._runnable[self._positions[key]], report.outcomes[self._positions[key]])
+                       for key in ran}
+            recorded = dict(self._recorded)
+            for key, (planned, outcome) in current.items():
+                recorded.pop(key, None)
+                self._record_reads(recorded, store, key, planned, outcome)
+            self._recorded = recorded
+            return
         current = {check_key(p): (p, o) for p, o in zip(_runnable(plan), report.outcomes, strict=True)}
         recorded = {k: v for k, v in self._recorded.items() if k in current and (ran is None or k not in ran)}
         for key, (planned, outcome) in current.items():
-            if store is None or (ran is not None and key not in ran):
-                continue
-            library = planned.library
-            if library is None or library.purity() is Purity.IMPURE or outcome.status is Status.ERROR:
-                continue
-            stored = store.get_verdict(key.storage_key())
-            if stored is not None:
-                recorded[key] = CheckInputs(
-                    files=frozenset(stored.deps),
-                    trees=frozenset(TreeDep(root, tuple(sfx), tuple(exc)) for root, sfx, exc, _d in stored.trees),
-                )
+            if ran is None or key in ran:
+                self._record_reads(recorded, store, key, planned, outcome)
         self._recorded = recorded
+
+    @staticmethod
+    def _record_reads(recorded: dict[CheckKey, CheckInputs], store: ResultStore | None, key: CheckKey,
+                      planned: PlannedCheck, outcome: CheckOutcome) -> None:
+        if store is None:
+            return
+        library = planned.library
+        if library is None or library.purity() is Purity.IMPURE or outcome.status is Status.ERROR:
+            return
+        stored = store.get_verdict(key.storage_key())
+        if stored is not None:
+            recorded[key] = CheckInputs(
+                files=frozenset(stored.deps),
+                trees=frozenset(TreeDep(root, tuple(sfx), tuple(exc)) for root, sfx, exc, _d in stored.trees),
+            )
 
     def close(self) -> None:
         if self._reader is not None:
