@@ -10,6 +10,8 @@ thrown away:
 - daemon edit: one file changed before each run; the run must rerun exactly that folder's two checks;
 - `python -c pass`: the interpreter's own start-up, the floor under any client.
 
+Runs are started as the `hie-tasks` console script starts them (`hie_tasks.cli.entry:main`), for every row.
+
 The ratios (cold / daemon) are what the issue asks for: ≥ 50× at 10k/2k and ≥ 200× at 100k/20k. Also printed:
 the daemon's CPU over an idle period (`--idle` seconds) from /proc.
 
@@ -76,7 +78,8 @@ def main() -> None:
     ap.add_argument("--cold-runs", type=int, default=2)
     ap.add_argument("--idle", type=float, default=60.0)
     args = ap.parse_args()
-    run = [sys.executable, "-m", "hie_tasks", "run", "-f", "json"]
+    # What the `hie-tasks` console script runs (`-m` would add runpy's own imports to every row).
+    run = [sys.executable, "-c", "from hie_tasks.cli.entry import main; raise SystemExit(main())", "run", "-f", "json"]
 
     with tempfile.TemporaryDirectory(prefix="daemon-bench-") as tmp:
         ws, runtime = Path(tmp) / "ws", Path(tmp) / "run"
