@@ -111,6 +111,15 @@ def _replayed(outcome: CheckOutcome) -> CheckOutcome:
     return copied
 
 
+def _tree_signature(root: str) -> object:
+    """Every directory's and file's stat below `root` (inputs outside the workspace are few and small)."""
+    found: list[object] = [stat_signature(root)]
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        found.extend((os.path.join(folder, n), stat_signature(os.path.join(folder, n))) for n in sorted(names))
+    return tuple(found)
+
+
 def stat_signature(path: str) -> object:
     try:
         st = os.stat(path)
@@ -165,6 +174,7 @@ class CycleRunner:
         #: the last cycle's unexpected error, if it had one (its state is then not to be trusted)
         self.last_error: str | None = None
         self.control_signature: dict[str, object] = {}
+        self.outside_signature: dict[str, tuple[bool, object]] = {}
 
     # ------------------------------------------------------------------ classification
 
@@ -209,6 +219,9 @@ class CycleRunner:
         self.last_error = cycle.error
         self.store_signature = self.current_store_signature()
         self.control_signature = {path: stat_signature(path) for path in self.control}
+        outside = self.index.outside if self.index is not None else {}
+        self.outside_signature = {path: (is_dir, _tree_signature(path) if is_dir else stat_signature(path))
+                                  for path, is_dir in outside.items()}
         cycle.duration_ms = (time.perf_counter() - started) * 1000
         return cycle
 
@@ -222,8 +235,13 @@ class CycleRunner:
         return (stat_signature(base), stat_signature(base + "-wal"))
 
     def changed_control_files(self) -> dict[str, bool]:
-        """Control files whose stat signature differs from the one taken after the last cycle."""
-        return {path: False for path, sig in self.control_signature.items() if stat_signature(path) != sig}
+        """Control files, and inputs outside the workspace (which no recursive watch sees), whose stat
+        signature differs from the one taken after the last cycle."""
+        changed = {path: False for path, sig in self.control_signature.items() if stat_signature(path) != sig}
+        for path, (is_dir, sig) in self.outside_signature.items():
+            if (_tree_signature(path) if is_dir else stat_signature(path)) != sig:
+                changed[path] = is_dir
+        return changed
 
     def _cycle(self, cycle: CycleReport, changed: dict[str, bool]) -> None:
         needs = {self.control_kind(p) for p in changed}
@@ -282,10 +300,9 @@ class CycleRunner:
             self._memo = None
         memo = self._selector_memo()
         previous = self.plan
-        if previous is not None and not full and not previous.diagnostics and not memo.opaque:
-            known = self.index.known_files() if self.index is not None else ()
-            if memo.invalidate(classify(changed, known)) == 0:
-                return previous, False
+        if (previous is not None and not full and not previous.diagnostics and not memo.opaque
+                and memo.invalidate(classify(changed, memo.listed())) == 0):
+            return previous, False
         memo.begin_plan()
         interpreter = Interpreter(self.project.registry(), self.workspace,
                                   element_filter=self.project.options.element_filter, selector_call=memo)

@@ -95,6 +95,9 @@ class ReverseIndex:
     wildcard: bool = False
     keys: list[CheckKey] = field(default_factory=list)
     _ordinals: dict[CheckKey, int] = field(default_factory=dict)
+    #: inputs outside the workspace (path → is a listing): no recursive watch covers them, so whoever
+    #: must not miss a change (the daemon) compares their stat signatures instead
+    outside: dict[str, bool] = field(default_factory=dict)
 
     def add(self, key: CheckKey, inputs: CheckInputs) -> None:
         ordinal = len(self.keys)
@@ -119,6 +122,13 @@ class ReverseIndex:
         return self._files
 
     def _add(self, ordinal: int, inputs: CheckInputs) -> None:
+        inside = self.workspace.rstrip(os.sep) + os.sep
+        for path in inputs.files:
+            if not path.startswith(inside):
+                self.outside.setdefault(path, False)
+        for tree in inputs.trees:
+            if not (tree.root + os.sep).startswith(inside):
+                self.outside[tree.root] = True
         files = self._files
         for path in inputs.files:
             bucket = files.get(path)

@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hie_tasks.engine.interpreter import SelectorCall
+from hie_tasks.incremental.fingerprint import iter_scopes
 from hie_tasks.libraries.base import CallContext, Library, TreeDep
 from hie_tasks.model.codec import dumps_canonical, encode_value
 from hie_tasks.model.values import Value
@@ -43,13 +44,14 @@ class Change:
     listing: bool
 
 
-def classify(changed: dict[str, bool], known: Iterable[str]) -> list[Change]:
-    """`changed` (path → is_dir) as Changes; `known` are the files the last plan or run had as inputs.
+def classify(changed: dict[str, bool], listed: Iterable[str]) -> list[Change]:
+    """`changed` (path → is_dir) as Changes; `listed` are the files the kept selector answers list (so
+    they existed when the plan was made — not merely files some check asked about).
 
-    A known file that still is a file was edited in place: no listing changed. Anything else — a new
+    A listed file that still is a file was edited in place: no listing changed. Anything else — a new
     path, a path gone, a directory — may have changed a listing.
     """
-    known_set = known if isinstance(known, (set, frozenset, dict)) else set(known)
+    known_set = listed if isinstance(listed, (set, frozenset, dict)) else set(listed)
     out: list[Change] = []
     for path, is_dir in changed.items():
         edited = not is_dir and path in known_set and os.path.isfile(path)
@@ -63,6 +65,8 @@ class _Answer:
     deps: frozenset[str]
     trees: frozenset[TreeDep]
     output: tuple[str, ...]
+    #: the files the answer lists (its Scopes' paths)
+    paths: frozenset[str]
 
     def affected_by(self, change: Change) -> bool:
         path = change.path
@@ -84,6 +88,7 @@ class SelectorMemo:
         #: how selectors not kept here are answered (the store-backed hook of the project)
         self.inner = inner
         self._answers: dict[tuple[str, str, str, str], _Answer] = {}
+        self._listed: set[str] | None = None
         #: the last plan called a selector whose reads are unknown (a plugin): any change may affect it
         self.opaque = False
         #: selector calls that really ran in the last plan (the rest answered from memory)
@@ -95,6 +100,13 @@ class SelectorMemo:
 
     def clear(self) -> None:
         self._answers.clear()
+        self._listed = None
+
+    def listed(self) -> set[str]:
+        """Every file the kept answers list."""
+        if self._listed is None:
+            self._listed = set().union(*(answer.paths for answer in self._answers.values()))
+        return self._listed
 
     def __len__(self) -> int:
         return len(self._answers)
@@ -110,8 +122,10 @@ class SelectorMemo:
             # it read, and what it read is what lets a later change drop it.
             inner = CallContext(ctx.workspace)
             value = library.call(function, args, inner)
-            answer = _Answer(value, frozenset(inner.deps), frozenset(inner.trees), tuple(inner.output))
+            listed = frozenset(p for scope in iter_scopes([value]) for p in scope.paths)
+            answer = _Answer(value, frozenset(inner.deps), frozenset(inner.trees), tuple(inner.output), listed)
             self._answers[key] = answer
+            self._listed = None
             self.evaluated += 1
         ctx.deps |= answer.deps
         ctx.trees |= answer.trees
@@ -125,4 +139,6 @@ class SelectorMemo:
         dropped = [key for key, answer in self._answers.items() if any(answer.affected_by(c) for c in changes)]
         for key in dropped:
             del self._answers[key]
+        if dropped:
+            self._listed = None
         return len(dropped)

@@ -261,3 +261,30 @@ def client_status(d: Daemon) -> object:
     from hie_tasks.daemon import client
 
     return client.request(str(d.workspace), str(d.workspace / "hielements.hie"), "status", timeout=5)
+
+
+def test_inputs_outside_the_workspace_are_confirmed_by_stat(
+    workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    """No recursive watch covers a folder beside the workspace: the daemon compares its stat signatures."""
+    outside = tmp_path / "shared"
+    outside.mkdir()
+    (outside / "present.txt").write_text("p\n")
+    (workspace / "hielements.hie").write_text(
+        SPEC + "\nelement shared:\n    scope s = files.folder_selector('../shared')\n"
+        "    check files.exists(s, 'later.txt')\n    check files.max_size(s, 10)\n")
+    d = daemon_factory(workspace)
+    d.start()
+    for edit in (lambda: (outside / "later.txt").write_text("l\n"),
+                 lambda: (outside / "present.txt").write_text("p" * 50),
+                 lambda: (outside / "later.txt").unlink()):
+        edit()
+        reference_store = d.snapshot_store(tmp_path / "reference-store")
+        before = d.served()
+        warm = d.cli("run", "-f", "json")
+        cold = d.cli("run", "-f", "json", "--cache-dir", str(reference_store), standalone=True)
+        assert d.served() == before + 1
+        got, want = json_of(warm), json_of(cold)
+        assert [(r["check"], r["status"], r["cached"]) for r in got["results"]] == [
+            (r["check"], r["status"], r["cached"]) for r in want["results"]]
+        assert warm.code == cold.code and got == want
