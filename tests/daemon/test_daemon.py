@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hie_tasks.daemon import protocol
+from tests.watch.conftest import write_tree
 
 from .conftest import REPO, Daemon, json_of
 
@@ -43,17 +44,10 @@ FILES = {
 DaemonFactory = Callable[[Path], Daemon]
 
 
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-
-
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"
-    write(ws, FILES)
+    write_tree(ws, FILES)
     return ws
 
 
