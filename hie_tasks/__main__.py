@@ -1,5 +1,5 @@
 """`python -m hie_tasks`: the same as the `hie-tasks` command."""
 
-from hie_tasks.cli.main import main
+from hie_tasks.cli.entry import main
 
 raise SystemExit(main())

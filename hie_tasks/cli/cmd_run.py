@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from hie_tasks.cli.common import (
     COLOR_CHOICES,
@@ -30,10 +30,17 @@ from hie_tasks.engine.runner import ProgressCallback, RunOptions
 from hie_tasks.output.formats import FORMATS, format_help
 
 if TYPE_CHECKING:
+
     from hie_tasks.engine.interpreter import Plan
     from hie_tasks.engine.project import Project
     from hie_tasks.engine.results import CheckOutcome, RunReport
     from hie_tasks.lang.loader import SpecSet
+
+    class SpecLoader(Protocol):
+        """`load_spec_or_exit`'s signature (the daemon passes its own)."""
+
+        def __call__(self, spec_path: str, workspace: str | None, as_json: bool, options: ProjectOptions | None, /,
+                     *, calls: str = ...) -> tuple[SpecSet, Project]: ...
 
 # Only what `run -f json` needs is imported at module level: rich (human output, messages) and the other
 # report formats load on the paths that use them, because start-up dominates a run that replays everything.
@@ -134,14 +141,15 @@ def verbose_trace(inner: ProgressCallback | None) -> ProgressCallback:
     return trace
 
 
-def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
+def execute(args: argparse.Namespace, *, upstream: bool = False, loader: SpecLoader | None = None) -> int:
+    """`loader` replaces `load_spec_or_exit`: the daemon runs this very function on its warm project."""
     check_arguments(args, upstream=upstream)
     spec_path = resolve_spec(args.file)
     options = project_options(args, upstream=upstream)
     machine = args.format != "human"
     output: str | None = getattr(args, "output", None)
-    spec, project = load_spec_or_exit(spec_path, None, machine, options,
-                                      calls="warnings" if upstream else "errors")
+    spec, project = (loader or load_spec_or_exit)(spec_path, None, machine, options,
+                                                  calls="warnings" if upstream else "errors")
     with project:
         if spec.diagnostics:
             print_diagnostics(error_console(), spec.diagnostics, spec.sources)

@@ -54,21 +54,31 @@ def watch(args: argparse.Namespace) -> int:
     debounce = DebounceSettings(quiet_ms=args.debounce_ms, max_ms=max(DEFAULT_MAX_MS, args.debounce_ms))
     watcher = Watcher(lambda: Project(spec_path, options), sink, debounce=debounce)
 
+    from hie_tasks.daemon.server import attach
+
     def interrupted(signum: int, frame: FrameType | None) -> None:
-        # The first Ctrl-C lets the current cycle finish so the store stays consistent; a second one is
-        # the default KeyboardInterrupt for a user who does not want to wait.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # Between cycles Ctrl-C just ends the loop; during one it interrupts the run like Ctrl-C of `run`
+        # (the store commits per verdict, plugin processes are stopped), so watching stops within a
+        # second at any workspace size instead of after a long cycle.
         watcher.stop()
+        if watcher.busy:
+            raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, interrupted)
+    server = None
     try:
+        server = attach(watcher, sink)
         watcher.start()
+        if server is not None:
+            server.start_serving()
         sink.message(f"watching {watcher.workspace} (Ctrl-C to stop)")
         watcher.run_cycles()
     except KeyboardInterrupt:
         pass
     finally:
         signal.signal(signal.SIGINT, previous)
+        if server is not None:
+            server.close()
         watcher.close()
     sink.message("stopped watching")
     return EXIT_OK

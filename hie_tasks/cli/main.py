@@ -29,6 +29,7 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "parse": ("cmd_parse", ()),
     "explain": ("cmd_explain", ()),
     "watch": ("cmd_watch", ()),
+    "daemon": ("cmd_daemon", ()),
     "doc": ("cmd_doc", ()),
     "init": ("cmd_init", ()),
     "cache": ("cmd_cache", ()),

@@ -14,7 +14,7 @@ from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, lo
 from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.checksites import empty_scope_warnings
 from hie_tasks.engine.grants import annotate_denied_diagnostics, annotate_denied_read, no_file_access_hints
-from hie_tasks.engine.interpreter import Interpreter, Plan, direct_selector_call
+from hie_tasks.engine.interpreter import Interpreter, Plan, SelectorCall, direct_selector_call
 from hie_tasks.engine.libload import load_failures, shorten_load_diagnostics, shorten_load_error
 from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.engine.runner import (
@@ -146,12 +146,17 @@ class Project:
     # ------------------------------------------------------------------ the pipeline
 
     def plan(self, spec: SpecSet) -> Plan:
+        selector_call = cached_selector_call(self.session()) if self.options.use_store else direct_selector_call
+        return self.plan_with(spec, selector_call)
+
+    def plan_with(self, spec: SpecSet, selector_call: SelectorCall) -> Plan:
+        """`plan` with another way of answering selectors (watch keeps its own memo): the same libraries,
+        the same plan-time diagnostics (load failures, missing grants, empty scopes) either way."""
         self.registry().begin_run()
         self._planned = True
         # Load only the plugins this spec imports, overlapping planning; the others are never compiled.
         imported = {i.path[0] for p in spec.programs for i in p.imports if not i.is_string}
         self.registry().prefetch(imported)
-        selector_call = cached_selector_call(self.session()) if self.options.use_store else direct_selector_call
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
         )

@@ -1,14 +1,17 @@
 """File events from watchdog, gathered into debounced bursts of net changes.
 
-A burst starts with the first event and ends after a quiet period with no new event (default 150 ms) or,
-during a never-ending stream of events, after a maximum length (default 2 s) so a busy build cannot starve
-the checks forever. An editor's atomic save (write `x.tmp`, rename it over `x`, touch `x`) is a handful of
+A burst starts with the first event and ends after a quiet period with no new event or, during a
+never-ending stream of events, after a maximum length (default 2 s) so a busy build cannot starve the checks
+forever. The quiet period adapts to the burst: it starts at 20 ms, so a single save is handled at once, and
+grows with the time the burst has already lasted, up to 150 ms, so a checkout or a build writing files for a
+while is still coalesced into one cycle (a stream that has gone on for 100 ms is likely to go on). An editor's atomic save (write `x.tmp`, rename it over `x`, touch `x`) is a handful of
 events within a few milliseconds; inside one burst it collapses to one change of `x`: a path whose first
 event in the burst created it and that no longer exists when the burst ends came and went, and is dropped.
 
-Only events that can mean "contents or listing changed" are kept. watchdog also reports opens and
-read-only closes; the checks themselves read files, so keeping those would make every cycle trigger the
-next one. The caller's own output directories (result store, module cache) are dropped at the source for
+Only events that can mean "contents or listing changed" are subscribed to (watchdog's `event_filter`,
+which also narrows the inotify mask): create, delete, modify/attrib, move and close-after-write. Opens and
+read-only closes are never asked for — the checks and our own directory scans read every file, and at
+100k files those events alone overflowed the kernel queue, which made every cycle trigger a full next one. The caller's own output directories (result store, module cache) are dropped at the source for
 the same reason.
 
 Events can also be lost: the kernel drops them when its queue overflows (watchdog 7 on Linux then only
@@ -19,6 +22,7 @@ observer thread dies. Either marks the pool "lost", and the next burst says so i
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import threading
@@ -33,14 +37,33 @@ from watchdog.events import (
     EVENT_TYPE_DELETED,
     EVENT_TYPE_MODIFIED,
     EVENT_TYPE_MOVED,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileAttribEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
     FileSystemEvent,
     FileSystemEventHandler,
 )
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 
+#: The longest quiet period (a long burst); `--debounce-ms` sets it.
 DEFAULT_QUIET_MS = 150
+#: The shortest quiet period (a burst that has just started: one save).
+DEFAULT_MIN_QUIET_MS = 20
 DEFAULT_MAX_MS = 2000
+
+#: What watchdog is asked for. Directory "modified" (a listing changed) is left out: the entries' own
+#: created/deleted/moved events say which, and asking for it would add IN_CLOSE_WRITE of every directory.
+EVENT_FILTER: list[type[FileSystemEvent]] = [
+    FileCreatedEvent, DirCreatedEvent, FileDeletedEvent, DirDeletedEvent, FileModifiedEvent, FileAttribEvent,
+    FileMovedEvent, DirMovedEvent, FileClosedEvent,
+]
 
 #: A path that appeared in the burst (created, or renamed onto).
 _APPEARED = "appeared"
@@ -53,8 +76,17 @@ _CHANGE_TYPES = frozenset(
 
 @dataclass(frozen=True)
 class DebounceSettings:
+    #: the longest quiet period that ends a burst
     quiet_ms: int = DEFAULT_QUIET_MS
     max_ms: int = DEFAULT_MAX_MS
+    #: the quiet period of a burst that has just begun (None = DEFAULT_MIN_QUIET_MS, capped by `quiet_ms`)
+    min_quiet_ms: int | None = None
+
+    def quiet_after(self, lasted_s: float) -> float:
+        """The quiet period (seconds) that ends a burst which has been going on for `lasted_s` seconds."""
+        longest = self.quiet_ms / 1000
+        shortest = min(longest, (DEFAULT_MIN_QUIET_MS if self.min_quiet_ms is None else self.min_quiet_ms) / 1000)
+        return min(longest, shortest + lasted_s)
 
 
 @dataclass
@@ -75,12 +107,18 @@ def _text(path: str | bytes) -> str:
     return os.fsdecode(path)
 
 
+#: Name prefix of the barrier files `FileWatcher.barrier` creates.
+BARRIER_PREFIX = ".hie-barrier-"
+
+
 class _Collector(FileSystemEventHandler):
     """watchdog's callback side: runs on the observer thread, so it only filters and appends."""
 
     def __init__(self, pool: EventPool, excluded: tuple[str, ...]) -> None:
         self._pool = pool
         self._excluded = excluded
+        #: the directory barrier files are created in (None: no barriers)
+        self.barrier_dir: str | None = None
 
     def _keep(self, path: str) -> bool:
         return not any(path == root or path.startswith(root + os.sep) for root in self._excluded)
@@ -93,6 +131,10 @@ class _Collector(FileSystemEventHandler):
         if event.is_directory and event.event_type in (EVENT_TYPE_MODIFIED, EVENT_TYPE_ATTRIB, EVENT_TYPE_CLOSED):
             return
         src = _text(event.src_path)
+        if self.barrier_dir is not None and os.path.basename(src).startswith(BARRIER_PREFIX):
+            if os.path.dirname(src) == self.barrier_dir and event.event_type == EVENT_TYPE_CREATED:
+                self._pool.barrier_reached(os.path.basename(src))
+            return
         items: list[tuple[str, str, bool]] = []
         if event.event_type == EVENT_TYPE_MOVED:
             items.append((src, _TOUCHED, event.is_directory))
@@ -116,6 +158,19 @@ class EventPool:
         self._first = 0.0
         self._last = 0.0
         self._lost = False
+        #: barrier files whose creation has been delivered
+        self._barriers: set[str] = set()
+
+    def barrier_reached(self, name: str) -> None:
+        with self._cond:
+            self._barriers.add(name)
+            self._cond.notify_all()
+
+    def wait_barrier(self, name: str, timeout: float) -> bool:
+        with self._cond:
+            reached = self._cond.wait_for(lambda: name in self._barriers, timeout)
+            self._barriers.discard(name)
+            return reached
 
     def _arrived(self) -> None:
         """Start or extend the current burst (the lock is held)."""
@@ -152,23 +207,43 @@ class EventPool:
         self, settings: DebounceSettings, stop: threading.Event, timeout: float | None = None
     ) -> Burst | None:
         """Wait for a burst and return its net changes; None on `stop` or when `timeout` passes first."""
+        if not self.wait_burst(settings, stop, timeout):
+            return None
+        return self.drain()
+
+    def wait_burst(self, settings: DebounceSettings, stop: threading.Event, timeout: float | None = None) -> bool:
+        """Wait until a burst has ended, without taking it; False on `stop` or when `timeout` passes first.
+
+        The burst stays in the pool until `drain`: a caller that must answer from every change so far
+        (the daemon) can take it under the same lock as the cycle would.
+        """
         deadline = None if timeout is None else time.perf_counter() + timeout
-        quiet, longest = settings.quiet_ms / 1000, settings.max_ms / 1000
+        longest = settings.max_ms / 1000
         with self._cond:
             while not self._pending and not self._lost:
                 if stop.is_set():
-                    return None
+                    return False
                 remaining = None if deadline is None else deadline - time.perf_counter()
                 if remaining is not None and remaining <= 0:
-                    return None
+                    return False
                 self._cond.wait(remaining)
             while not stop.is_set():
                 now = time.perf_counter()
+                quiet = settings.quiet_after(self._last - self._first)
                 end = min(self._last + quiet, self._first + longest)
-                if now >= end:
+                if now >= end or not (self._pending or self._lost):
                     break
                 self._cond.wait(end - now)
-            if stop.is_set():
+            return not stop.is_set()
+
+    def drain(self) -> Burst | None:
+        """The changes gathered so far, without waiting for the burst to end (None when there are none).
+
+        For a caller that must answer now from everything that happened before this moment (the daemon,
+        after its barrier event arrived): the quiet period only exists to avoid running cycles mid-burst.
+        """
+        with self._cond:
+            if not self._pending and not self._lost:
                 return None
             pending, started, lost = self._pending, self._first, self._lost
             self._pending, self._lost = {}, False
@@ -184,6 +259,8 @@ def _net_changes(pending: dict[str, tuple[str, bool]], started: float, lost: boo
         burst.paths[path] = is_dir or os.path.isdir(path)
     return burst
 
+
+_BARRIER_SEQ = itertools.count()
 
 #: watchdog's observers report a kernel queue overflow only as a warning on (a child of) this logger.
 _WATCHDOG_LOGGER = "watchdog.observers"
@@ -229,11 +306,38 @@ class FileWatcher:
     def _new_observer(self) -> BaseObserver:
         observer = Observer()
         observer.daemon = True
-        observer.schedule(self._handler, self._root, recursive=True)
+        observer.schedule(self._handler, self._root, recursive=True, event_filter=EVENT_FILTER)
         for directory in sorted(self._extra):
             if os.path.isdir(directory):
-                observer.schedule(self._handler, directory, recursive=False)
+                observer.schedule(self._handler, directory, recursive=False, event_filter=EVENT_FILTER)
         return observer
+
+    def use_barriers(self, directory: str) -> None:
+        """Barrier files go to `directory`, which must lie inside the watched workspace and exist before
+        `start` (so the recursive watch covers it)."""
+        self._handler.barrier_dir = os.path.abspath(directory)
+
+    def barrier(self, timeout: float = 2.0) -> bool:
+        """Return once every event of a change made before this call has reached the pool.
+
+        inotify delivers one watch's events in order through one queue: a file created now is reported
+        after everything queued before it. So a barrier file is created and its event awaited; False when
+        it did not arrive in time (the caller must then treat events as lost).
+        """
+        directory = self._handler.barrier_dir
+        if directory is None:
+            return False
+        name = f"{BARRIER_PREFIX}{os.getpid()}-{next(_BARRIER_SEQ)}"
+        path = os.path.join(directory, name)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except OSError:
+            return False
+        try:
+            return self.pool.wait_barrier(name, timeout)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     def watch_file(self, path: str) -> None:
         """Also report changes to `path` when it lies outside the workspace (its directory is watched)."""
@@ -241,7 +345,7 @@ class FileWatcher:
         if directory == self._root or directory.startswith(self._root + os.sep) or directory in self._extra:
             return
         if os.path.isdir(directory):
-            self.observer.schedule(self._handler, directory, recursive=False)
+            self.observer.schedule(self._handler, directory, recursive=False, event_filter=EVENT_FILTER)
             self._extra.add(directory)
 
     def start(self) -> None:

@@ -94,10 +94,41 @@ class ReverseIndex:
     #: a scope failed to evaluate: what would fix it is unknown, so every change may matter
     wildcard: bool = False
     keys: list[CheckKey] = field(default_factory=list)
+    _ordinals: dict[CheckKey, int] = field(default_factory=dict)
+    #: inputs outside the workspace (path → is a listing): no recursive watch covers them, so whoever
+    #: must not miss a change (the daemon) compares their stat signatures instead
+    outside: dict[str, bool] = field(default_factory=dict)
 
     def add(self, key: CheckKey, inputs: CheckInputs) -> None:
         ordinal = len(self.keys)
         self.keys.append(key)
+        self._ordinals[key] = ordinal
+        self._add(ordinal, inputs)
+
+    def extend(self, key: CheckKey, inputs: CheckInputs) -> None:
+        """Add inputs to a check already indexed (what it read when it ran again); nothing is removed."""
+        ordinal = self._ordinals.get(key)
+        if ordinal is None:
+            self.add(key, inputs)
+            self.freeze()
+            return
+        new_files = any(path not in self._files for path in inputs.files)
+        self._add(ordinal, inputs)
+        if new_files:
+            self.freeze()
+
+    def known_files(self) -> dict[str, set[int]]:
+        """Every file some check has as an input (a mapping: membership is all a caller needs)."""
+        return self._files
+
+    def _add(self, ordinal: int, inputs: CheckInputs) -> None:
+        inside = self.workspace.rstrip(os.sep) + os.sep
+        for path in inputs.files:
+            if not path.startswith(inside):
+                self.outside.setdefault(path, False)
+        for tree in inputs.trees:
+            if not (tree.root + os.sep).startswith(inside):
+                self.outside[tree.root] = True
         files = self._files
         for path in inputs.files:
             bucket = files.get(path)
@@ -162,6 +193,10 @@ class ScopeInputs:
             found = _merge([CheckInputs(files=files), *selectors])
             self._memo[scope] = found
         return found
+
+
+def plan_scope_inputs(plan: Plan, workspace: str) -> ScopeInputs:
+    return ScopeInputs(workspace, _scope_sources(plan))
 
 
 def check_inputs(planned: PlannedCheck, scope_inputs: ScopeInputs, ran: CheckInputs | None) -> CheckInputs:

@@ -50,6 +50,9 @@ class Watcher:
         self._started = False
         #: a failed observer restart was reported; say it once, not on every retry
         self._restart_failing = False
+        #: held while a burst is taken and its cycle runs, by the loop or by a daemon request (`catch_up`)
+        self.lock = threading.RLock()
+        self._busy = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -88,18 +91,54 @@ class Watcher:
                 break
             self._revive_observer()
             wait = HEALTH_INTERVAL if remaining is None else min(remaining, HEALTH_INTERVAL)
-            burst = self._files.pool.next_burst(self.debounce, self._stop, wait)
-            if burst is None:
+            if not self._files.pool.wait_burst(self.debounce, self._stop, wait):
                 continue
-            changed, relevant = self.select(burst)
-            if burst.lost:
-                self.sink.message(LOST_EVENTS_MESSAGE)
-            elif not relevant:
-                self.skipped_bursts += 1
-                continue
-            self._emit(changed, burst.lost)
-            ran += 1
+            with self.lock:
+                burst = self._files.pool.drain()
+                if burst is not None and self._handle(burst):
+                    ran += 1
         return ran
+
+    @property
+    def busy(self) -> bool:
+        """A cycle is running (what Ctrl-C must interrupt rather than wait for)."""
+        return self._busy
+
+    def _handle(self, burst: Burst) -> bool:
+        """Run the cycle a burst calls for (the lock is held); False when nothing in it can matter."""
+        changed, relevant = self.select(burst)
+        if burst.lost:
+            self.sink.message(LOST_EVENTS_MESSAGE)
+        elif not relevant:
+            self.skipped_bursts += 1
+            return False
+        self._emit(changed, burst.lost)
+        return True
+
+    def wait_stopped(self) -> None:
+        """Serve without cycling on bursts (the daemon): changes only gather in the journal, to be taken by
+        `catch_up` when a request comes; meanwhile only the observer's health is looked after."""
+        while not self._stop.is_set():
+            with self.lock:
+                self._revive_observer()
+            self._stop.wait(HEALTH_INTERVAL)
+
+    def catch_up(self, extra: dict[str, bool] | None = None, lost: bool = False) -> bool:
+        """Bring the state up to every change made before this call, without waiting for quiet (the lock
+        must be held): a barrier makes sure the journal holds them all, then they run as one cycle.
+
+        `extra` adds paths known to have changed by other means (a stat); `lost` forces a full cycle. A
+        barrier that does not come back in time counts as lost events. True when a cycle ran.
+        """
+        if not self._files.barrier():
+            lost = True
+        burst = self._files.pool.drain() or Burst()
+        burst.lost = burst.lost or lost
+        for path, is_dir in (extra or {}).items():
+            burst.paths.setdefault(path, is_dir)
+        if burst.paths or burst.transient or burst.lost:
+            return self._handle(burst)
+        return False
 
     def _revive_observer(self) -> None:
         try:
@@ -116,7 +155,11 @@ class Watcher:
         return self._files
 
     def _emit(self, changed: dict[str, bool], events_lost: bool = False) -> CycleReport:
-        report = self.runner.run_cycle(self.cycles, changed, events_lost)
+        self._busy = True
+        try:
+            report = self.runner.run_cycle(self.cycles, changed, events_lost)
+        finally:
+            self._busy = False
         self.cycles += 1
         for path in self.runner.control:
             self._files.watch_file(path)

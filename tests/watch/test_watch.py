@@ -249,3 +249,28 @@ def test_deleted_spec_is_reported_and_recreating_it_resumes(
     cycle = h.next_cycle()
     assert cycle.error is None and cycle.report is not None and cycle.report.ok
     assert reran_set(cycle) == {"gen :: files.exists(out, 'other.txt')"}
+
+
+def test_replan_evaluates_only_the_selectors_a_change_can_affect(
+    workspace: Path, harness_factory: Callable[[], Harness]
+) -> None:
+    setup(workspace)
+    h = harness_factory()
+    first = h.start()
+    assert first.selectors_evaluated == 3  # alpha, beta, gen
+    # A content edit of a listed file changes no listing: the previous plan stays, no selector runs.
+    h.write("alpha/util.py", "x = 3\n")
+    edit = h.next_cycle()
+    assert edit.selectors_evaluated is None
+    assert reran_set(edit) == ALPHA
+    # A new file in gen/ changes only gen's listing: one selector runs again, and the new scope is seen.
+    h.write("gen/wanted.txt", "w\n")
+    added = h.next_cycle()
+    assert added.selectors_evaluated == 1
+    assert reran_set(added) == {"gen :: files.exists(out, 'wanted.txt')"}
+    assert verdicts(added.report) == fresh_verdicts(workspace)
+    # A removal is a listing change too.
+    (workspace / "beta" / "main.py").unlink()
+    removed = h.next_cycle()
+    assert removed.selectors_evaluated == 1
+    assert verdicts(removed.report) == fresh_verdicts(workspace)

@@ -1,0 +1,23 @@
+"""The `hie-tasks` entry point: a run a live daemon can answer never loads the command line machinery.
+
+`python -X importtime` puts the CLI's own imports (argparse, the `run` command, the engine behind it) at
+~90 ms, many times what a daemon needs to answer; so the daemon client (standard library only) is asked
+first, and `cli.main` is imported only when it declines.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    from hie_tasks.daemon.client import serve_run
+
+    served = serve_run(args)
+    if served is not None:
+        return served
+    from hie_tasks.cli.main import main as cli_main
+
+    return cli_main(args)

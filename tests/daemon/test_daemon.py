@@ -1,0 +1,303 @@
+"""The daemon end to end: its answers equal standalone runs, it never leaves a client without a result,
+and nobody else can talk to it."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hie_tasks.daemon import protocol
+from tests.watch.conftest import write_tree
+
+from .conftest import REPO, Daemon, json_of
+
+SPEC = """\
+import files
+
+element app:
+    scope src = files.folder_selector('src')
+    scope code = files.glob_selector('src/*.py')
+    check files.exists(src, 'a.py')
+    check files.exists(src, 'b.py')
+    check files.max_size(code, 40)
+    element pkg:
+        scope p = files.folder_selector('src/pkg')
+        check files.exists(p, 'c.py')
+"""
+
+FILES = {
+    "src/a.py": "a = 1\n",
+    "src/b.py": "b = 1\n",
+    "src/pkg/c.py": "c = 1\n",
+    "hielements.toml": "# configuration\n",
+    "hielements.hie": SPEC,
+}
+
+DaemonFactory = Callable[[Path], Daemon]
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    write_tree(ws, FILES)
+    return ws
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text() + text)
+
+
+#: (what the step does, the edit, whether the daemon serves the run that follows)
+STEPS: list[tuple[str, Callable[[Path], object], bool | None]] = [
+    ("nothing changed", lambda ws: None, True),
+    ("nothing changed again", lambda ws: None, True),
+    ("edit a file", lambda ws: (ws / "src/a.py").write_text("a = 2\n"), True),
+    ("grow a file past a limit", lambda ws: (ws / "src/a.py").write_text("a = 2\n" * 20), True),
+    ("add a file", lambda ws: (ws / "src/new.py").write_text("n = 1\n"), True),
+    ("delete a file", lambda ws: (ws / "src/b.py").unlink(), True),
+    ("rename a file", lambda ws: (ws / "src/new.py").rename(ws / "src/b.py"), True),
+    # With src/pkg gone its scope is empty (warning W010), and a plan carrying diagnostics is run standalone;
+    # from here on the daemon may serve or decline (None): either way the answer must equal standalone's.
+    ("rename a directory", lambda ws: (ws / "src/pkg").rename(ws / "src/pkg2"), None),
+    ("rename it back", lambda ws: (ws / "src/pkg2").rename(ws / "src/pkg"), None),
+    ("edit the spec", lambda ws: _append(ws / "hielements.hie", "    check files.exists(src, 'new.py')\n"), None),
+    ("edit the config", lambda ws: _append(ws / "hielements.toml", "# edited\n"), None),
+    ("break the spec", lambda ws: _append(ws / "hielements.hie", "element broken(\n"), False),
+    ("fix the spec", lambda ws: (ws / "hielements.hie").write_text(SPEC), None),
+    ("break the config", lambda ws: _append(ws / "hielements.toml", "[libraries\n"), False),
+    ("fix the config", lambda ws: (ws / "hielements.toml").write_text("# configuration\n"), None),
+    ("a file touched, same contents", lambda ws: os.utime(ws / "src/b.py"), None),
+]
+
+
+def test_daemon_and_standalone_give_the_same_json_across_edits(
+    workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    d = daemon_factory(workspace)
+    d.start()
+    for what, edit, served in STEPS:
+        edit(workspace)
+        # The reference: a standalone run from the very store the daemon answers from.
+        reference_store = d.snapshot_store(tmp_path / "reference-store")
+        before = d.served()
+        warm = d.cli("run", "-f", "json")
+        cold = d.cli("run", "-f", "json", "--cache-dir", str(reference_store), standalone=True)
+        if served is not None:
+            assert d.served() == before + served, what
+        served = served if served is not None else d.served() > before
+        assert (warm.code, warm.err) == (cold.code, cold.err), what
+        if warm.out or cold.out:
+            if served:
+                assert json_of(warm) == json_of(cold), what
+            else:
+                # Declined: the client ran standalone after the daemon's catch-up cycle recorded verdicts in
+                # the store, so it replays what the reference (an older copy of the store) reruns.
+                assert _uncached(json_of(warm)) == _uncached(json_of(cold)), what
+
+
+def _uncached(doc: Any) -> Any:
+    doc = json.loads(json.dumps(doc))
+    for result in doc.get("results", []):
+        result.pop("cached", None)
+    doc.get("summary", {}).pop("cached", None)
+    doc.get("summary", {}).pop("cached_remote", None)
+    return doc
+
+
+def test_human_output_is_the_same_bytes(workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory) -> None:
+    d = daemon_factory(workspace)
+    d.start()
+    (workspace / "src/b.py").unlink()
+    reference_store = d.snapshot_store(tmp_path / "reference-store")
+    warm = d.cli("run")
+    cold = d.cli("run", "--cache-dir", str(reference_store), standalone=True)
+    assert d.served() == 1
+    # Durations are the only difference allowed; this small run prints none but the cache line.
+    def without_times(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("Cache:")]
+    assert without_times(warm.out) == without_times(cold.out) and "FAIL" in warm.out
+    assert (warm.code, warm.err) == (cold.code, cold.err)
+
+
+def test_options_the_daemon_does_not_keep_warm_run_standalone(workspace: Path, daemon_factory: DaemonFactory) -> None:
+    d = daemon_factory(workspace)
+    d.start()
+    for args in (["--no-cache"], ["--filter", "pkg"], ["--limit", "1"], ["--refresh"]):
+        ran = d.cli("run", "-f", "json", *args)
+        assert ran.out, (args, ran.err)
+    assert d.served() == 0
+    # Another environment may mean other plugins, keys or caches: a different daemon, so standalone.
+    other_env = d.env
+    d.env = {**other_env, "SOME_PLUGIN_SETTING": "1"}
+    assert d.cli("run", "-f", "json").code == 0
+    d.env = other_env
+    assert d.served() == 0
+    assert d.cli("run", "-f", "json").code == 0
+    assert d.served() == 1
+
+
+def test_killing_the_daemon_mid_request_leaves_the_client_a_standalone_result(
+    workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    plugin = Path(__file__).resolve().parent / "slow_plugin.py"
+    (workspace / "hielements.toml").write_text(
+        f'[libraries.slow]\nexecutable = "{sys.executable}"\nargs = ["{plugin}"]\ntimeout_ms = 300000\n')
+    (workspace / "hielements.hie").write_text(SPEC + "    check slow.stall_once(src)\n")
+    d = daemon_factory(workspace)
+    d.start()
+    expected = d.cli("run", "-f", "json", "--no-cache")
+    assert d.served() == 0
+    (workspace / "arm").write_text("")
+    (workspace / "src/a.py").write_text("a = 3\n")  # the plugin's check must run again: it stalls
+    proc = subprocess.Popen([sys.executable, "-m", "hie_tasks", "run", "-f", "json"], cwd=workspace, env=d.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (workspace / "in-flight").exists():
+        assert time.monotonic() < deadline, "the daemon never ran the stalling check"
+        assert proc.poll() is None
+        time.sleep(0.02)
+    assert d.pid is not None
+    os.kill(d.pid, 9)
+    out, err = proc.communicate(timeout=120)
+    assert err == ""
+    assert proc.returncode == expected.code
+    got = json.loads(out)
+    want = json.loads(expected.out)
+    assert [(r["element"], r["check"], r["status"], r["message"]) for r in got["results"]] == [
+        (r["element"], r["check"], r["status"], r["message"]) for r in want["results"]]
+    # The dead daemon's socket is found dead and ignored by the next run as well.
+    assert d.cli("run", "-f", "json").code == expected.code
+
+
+def test_the_socket_is_private(workspace: Path, runtime: Path, daemon_factory: DaemonFactory) -> None:
+    d = daemon_factory(workspace)
+    d.start()
+    status = d.status()
+    sock = Path(status["socket"])
+    directory = sock.parent
+    assert directory == runtime / "hie-tasks"
+    dir_st, sock_st = os.lstat(directory), os.lstat(sock)
+    assert stat.S_ISDIR(dir_st.st_mode) and stat.S_IMODE(dir_st.st_mode) == 0o700
+    assert stat.S_ISSOCK(sock_st.st_mode) and stat.S_IMODE(sock_st.st_mode) == 0o600
+    assert dir_st.st_uid == sock_st.st_uid == os.getuid()
+    # A directory others can enter is never trusted: the client runs standalone, start refuses.
+    before = d.served()
+    directory.chmod(0o755)
+    try:
+        assert d.cli("run", "-f", "json").code == 0
+        with pytest.raises(protocol.ProtocolError, match="mode 755"):
+            protocol.check_private_dir(str(directory))
+        refused = d.cli("daemon", "start")
+        assert refused.code == 2 and "cannot be trusted" in refused.err
+    finally:
+        directory.chmod(0o700)
+    assert d.served() == before
+    # Nor is one owned by someone else (root can hand a directory to another uid; others cannot test this).
+    if os.getuid() == 0:
+        foreign = runtime / "foreign"
+        foreign.mkdir(mode=0o700)
+        os.chown(foreign, 4242, 4242)
+        with pytest.raises(protocol.ProtocolError, match="belongs to uid 4242"):
+            protocol.connect(str(foreign / "x.sock"), 1.0)
+
+
+def test_a_daemon_of_another_version_is_ignored(workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory
+                                                ) -> None:
+    """A real daemon from another installation (a copy of the package reporting another version)."""
+    old = tmp_path / "old"
+    (old / "hie_tasks").mkdir(parents=True)
+    for source in (REPO / "hie_tasks").rglob("*.py"):
+        target = old / source.relative_to(REPO)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(source.read_text())
+    (old / "hie_tasks" / "py.typed").write_text("")
+    (old / "hie_tasks" / "version.py").write_text('__version__ = "0.0.1-old"\n')
+    d = daemon_factory(workspace)
+    env = {**d.env, "PYTHONPATH": str(old)}
+    log = tmp_path / "old-daemon.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([sys.executable, "-m", "hie_tasks", "daemon", "serve"], cwd=workspace, env=env,
+                                stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        sock = Path(protocol.socket_path(str(workspace), str(workspace / "hielements.hie")))
+        deadline = time.monotonic() + 60
+        while not sock.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        ran = d.cli("run", "-f", "json")
+        cold = d.cli("run", "-f", "json", standalone=True)
+        # Both ran here (the old daemon's verdicts carry its version in their fingerprints).
+        assert ran.code == cold.code == 0
+        assert [(r["check"], r["status"]) for r in json_of(ran)["results"]] == [
+            (r["check"], r["status"]) for r in json_of(cold)["results"]]
+        assert "stale request (run): another hie-tasks version" in log.read_text()
+        assert "served" not in log.read_text()
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_watch_answers_runs_like_a_daemon(workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory) -> None:
+    d = daemon_factory(workspace)
+    proc = subprocess.Popen([sys.executable, "-m", "hie_tasks", "watch", "-f", "json"], cwd=workspace, env=d.env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())
+        assert first["cycle"] == 0
+        deadline = time.monotonic() + 30
+        while client_status(d) is None:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        (workspace / "src/b.py").unlink()
+        json.loads(proc.stdout.readline())  # watch's own cycle for the deletion
+        reference_store = d.snapshot_store(tmp_path / "reference-store")
+        warm = d.cli("run", "-f", "json")
+        cold = d.cli("run", "-f", "json", "--cache-dir", str(reference_store), standalone=True)
+        assert d.served() == 1
+        assert warm.code == cold.code == 1 and json_of(warm) == json_of(cold)
+    finally:
+        proc.send_signal(2)
+        proc.wait(30)
+
+
+def client_status(d: Daemon) -> object:
+    from hie_tasks.daemon import client
+
+    return client.request(str(d.workspace), str(d.workspace / "hielements.hie"), "status", timeout=5)
+
+
+def test_inputs_outside_the_workspace_are_confirmed_by_stat(
+    workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory
+) -> None:
+    """No recursive watch covers a folder beside the workspace: the daemon compares its stat signatures."""
+    outside = tmp_path / "shared"
+    outside.mkdir()
+    (outside / "present.txt").write_text("p\n")
+    (workspace / "hielements.hie").write_text(
+        SPEC + "\nelement shared:\n    scope s = files.folder_selector('../shared')\n"
+        "    check files.exists(s, 'later.txt')\n    check files.max_size(s, 10)\n")
+    d = daemon_factory(workspace)
+    d.start()
+    for edit in (lambda: (outside / "later.txt").write_text("l\n"),
+                 lambda: (outside / "present.txt").write_text("p" * 50),
+                 lambda: (outside / "later.txt").unlink()):
+        edit()
+        reference_store = d.snapshot_store(tmp_path / "reference-store")
+        before = d.served()
+        warm = d.cli("run", "-f", "json")
+        cold = d.cli("run", "-f", "json", "--cache-dir", str(reference_store), standalone=True)
+        assert d.served() == before + 1
+        got, want = json_of(warm), json_of(cold)
+        assert [(r["check"], r["status"], r["cached"]) for r in got["results"]] == [
+            (r["check"], r["status"], r["cached"]) for r in want["results"]]
+        assert warm.code == cold.code and got == want
