@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +21,15 @@ from hie_tasks.engine.project import ProjectOptions
 from hie_tasks.engine.runner import ProgressCallback, RunOptions
 
 if TYPE_CHECKING:
-    from hie_tasks.engine.results import CheckOutcome, RunReport
+    from hie_tasks.engine.interpreter import Plan
+    from hie_tasks.engine.project import Project
+    from hie_tasks.engine.results import CheckOutcome, RuleDoc, RunReport, ShardInfo
     from hie_tasks.lang.loader import SpecSet
 
 # Only what `run -f json` needs is imported at module level: rich (human output, messages) and the other
 # report formats load on the paths that use them, because start-up dominates a run that replays everything.
 
-FORMATS = ["human", "json", "junit", "github"]
+FORMATS = ["human", "json", "junit", "github", "sarif"]
 
 
 def project_options(args: argparse.Namespace, *, upstream: bool) -> ProjectOptions:
@@ -86,6 +89,10 @@ def emit(report: RunReport, fmt: str, output: str | None) -> None:
         from hie_tasks.output import github
 
         text = github.render(report)
+    elif fmt == "sarif":
+        from hie_tasks.output import sarif
+
+        text = sarif.render(report)
     else:
         return
     if output:
@@ -93,6 +100,27 @@ def emit(report: RunReport, fmt: str, output: str | None) -> None:
             fh.write(text + "\n")
     else:
         sys.stdout.write(text + "\n")
+
+
+def _ci_plan(args: argparse.Namespace, project: Project, spec: SpecSet, spec_path: str, plan: Plan
+             ) -> tuple[Plan, ShardInfo | None, dict[str, RuleDoc]]:
+    """`--shard`: this shard's part of the plan; SARIF and sharded JSON also carry the catalog's rules."""
+    rules: dict[str, RuleDoc] = {}
+    if args.format == "sarif" or getattr(args, "shard_spec", None) is not None:
+        from hie_tasks.engine.rules import collect_rules
+
+        rules = collect_rules(plan.checks)
+    shard = getattr(args, "shard_spec", None)
+    if shard is None:
+        return plan, None, rules
+    from hie_tasks.engine.shard import ShardError, shard_plan
+
+    try:
+        part, info = shard_plan(project, plan, shard, diagnostics=[*spec.diagnostics, *plan.diagnostics],
+                                durations_file=getattr(args, "durations", None), spec=spec_path)
+    except ShardError as exc:
+        raise CliError(str(exc)) from None
+    return part, info, rules
 
 
 def verbose_trace(inner: ProgressCallback | None) -> ProgressCallback:
@@ -131,6 +159,7 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
             if project.options.use_store:
                 error_console().print(f"result store: {project.result_cache_dir()}")
         plan = project.plan(spec)
+        plan, shard_info, rules = _ci_plan(args, project, spec, spec_path, plan)
         if project.store_warnings:
             from rich.text import Text
 
@@ -141,7 +170,8 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
 
             reporter = HumanReporter(console())
             with reporter:
-                reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
+                label = spec_path if shard_info is None else f"{spec_path}, shard {shard_info.index}/{shard_info.count}"
+                reporter.header(label, project.workspace, sum(not c.skipped for c in plan.checks))
                 if plan.diagnostics:
                     reporter.diagnostics(plan.diagnostics, spec.sources)
                 report = project.run_plan(
@@ -152,6 +182,10 @@ def execute(args: argparse.Namespace, *, upstream: bool = False) -> int:
             if plan.diagnostics and args.verbose:
                 print_diagnostics(error_console(), plan.diagnostics, spec.sources)
             report = project.run_plan(plan, verbose_trace(None) if args.verbose else None)
+            # The spec's own warnings (W001 …) belong in the report too, before the plan's.
+            report.diagnostics[:0] = spec.diagnostics
+            report.shard, report.rules = shard_info, rules
+            report.workspace, report.base_dir = project.workspace, os.getcwd()
             emit(report, args.format, getattr(args, "output", None))
         if args.verbose:
             error_console().print(f"finished in {report.duration_ms:.1f} ms")
@@ -178,6 +212,12 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
     p.add_argument("--refresh", action="store_true", help="run every check and rewrite the result store")
     p.add_argument("--cache-dir", help="result store directory (default: $HIE_TASKS_CACHE_DIR or WS/.hie-cache)")
     p.add_argument("--module-cache", help="compiled-module cache directory (default: $HIE_TASKS_MODULE_CACHE)")
+    p.add_argument("--shard", metavar="I/N",
+                   help="run only the I-th of N balanced parts of the plan (1-based; default: $HIE_TASKS_SHARD); "
+                        "merge the parts' -f json reports with `hie-tasks merge`")
+    p.add_argument("--durations", metavar="REPORT",
+                   help="with --shard: balance by the check durations in this JSON report (e.g. the last merged "
+                        "one) instead of the result store's; every shard must use the same")
 
 
 def add_parser(subparsers: Any, name: str = "run", help: str = "run the spec's checks") -> None:
@@ -191,4 +231,25 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise CliError("--jobs must be a positive number", 2)
     if args.limit is not None and args.limit < 0:
         raise CliError("--limit must be zero or more", 2)
+    _check_shard_arguments(args)
+
+
+def _check_shard_arguments(args: argparse.Namespace) -> None:
+    if not hasattr(args, "shard"):
+        return  # the upstream drop-in has no sharding
+    from hie_tasks.engine.shard import ShardError, parse_shard, shard_from_env
+
+    given = shard_from_env(args.shard)
+    args.shard_spec = None
+    if given is None:
+        if args.durations is not None:
+            raise CliError("--durations only applies to a sharded run", help="add --shard I/N")
+        return
+    try:
+        args.shard_spec = parse_shard(*given)
+    except ShardError as exc:
+        raise CliError(str(exc), help="e.g. --shard 1/4 … --shard 4/4, or HIE_TASKS_SHARD=2/4") from None
+    if args.limit is not None:
+        raise CliError("--limit cannot be combined with --shard: each shard would stop at its own limit and the "
+                       "merged report would miss checks", help="drop --limit, or run without --shard")
 

@@ -200,6 +200,7 @@ class Runner:
             line=planned.span.line,
             column=planned.span.column,
             library=planned.library.name if planned.library else None,
+            function=planned.function,
         )
 
     def _execute(self, planned: PlannedCheck) -> CheckOutcome:

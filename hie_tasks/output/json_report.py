@@ -33,7 +33,7 @@ def outcome_json(outcome: CheckOutcome) -> dict[str, Any]:
 
 def report_json(report: RunReport) -> dict[str, Any]:
     t = report.totals
-    return {
+    data: dict[str, Any] = {
         "version": "1.0",
         "status": "ok" if report.ok else "error",
         "summary": {
@@ -48,6 +48,11 @@ def report_json(report: RunReport) -> dict[str, Any]:
         "results": [outcome_json(o) for o in report.outcomes],
         "diagnostics": [d.to_json() for d in report.diagnostics],
     }
+    if report.shard is not None:
+        from hie_tasks.output.merge import shard_json
+
+        data["shard"] = shard_json(report, report.shard)
+    return data
 
 
 def render(report: RunReport) -> str:
