@@ -93,12 +93,22 @@ def _locations(raw: Any) -> list[Any]:
     return out
 
 
+def _status(item: Any, where: str) -> Status:
+    text = _get(item, "status", str, where)
+    if text not in {s.value for s in Status}:
+        raise _Bad(f"{where}: unknown status '{text}'")
+    return Status(text)
+
+
+def _severity(item: Any, where: str) -> Severity:
+    text = _get(item, "severity", str, where)
+    if text not in {s.value for s in Severity}:
+        raise _Bad(f"{where}: unknown severity '{text}'")
+    return Severity(text)
+
+
 def _outcome(item: Any, where: str) -> CheckOutcome:
-    status_text = _get(item, "status", str, where)
-    try:
-        status = Status(status_text)
-    except ValueError:
-        raise _Bad(f"{where}: unknown status '{status_text}'") from None
+    status = _status(item, where)
     output = item.get("output", [])
     if not isinstance(output, list) or not all(isinstance(line, str) for line in output):
         raise _Bad(f"{where}: \"output\" must be a list of strings")
@@ -121,11 +131,7 @@ def _outcome(item: Any, where: str) -> CheckOutcome:
 
 
 def _diagnostic(item: Any, where: str) -> Diagnostic:
-    severity_text = _get(item, "severity", str, where)
-    try:
-        severity = Severity(severity_text)
-    except ValueError:
-        raise _Bad(f"{where}: unknown severity '{severity_text}'") from None
+    severity = _severity(item, where)
     file = _get(item, "file", str, where)
     line, column = _get(item, "line", int, where), _get(item, "column", int, where)
     end_line, end_column = line, column + 1
