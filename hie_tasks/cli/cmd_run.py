@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
     from hie_tasks.engine.interpreter import Plan
     from hie_tasks.engine.project import Project
-    from hie_tasks.engine.results import CheckOutcome, RunReport
+    from hie_tasks.engine.results import CheckOutcome, RuleDoc, RunReport, ShardInfo
     from hie_tasks.lang.loader import SpecSet
 
     class SpecLoader(Protocol):
@@ -95,6 +96,8 @@ def emit(report: RunReport, fmt: str, output: str | None) -> None:
     """A machine format to stdout, or to `-o FILE` with the summary line on the terminal."""
     from hie_tasks.output import formats
 
+    if fmt not in formats.MACHINE_FORMATS:
+        return  # human: the terminal reporter prints as the run goes
     text = formats.render(fmt, report)
     if output:
         write_output(output, text)
@@ -125,6 +128,27 @@ def _print_store_warnings(warnings: list[str]) -> None:
         # The store's own messages already start with "warning:"; never print the prefix twice.
         text = warning if warning.startswith("warning:") else f"warning: {warning}"
         error_console().print(Text(text, style="yellow"))
+
+
+def _ci_plan(args: argparse.Namespace, project: Project, spec: SpecSet, spec_path: str, plan: Plan
+             ) -> tuple[Plan, ShardInfo | None, dict[str, RuleDoc]]:
+    """`--shard`: this shard's part of the plan; SARIF and sharded JSON also carry the catalog's rules."""
+    rules: dict[str, RuleDoc] = {}
+    if args.format == "sarif" or getattr(args, "shard_spec", None) is not None:
+        from hie_tasks.engine.rules import collect_rules
+
+        rules = collect_rules(plan.checks)
+    shard = getattr(args, "shard_spec", None)
+    if shard is None:
+        return plan, None, rules
+    from hie_tasks.engine.shard import ShardError, shard_plan
+
+    try:
+        part, info = shard_plan(project, plan, shard, diagnostics=[*spec.diagnostics, *plan.diagnostics],
+                                durations_file=getattr(args, "durations", None), spec=spec_path)
+    except ShardError as exc:
+        raise CliError(str(exc)) from None
+    return part, info, rules
 
 
 def verbose_trace(inner: ProgressCallback | None) -> ProgressCallback:
@@ -186,15 +210,19 @@ def execute(args: argparse.Namespace, *, upstream: bool = False, loader: SpecLoa
         run_deadline.start(getattr(args, "timeout", None))
         _attach_remote(project, args, upstream)
         plan = project.plan(spec)
+        plan, shard_info, rules = _ci_plan(args, project, spec, spec_path, plan)
         _print_store_warnings(project.store_warnings)
         if args.format == "human":
-            report = _run_human(args, spec_path, spec, project, plan, output)
+            label = spec_path if shard_info is None else f"{spec_path}, shard {shard_info.index}/{shard_info.count}"
+            report = _run_human(args, label, spec, project, plan, output)
         else:
             if plan.diagnostics and args.verbose:
                 print_diagnostics(error_console(), plan.diagnostics, spec.sources)
             report = project.run_plan(plan, verbose_trace(None) if args.verbose else None)
             # The spec's own warnings (W001 …) belong in the report too, before the plan's.
             report.diagnostics[:0] = spec.diagnostics
+            report.shard, report.rules = shard_info, rules
+            report.workspace, report.base_dir = project.workspace, os.getcwd()
             emit(report, args.format, output)
         for warning in project.late_warnings():
             from rich.text import Text
@@ -284,6 +312,12 @@ def add_run_arguments(p: argparse.ArgumentParser, *, upstream: bool) -> None:
     from hie_tasks.remote.attach import add_arguments
 
     add_arguments(p)
+    p.add_argument("--shard", metavar="I/N",
+                   help="run only the I-th of N balanced parts of the plan (1-based; default: $HIE_TASKS_SHARD); "
+                        "merge the parts' -f json reports with `hie-tasks merge`")
+    p.add_argument("--durations", metavar="REPORT",
+                   help="with --shard: balance by the check durations in this JSON report (e.g. the last merged "
+                        "one) instead of the result store's; every shard must use the same")
 
 
 def add_parser(subparsers: Any, name: str = "run", help: str = "run the spec's checks") -> None:
@@ -311,4 +345,25 @@ def check_arguments(args: argparse.Namespace, *, upstream: bool = False) -> None
         return
     check_workspace(args.workspace)
     check_output_path(getattr(args, "output", None))
+    _check_shard_arguments(args)
+
+
+def _check_shard_arguments(args: argparse.Namespace) -> None:
+    if not hasattr(args, "shard"):
+        return  # the upstream drop-in has no sharding
+    from hie_tasks.engine.shard import ShardError, parse_shard, shard_from_env
+
+    given = shard_from_env(args.shard)
+    args.shard_spec = None
+    if given is None:
+        if args.durations is not None:
+            raise CliError("--durations only applies to a sharded run", help="add --shard I/N")
+        return
+    try:
+        args.shard_spec = parse_shard(*given)
+    except ShardError as exc:
+        raise CliError(str(exc), help="e.g. --shard 1/4 … --shard 4/4, or HIE_TASKS_SHARD=2/4") from None
+    if args.limit is not None:
+        raise CliError("--limit cannot be combined with --shard: each shard would stop at its own limit and the "
+                       "merged report would miss checks", help="drop --limit, or run without --shard")
 

@@ -27,6 +27,7 @@ _COMMANDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "run": ("cmd_run", ("run",)),
     "validate": ("cmd_validate", ()),
     "parse": ("cmd_parse", ()),
+    "merge": ("cmd_merge", ()),
     "explain": ("cmd_explain", ()),
     "watch": ("cmd_watch", ()),
     "daemon": ("cmd_daemon", ()),

@@ -32,6 +32,8 @@ class CheckOutcome:
     library: str | None = None
     #: the offending sources the check named (file and line), beside the message
     locations: list[Location] = field(default_factory=list)
+    #: the library function the check called (`exists` in `files.exists(...)`); "" when none was resolved
+    function: str = ""
 
 
 @dataclass
@@ -66,6 +68,14 @@ class RunReport:
     #: diagnostics from evaluating scopes (the scope stays unset, later uses fail with E200)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     duration_ms: float = 0.0
+    #: catalog entries of the functions the plan's checks call, by `library.function` (SARIF rules)
+    rules: dict[str, RuleDoc] = field(default_factory=dict)
+    #: set when this report is one shard of a split run (`--shard i/N`)
+    shard: ShardInfo | None = None
+    #: the absolute workspace root, and the directory relative paths in `file` fields are relative to
+    workspace: str = ""
+    base_dir: str = ""
+
     #: the spec had errors, so nothing was planned: `diagnostics` say why and every format must show them
     spec_invalid: bool = False
 
@@ -120,3 +130,36 @@ def split_locations(output: list[str]) -> tuple[list[str], list[Location]]:
         else:
             lines.append(line)
     return lines, locations
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    """What the library catalog says about one check function, as a SARIF rule needs it."""
+
+    id: str
+    library: str
+    function: str
+    short: str
+    full: str
+    help_text: str
+    help_markdown: str
+    library_version: str = ""
+
+
+@dataclass
+class ShardInfo:
+    """Which part of a split run a report covers, and what `merge` needs to put the parts back together."""
+
+    index: int
+    count: int
+    #: identity of the whole plan (checks, libraries, diagnostics): equal in every shard of one run
+    plan: str
+    #: identity of the assignment of checks to shards: equal when every shard split the same way
+    split: str
+    #: number of checks in the whole plan (skipped ones included)
+    checks: int
+    #: per outcome of this shard, in order: its position in the whole plan
+    positions: list[int] = field(default_factory=list)
+    #: where the durations that balanced the split came from ("store", "file NAME", "none")
+    durations: str = "none"
+    spec: str = ""

@@ -325,6 +325,7 @@ class Runner:
             column=planned.span.column,
             library=planned.library.name if planned.library else None,
             locations=relative_locations(result.locations, self.workspace),
+            function=planned.function,
         )
 
     def _execute(self, planned: PlannedCheck) -> CheckOutcome:

@@ -274,6 +274,10 @@ class IncrementalSession:
             self._guard(lambda s: s.prune_scope_sets(), 0)
         self._run_id = None
 
+    def recorded_durations(self) -> dict[str, float]:
+        """Each stored check's last duration by storage key; empty without a usable store."""
+        return self._guard(lambda s: s.recorded_durations(), {})
+
     def close(self) -> None:
         if self.remote is not None:
             self.remote.close()  # waits (bounded) for queued uploads

@@ -526,6 +526,10 @@ class ResultStore:
                 self._scope_json_memo.pop(d, None)
         return len(dead)
 
+    def recorded_durations(self) -> dict[str, float]:
+        """How long each stored verdict's check took when it last ran, by key: what `--shard` balances by."""
+        return {r[0]: float(r[1]) for r in self._read("SELECT key, duration_ms FROM verdicts")}
+
     def verdict_keys(self) -> list[str]:
         return [r[0] for r in self._read("SELECT key FROM verdicts ORDER BY key")]
 

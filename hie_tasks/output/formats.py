@@ -16,6 +16,7 @@ MACHINE_FORMATS: dict[str, str] = {
     "json": "hie_tasks.output.json_report",
     "junit": "hie_tasks.output.junit",
     "github": "hie_tasks.output.github",
+    "sarif": "hie_tasks.output.sarif",
 }
 FORMATS: list[str] = ["human", *MACHINE_FORMATS]
 

@@ -38,7 +38,7 @@ def report_json(report: RunReport) -> dict[str, Any]:
     if report.spec_invalid:
         return invalid_spec_json(report)
     t = report.totals
-    return {
+    data: dict[str, Any] = {
         "version": "1.0",
         "status": "ok" if report.ok else "error",
         "summary": {
@@ -54,6 +54,11 @@ def report_json(report: RunReport) -> dict[str, Any]:
         "results": [outcome_json(o) for o in report.outcomes],
         "diagnostics": [d.to_json() for d in report.diagnostics],
     }
+    if report.shard is not None:
+        from hie_tasks.output.merge import shard_json
+
+        data["shard"] = shard_json(report, report.shard)
+    return data
 
 
 def invalid_spec_json(report: RunReport) -> dict[str, Any]:
