@@ -196,7 +196,7 @@ class Project:
     def late_warnings(self) -> list[str]:
         """Warnings that arise while checks run (rejected cache entries, a store that failed mid-run, the
         cache key), each returned once; the caller prints them after the results."""
-        from hie_tasks import secret
+        import hie_tasks.secret as secret
 
         out = secret.take_warnings()
         if self._module_cache is not None:

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from hie_tasks import secret
+import hie_tasks.secret as secret
 
 SCHEMA_VERSION = 1
 DB_NAME = "results.sqlite"

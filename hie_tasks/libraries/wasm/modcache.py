@@ -35,7 +35,7 @@ from typing import Any
 import platformdirs
 import wasmtime
 
-from hie_tasks import secret
+import hie_tasks.secret as secret
 from hie_tasks.libraries.wasm.compiler import CompileLimits, compile_module
 from hie_tasks.libraries.wasm.engine import WasmEngine
 
