@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import threading
@@ -37,19 +36,19 @@ import wasmtime.component as wc
 from hie_tasks.config import Capabilities, FsAccess, WasmLibraryConfig
 from hie_tasks.libraries.base import CallContext, Library, LibraryDoc, Purity
 from hie_tasks.libraries.jsonrpc import decode_bounded, parse_json
-from hie_tasks.libraries.limits import FailureBreaker, cap_error, cap_message
+from hie_tasks.libraries.limits import cap_error, cap_message
 from hie_tasks.libraries.wasm.engine import WasmEngine
 from hie_tasks.libraries.wasm.library import (
     MIB,
+    SandboxedPlugin,
     WasmLibrary,
-    _start_prefetch,
     doc_from_json,
     read_wasm,
     sandbox_purity,
     sandbox_settings,
 )
 from hie_tasks.libraries.wasm.modcache import ArtifactKind, ModuleCache, default_module_cache
-from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config, writable_dirs
+from hie_tasks.libraries.wasm.sandbox import OutputCapture, sandbox_config
 from hie_tasks.model.codec import decode_check_result, decode_value, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Value
@@ -271,7 +270,7 @@ class _Loaded:
     note: str
 
 
-class ComponentLibrary(Library):
+class ComponentLibrary(SandboxedPlugin):
     """A component plugin. Thread-safe: every call gets its own store and instance."""
 
     kind = "wasm"
@@ -290,36 +289,15 @@ class ComponentLibrary(Library):
         """As `WasmLibrary`: `prefetch` loads in the background now; `protected` paths no
         `capabilities.write` directory may expose."""
         super().__init__(config.name)
-        self.config = config
-        self.workspace = os.path.abspath(workspace)
-        self._cache = module_cache
+        self._init_sandboxed(config, workspace, module_cache, protected)
         self._engine = engine
         self._progress = progress
         self._loaded: _Loaded | None = None
-        self._load_error: LibraryError | None = None
-        self._load_lock = threading.Lock()
-        self._note_pending = True
-        self._digest: str | None = None
-        self._memory_limit = config.max_memory_mb * MIB
-        self._output_limit = config.max_output_mb * MIB
-        self._protected = (*protected, config.path)
-        self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
-        self._writable: tuple[tuple[str, str], ...] | None = None
-        self._prefetched: threading.Event | None = None
         if prefetch:
             self.prefetch()
 
-    def prefetch(self) -> None:
-        """Start loading in the background (once); only libraries a plan imports are prefetched."""
-        with self._load_lock:
-            if self._prefetched is None and self._loaded is None:
-                self._prefetched = _start_prefetch(self._prefetch)
-
-    def _writable_dirs(self) -> tuple[tuple[str, str], ...]:
-        if self._writable is None:
-            guarded = (*self._protected, (self._cache or default_module_cache()).root)
-            self._writable = writable_dirs(self.config.capabilities, self.workspace, guarded, self.label)
-        return self._writable
+    def _is_loaded(self) -> bool:
+        return self._loaded is not None
 
     @property
     def label(self) -> str:

@@ -179,7 +179,56 @@ class _Loaded:
     can_print: bool
 
 
-class WasmLibrary(Library):
+class SandboxedPlugin(Library):
+    """What core-module and component plugins share: their grants (`capabilities.write` resolved once), the
+    failure breaker, and loading in the background once a plan imports them."""
+
+    config: WasmLibraryConfig
+    workspace: str
+
+    def _init_sandboxed(
+        self, config: WasmLibraryConfig, workspace: str, module_cache: ModuleCache | None, protected: tuple[str, ...]
+    ) -> None:
+        self.config = config
+        self.workspace = os.path.abspath(workspace)
+        self._cache = module_cache
+        self._load_error: LibraryError | None = None
+        self._load_lock = threading.Lock()
+        self._note_pending = True
+        self._digest: str | None = None
+        self._memory_limit = config.max_memory_mb * MIB
+        self._output_limit = config.max_output_mb * MIB
+        self._protected = (*protected, config.path)
+        self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
+        self._writable: tuple[tuple[str, str], ...] | None = None
+        self._prefetched: threading.Event | None = None
+
+    @property
+    def label(self) -> str:
+        raise NotImplementedError
+
+    def _is_loaded(self) -> bool:
+        raise NotImplementedError
+
+    def _prefetch(self) -> None:
+        raise NotImplementedError
+
+    def prefetch(self) -> None:
+        """Start loading in the background (once). The registry does not: only libraries a plan uses are
+        prefetched (`Registry.prefetch`), so an unused plugin in hielements.toml is never compiled."""
+        with self._load_lock:
+            if self._prefetched is None and not self._is_loaded():
+                self._prefetched = _start_prefetch(self._prefetch)
+
+    def _writable_dirs(self) -> tuple[tuple[str, str], ...]:
+        # Resolved once per library and run: a realpath per directory per call would cost more than the call.
+        if self._writable is None:
+            guarded = (*self._protected, (self._cache or default_module_cache()).root)
+            self._writable = writable_dirs(self.config.capabilities, self.workspace, guarded, self.label)
+        return self._writable
+
+
+class WasmLibrary(SandboxedPlugin):
     """A WASM plugin. Thread-safe: every call gets its own store and instance."""
 
     kind = "wasm"
@@ -197,31 +246,15 @@ class WasmLibrary(Library):
         """`prefetch` starts loading in the background right away (see `_prefetch`). `protected`: paths
         no `capabilities.write` directory may expose (the stores, every configured plugin)."""
         super().__init__(config.name)
-        self.config = config
-        self.workspace = os.path.abspath(workspace)
-        self._cache = module_cache
+        self._init_sandboxed(config, workspace, module_cache, protected)
         self._engine = engine
         self._loaded: _Loaded | None = None
-        self._load_error: LibraryError | None = None
-        self._load_lock = threading.Lock()
-        self._note_pending = True
-        self._digest: str | None = None
         self._bytes: bytes | None = None
-        self._memory_limit = config.max_memory_mb * MIB
-        self._output_limit = config.max_output_mb * MIB
-        self._protected = (*protected, config.path)
-        self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
-        self._writable: tuple[tuple[str, str], ...] | None = None
-        self._prefetched: threading.Event | None = None
         if prefetch:
             self.prefetch()
 
-    def prefetch(self) -> None:
-        """Start loading in the background (once). The registry does not: only libraries a plan uses are
-        prefetched (`Registry.prefetch`), so an unused module in hielements.toml is never compiled."""
-        with self._load_lock:
-            if self._prefetched is None and self._loaded is None:
-                self._prefetched = _start_prefetch(self._prefetch)
+    def _is_loaded(self) -> bool:
+        return self._loaded is not None
 
     # ---- loading ------------------------------------------------------------------------------------
 
@@ -374,13 +407,6 @@ class WasmLibrary(Library):
                 inst.close()
             engine.ticker.exit()
             engine.slots.release()
-
-    def _writable_dirs(self) -> tuple[tuple[str, str], ...]:
-        # Resolved once per library and run: a realpath per directory per call would cost more than the call.
-        if self._writable is None:
-            guarded = (*self._protected, (self._cache or default_module_cache()).root)
-            self._writable = writable_dirs(self.config.capabilities, self.workspace, guarded, self.label)
-        return self._writable
 
     def _trap_error(self, trap: CallTrap, inst: FreshInstance | None, function: str, load_phase: bool) -> LibraryError:
         where = f"{self.label}, function '{function}'"
