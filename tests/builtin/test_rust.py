@@ -252,7 +252,13 @@ def test_depends_on_modules(rust: Harness) -> None:
     assert rust.check("depends_on", lexer, parser) == CheckResult.failed(
         "No dependency found: source does not use 'parser'"
     )
-    assert rust.check("no_dependency", parser, lexer) == CheckResult.failed("Forbidden dependency detected")
+    forbidden = rust.check("no_dependency", parser, lexer)
+    assert (forbidden.status, forbidden.message) == (Status.FAIL, "Forbidden dependency detected")
+    # Upstream's message, plus where: every line of the source scope that uses the target module.
+    assert forbidden.locations and all(loc.file in parser.paths for loc in forbidden.locations)
+    for loc in forbidden.locations:
+        with open(loc.file, encoding="utf-8") as fh:
+            assert "lexer" in fh.read().splitlines()[loc.line - 1]
     assert rust.passes("no_dependency", lexer, parser)
 
 

@@ -27,6 +27,7 @@ from hie_tasks.libraries.builtin.docs import RUST_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
 from hie_tasks.libraries.builtin.sources import (
     any_text,
+    match_locations,
     scope_check,
     source_paths,
     stem_module_paths,
@@ -250,6 +251,12 @@ def _target_names(scope: Scope) -> list[str]:
     return names
 
 
+def _dependency_needles(targets: list[str]) -> list[tuple[str, ...]]:
+    # Keep: no word boundaries (`ast` is found in `broadcast::`). The upstream list also had
+    # `crate::t::`, `super::t::` and `use t::`, all implied by `t::`.
+    return [(f"use crate::{t}", f"use super::{t}", f"mod {t};", f"{t}::") for t in targets]
+
+
 def _dependency(source: Scope, target: Scope, ctx: CallContext) -> CheckResult:
     """`depends_on`'s verdict: Pass, Fail or Error (Errors pass through `no_dependency` unchanged)."""
     targets = _target_names(target)
@@ -257,9 +264,7 @@ def _dependency(source: Scope, target: Scope, ctx: CallContext) -> CheckResult:
         return CheckResult.errored("Could not determine target module names")
     if not source.paths:
         return CheckResult.errored("Source scope has no paths")
-    # Keep: no word boundaries (`ast` is found in `broadcast::`). The upstream list also had
-    # `crate::t::`, `super::t::` and `use t::`, all implied by `t::`.
-    needles = [(f"use crate::{t}", f"use super::{t}", f"mod {t};", f"{t}::") for t in targets]
+    needles = _dependency_needles(targets)
     for path in source.paths:
         text = read_recorded(ctx, path)
         if text is None:
@@ -281,7 +286,10 @@ def _no_dependency(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     target = scope_arg(args, 1, "E326", "no_dependency requires a target scope as second argument")
     result = _dependency(source, target, ctx)
     if result.ok:
-        return CheckResult.failed("Forbidden dependency detected")
+        # Upstream's message; the lines that use the target come beside it as structured locations.
+        needles = [re.escape(n) for group in _dependency_needles(_target_names(target)) for n in group]
+        offenders = match_locations(ctx, source.paths, re.compile("|".join(needles)))
+        return CheckResult.failed("Forbidden dependency detected", offenders)
     if result.status is Status.FAIL:
         return CheckResult.passed()
     return result
