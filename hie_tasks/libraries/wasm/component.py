@@ -270,7 +270,7 @@ class _Loaded:
     note: str
 
 
-class ComponentLibrary(SandboxedPlugin):
+class ComponentLibrary(SandboxedPlugin["_Loaded"]):
     """A component plugin. Thread-safe: every call gets its own store and instance."""
 
     kind = "wasm"
@@ -292,25 +292,14 @@ class ComponentLibrary(SandboxedPlugin):
         self._init_sandboxed(config, workspace, module_cache, protected)
         self._engine = engine
         self._progress = progress
-        self._loaded: _Loaded | None = None
         if prefetch:
             self.prefetch()
-
-    def _is_loaded(self) -> bool:
-        return self._loaded is not None
 
     @property
     def label(self) -> str:
         return f"WASM component '{self.name}' ({self.config.path})"
 
-    @property
-    def load_error(self) -> LibraryError | None:
-        return self._load_error
-
     # ---- loading --------------------------------------------------------------------------------------
-
-    def load(self) -> None:
-        self._ensure_loaded()
 
     def interface(self) -> tuple[list[tuple[str, str]], list[str]]:
         """(exports as (name, "component func"), import names), for `plugins inspect`."""
@@ -329,21 +318,6 @@ class ComponentLibrary(SandboxedPlugin):
             self._ensure_loaded()
         except Exception:  # the first real use raises and reports the same error
             pass
-
-    def _ensure_loaded(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        with self._load_lock:
-            if self._loaded is None:
-                if self._load_error is not None:
-                    raise self._load_error
-                try:
-                    self._loaded = self._load()
-                except LibraryError as exc:
-                    self._load_error = exc
-                    raise
-            return self._loaded
 
     def _engine_now(self) -> ComponentEngine:
         if self._engine is None:
@@ -583,11 +557,6 @@ class ComponentLibrary(SandboxedPlugin):
     def purity(self) -> Purity:
         return sandbox_purity(self.config.capabilities)
 
-    def close(self) -> None:
-        if self._prefetched is not None:
-            self._prefetched.wait()
-        self._loaded = None
-        self._note_pending = True
 
 
 def _function_json(doc: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import wasmtime
 
@@ -179,9 +179,13 @@ class _Loaded:
     can_print: bool
 
 
-class SandboxedPlugin(Library):
+LoadedT = TypeVar("LoadedT")
+
+
+class SandboxedPlugin(Library, Generic[LoadedT]):
     """What core-module and component plugins share: their grants (`capabilities.write` resolved once), the
-    failure breaker, and loading in the background once a plan imports them."""
+    failure breaker, and loading — once, remembering a failure, in the background once a plan imports them.
+    `LoadedT` is what a successful load gives (a linked module, a component)."""
 
     config: WasmLibraryConfig
     workspace: str
@@ -202,22 +206,57 @@ class SandboxedPlugin(Library):
         self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
         self._writable: tuple[tuple[str, str], ...] | None = None
         self._prefetched: threading.Event | None = None
+        self._loaded: LoadedT | None = None
 
     @property
     def label(self) -> str:
         raise NotImplementedError
 
-    def _is_loaded(self) -> bool:
+    def _load(self) -> LoadedT:
         raise NotImplementedError
 
     def _prefetch(self) -> None:
         raise NotImplementedError
 
+    @property
+    def load_error(self) -> LibraryError | None:
+        """The load failure, if loading was attempted and failed (report it once per library)."""
+        return self._load_error
+
+    def load(self) -> None:
+        """Read, compile (or fetch from the module cache), link and validate the plugin.
+
+        Raises the same LibraryError on every attempt after a failure; the interpreter reports it once.
+        """
+        self._ensure_loaded()
+
+    def _ensure_loaded(self) -> LoadedT:
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
+        with self._load_lock:
+            if self._loaded is None:
+                if self._load_error is not None:
+                    raise self._load_error
+                try:
+                    self._loaded = self._load()
+                except LibraryError as exc:
+                    self._load_error = exc
+                    raise
+            return self._loaded
+
+    def close(self) -> None:
+        # Instances never outlive a call; the compiled artifact stays in the module cache for the run.
+        if self._prefetched is not None:
+            self._prefetched.wait()
+        self._loaded = None
+        self._note_pending = True
+
     def prefetch(self) -> None:
         """Start loading in the background (once). The registry does not: only libraries a plan uses are
         prefetched (`Registry.prefetch`), so an unused plugin in hielements.toml is never compiled."""
         with self._load_lock:
-            if self._prefetched is None and not self._is_loaded():
+            if self._prefetched is None and self._loaded is None:
                 self._prefetched = _start_prefetch(self._prefetch)
 
     def _writable_dirs(self) -> tuple[tuple[str, str], ...]:
@@ -228,7 +267,7 @@ class SandboxedPlugin(Library):
         return self._writable
 
 
-class WasmLibrary(SandboxedPlugin):
+class WasmLibrary(SandboxedPlugin["_Loaded"]):
     """A WASM plugin. Thread-safe: every call gets its own store and instance."""
 
     kind = "wasm"
@@ -248,24 +287,15 @@ class WasmLibrary(SandboxedPlugin):
         super().__init__(config.name)
         self._init_sandboxed(config, workspace, module_cache, protected)
         self._engine = engine
-        self._loaded: _Loaded | None = None
         self._bytes: bytes | None = None
         if prefetch:
             self.prefetch()
-
-    def _is_loaded(self) -> bool:
-        return self._loaded is not None
 
     # ---- loading ------------------------------------------------------------------------------------
 
     @property
     def label(self) -> str:
         return f"WASM library '{self.name}' ({self.config.path})"
-
-    @property
-    def load_error(self) -> LibraryError | None:
-        """The load failure, if loading was attempted and failed (report it once per library)."""
-        return self._load_error
 
     def _wasm_bytes(self) -> bytes:
         if self._bytes is None:
@@ -275,28 +305,6 @@ class WasmLibrary(SandboxedPlugin):
             self._digest = hashlib.sha256(data).hexdigest()
             self._bytes = data
         return self._bytes
-
-    def load(self) -> None:
-        """Read, compile (or fetch from the module cache), link and validate the module.
-
-        Raises the same LibraryError on every attempt after a failure; the interpreter reports it once.
-        """
-        self._ensure_loaded()
-
-    def _ensure_loaded(self) -> _Loaded:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        with self._load_lock:
-            if self._loaded is None:
-                if self._load_error is not None:
-                    raise self._load_error
-                try:
-                    self._loaded = self._load()
-                except LibraryError as exc:
-                    self._load_error = exc
-                    raise
-            return self._loaded
 
     def _prefetch(self) -> None:
         """Load, then run one throwaway instance, off the caller's thread.
@@ -578,12 +586,6 @@ class WasmLibrary(SandboxedPlugin):
     def purity(self) -> Purity:
         return sandbox_purity(self.config.capabilities)
 
-    def close(self) -> None:
-        # Instances never outlive a call; the compiled module stays in the module cache for the run.
-        if self._prefetched is not None:
-            self._prefetched.wait()
-        self._loaded = None
-        self._note_pending = True
 
 
 def _function_docs(items: Any) -> tuple[FunctionDoc, ...]:
