@@ -6,8 +6,9 @@ counting) over whole files; only `struct_selector` and the primary-type rule use
 
 Differences from upstream (the spec's sanctioned fixes; verdicts differ only in the cases named):
 - the workspace walk never prunes the workspace directory itself (a workspace named `target` or `vendor`
-  used to yield no files); paths are absolute and sorted everywhere (this also decides which file the
-  primary-type rule reads first);
+  used to yield no files); paths are absolute and sorted in scopes, but where order shows (the file the
+  primary-type rule reads first, the order `depends_on` visits source files and lists target names) a
+  walked scope (crate, folder, item selectors) is read in upstream's directory-listing order;
 - `module_selector`'s `mod.rs` test reads the workspace-relative path, not the full path text;
 - `struct_selector` escapes the name (upstream inserted it into the regex raw);
 - `crate_selector` applies the rust exclusions below the crate directory (`target/`, `.git`, ...).
