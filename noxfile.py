@@ -37,8 +37,12 @@ def hielements(session: nox.Session) -> None:
 @nox.session(python=False)
 def conformance(session: nox.Session) -> None:
     """Differential run against the upstream oracle: 1,000 generated programs (or `-- PATHS…`), a table of
-    mismatch classes. Skips, saying why, where ../shared/oracle/hielements is absent."""
+    mismatch classes; then, without PATHS, the `python`/`rust` built-ins on real trees (installed packages,
+    Debian's crate sources), 200 generated checks per tree. Skips, saying why, where
+    ../shared/oracle/hielements is absent."""
     session.run("python", "-m", "tests.conformance", *session.posargs)
+    if not session.posargs:
+        session.run("python", "-m", "tests.conformance", "--real", "--checks", "200")
 
 
 @nox.session

@@ -298,13 +298,18 @@ def test_depends_on_errors(rust_lib: HarnessFactory) -> None:
     )
     # An Error passes through no_dependency unchanged: an empty source is not a Pass.
     assert h.check("no_dependency", Scope(ScopeKind.folder("x"), ()), a).status is Status.ERROR
-    binary_first = FilesLibrary().call("folder_selector", ["bin"], h.ctx)
-    assert isinstance(binary_first, Scope)
-    blob = os.path.join(h.ws, "bin/blob.dat")
+    folder = FilesLibrary().call("folder_selector", ["bin"], h.ctx)
+    assert isinstance(folder, Scope)
+    blob, z = os.path.join(h.ws, "bin/blob.dat"), os.path.join(h.ws, "bin/z.rs")
+    b = h.call("module_selector", "b")
     # Unlike every other check, an unreadable file is an Error at once, even though z.rs would pass.
-    assert h.check("depends_on", binary_first, h.call("module_selector", "b")) == CheckResult.errored(
-        f"Could not read file: {blob}"
-    )
+    binary_first = Scope(ScopeKind.file("bin"), (blob, z))
+    assert h.check("depends_on", binary_first, b) == CheckResult.errored(f"Could not read file: {blob}")
+    # A folder scope is visited in upstream's walk order (directory-listing order), which decides whether
+    # the blob or z.rs comes first.
+    listed = [os.path.join(h.ws, "bin", n) for n in os.listdir(os.path.join(h.ws, "bin"))]
+    expected = CheckResult.errored(f"Could not read file: {blob}") if listed[0] == blob else CheckResult.passed()
+    assert h.check("depends_on", folder, b) == expected
 
 
 # --- type flow --------------------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ counting) over whole files; only `struct_selector` and the primary-type rule use
 
 Differences from upstream (the spec's sanctioned fixes; verdicts differ only in the cases named):
 - the workspace walk never prunes the workspace directory itself (a workspace named `target` or `vendor`
-  used to yield no files); paths are absolute and sorted everywhere (this also decides which file the
-  primary-type rule reads first);
+  used to yield no files); paths are absolute and sorted in scopes, but where order shows (the file the
+  primary-type rule reads first, the order `depends_on` visits source files and lists target names) a
+  walked scope (crate, folder, item selectors) is read in upstream's directory-listing order;
 - `module_selector`'s `mod.rs` test reads the workspace-relative path, not the full path text;
 - `struct_selector` escapes the name (upstream inserted it into the regex raw);
 - `crate_selector` applies the rust exclusions below the crate directory (`target/`, `.git`, ...).
@@ -237,12 +238,51 @@ def _implements(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     return CheckResult.failed(f"'{type_name}' does not implement '{trait}'")
 
 
+def listing_order(paths: Sequence[str]) -> list[str]:
+    """`paths` in the order upstream's directory walk yields them: depth first, each directory's entries in
+    the order the file system lists them (our scopes are sorted instead). Which file comes "first" names the
+    type in `type_compatible`/`pipeline_connects` messages, so this order is upstream's, found against the
+    oracle on Debian's regex crate; a path whose directory cannot be listed keeps its sorted place."""
+    listings: dict[str, dict[str, int]] = {}
+
+    def index(parent: str, name: str) -> int:
+        listing = listings.get(parent)
+        if listing is None:
+            try:
+                listing = {entry: i for i, entry in enumerate(os.listdir(parent))}
+            except OSError:
+                listing = {}
+            listings[parent] = listing
+        return listing.get(name, len(listing))
+
+    def key(path: str) -> tuple[int, ...]:
+        parts = os.path.abspath(path).split(os.sep)
+        return tuple(index(os.sep.join(parts[:i]) or os.sep, parts[i]) for i in range(1, len(parts)))
+
+    return sorted(paths, key=key)
+
+
+#: Item selectors (rust `struct:`…, python `fn:`/`class:`) list files in walk order upstream; so do folder
+#: scopes (`crate_selector`, `files.folder_selector`). Module selectors sort, and a glob lists sorted too.
+_WALKED_KINDS = ("struct:", "enum:", "fn:", "trait:", "impl:", "class:")
+
+
+def upstream_order(scope: Scope) -> Sequence[str]:
+    """`scope.paths` in the order upstream holds them: our scopes are sorted, upstream's walked ones are in
+    directory-listing order. Only messages depend on it (the type named by the type-flow checks, the order of
+    module names in `depends_on`'s failure), never a verdict."""
+    kind = scope.kind
+    if kind.tag is ScopeKindTag.FOLDER or (kind.tag is ScopeKindTag.FILE and kind.text.startswith(_WALKED_KINDS)):
+        return listing_order(scope.paths)
+    return scope.paths
+
+
 # --- dependencies ------------------------------------------------------------------------------------------
 
 
 def _target_names(scope: Scope) -> list[str]:
     """Each path's module name (duplicates kept), then a File kind's last `::` piece if new."""
-    names = [n for n in (module_name(p) for p in scope.paths) if n is not None]
+    names = [n for n in (module_name(p) for p in upstream_order(scope)) if n is not None]
     if scope.kind.tag is ScopeKindTag.FILE:
         # Keep: the kind text is used whatever library made the scope (`struct:Token`, `src/lexer.rs`),
         # so a module scope contributes its name even when it selected nothing.
@@ -266,7 +306,8 @@ def _dependency(source: Scope, target: Scope, ctx: CallContext) -> CheckResult:
     if not source.paths:
         return CheckResult.errored("Source scope has no paths")
     needles = _dependency_needles(targets)
-    for path in source.paths:
+    # Upstream's order: the first unreadable file errs before a later file could pass.
+    for path in upstream_order(source):
         text = read_recorded(ctx, path)
         if text is None:
             # Unlike every other check, an unreadable source file (e.g. a binary) is an Error at once.
@@ -310,7 +351,7 @@ def _primary_type(scope: Scope, ctx: CallContext) -> str | None:
         for prefix in _NAMED_KINDS:
             if scope.kind.text.startswith(prefix):
                 return scope.kind.text[len(prefix) :]
-    for _, text in texts(ctx, listing_order(scope.paths)):
+    for _, text in texts(ctx, upstream_order(scope)):
         for regex in (_PUB_STRUCT, _PUB_ENUM):
             match = regex.search(text)
             if match is not None:
