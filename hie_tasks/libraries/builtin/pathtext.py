@@ -27,7 +27,8 @@ from hie_tasks.model.values import Scope, ScopeKindTag
 
 def listing_order(paths: Iterable[str]) -> list[str]:
     """`paths` in the order upstream's directory walk yields them: depth first, each directory's entries in
-    the order the file system lists them. A path whose directory cannot be listed keeps its sorted place."""
+    the order the file system lists them (found against the oracle on Debian's regex crate and on generated
+    trees). A path whose directory cannot be listed keeps its sorted place."""
     listings: dict[str, dict[str, int]] = {}
 
     def index(parent: str, name: str) -> int:

@@ -238,30 +238,6 @@ def _implements(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     return CheckResult.failed(f"'{type_name}' does not implement '{trait}'")
 
 
-def listing_order(paths: Sequence[str]) -> list[str]:
-    """`paths` in the order upstream's directory walk yields them: depth first, each directory's entries in
-    the order the file system lists them (our scopes are sorted instead). Which file comes "first" names the
-    type in `type_compatible`/`pipeline_connects` messages, so this order is upstream's, found against the
-    oracle on Debian's regex crate; a path whose directory cannot be listed keeps its sorted place."""
-    listings: dict[str, dict[str, int]] = {}
-
-    def index(parent: str, name: str) -> int:
-        listing = listings.get(parent)
-        if listing is None:
-            try:
-                listing = {entry: i for i, entry in enumerate(os.listdir(parent))}
-            except OSError:
-                listing = {}
-            listings[parent] = listing
-        return listing.get(name, len(listing))
-
-    def key(path: str) -> tuple[int, ...]:
-        parts = os.path.abspath(path).split(os.sep)
-        return tuple(index(os.sep.join(parts[:i]) or os.sep, parts[i]) for i in range(1, len(parts)))
-
-    return sorted(paths, key=key)
-
-
 #: Item selectors (rust `struct:`…, python `fn:`/`class:`) list files in walk order upstream; so do folder
 #: scopes (`crate_selector`, `files.folder_selector`). Module selectors sort, and a glob lists sorted too.
 _WALKED_KINDS = ("struct:", "enum:", "fn:", "trait:", "impl:", "class:")
