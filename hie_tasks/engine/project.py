@@ -30,6 +30,7 @@ from hie_tasks.lang.loader import SpecSet, load_spec
 from hie_tasks.libraries.registry import Registry, build_registry, builtin_names
 
 if TYPE_CHECKING:
+    from hie_tasks.engine.cachedplan import PlanCache
     from hie_tasks.libraries.wasm.modcache import ModuleCache
 
 #: Environment overrides for CI, next to the `--cache-dir` / `--module-cache` flags.
@@ -91,6 +92,11 @@ class Project:
         self._warned = 0
         #: WASM libraries that failed to load during `plan`: name → load error (reported once, as a diagnostic)
         self._load_failures: dict[str, str] = {}
+        self._plan_cache: PlanCache | None = None
+        #: why the last plan made by `plan` was not kept for the next run (None: kept, or reused)
+        self.plan_not_cached: str | None = None
+        #: whether the last `plan` came from the plan cache
+        self.plan_reused = False
 
     # ------------------------------------------------------------------ pieces
 
@@ -146,8 +152,47 @@ class Project:
     # ------------------------------------------------------------------ the pipeline
 
     def plan(self, spec: SpecSet) -> Plan:
-        selector_call = cached_selector_call(self.session()) if self.options.use_store else direct_selector_call
-        return self.plan_with(spec, selector_call)
+        """The spec's plan: the previous run's when nothing it was made from changed (engine/cachedplan.py),
+        else a new one (then kept for the next run)."""
+        if not self.options.use_store:
+            return self.plan_with(spec, direct_selector_call)
+        import time
+
+        from hie_tasks.engine.cachedplan import PlanCache
+
+        self.plan_reused = False
+        session = self.session()
+        if not session.enabled:
+            return self.plan_with(spec, cached_selector_call(session))
+        started = time.time_ns()
+        cache = PlanCache(self.result_cache_dir(), session.digester, self.workspace)
+        self._plan_cache = cache
+        key = cache.key(spec, self.registry(), self.load_config().file, self.options.element_filter)
+        if not self.options.refresh:
+            with collector_paused():  # the loaded plan is long-lived, as a planned one is
+                plan = cache.load(key, self.registry())
+            if plan is not None and self._reuse(spec, plan):
+                self.plan_reused = True
+                return plan
+        recorder = cache.recording(cached_selector_call(session), started)
+        plan = self.plan_with(spec, recorder)
+        self.plan_not_cached = cache.save(key, plan, recorder, self.registry(), bool(self._load_failures))
+        return plan
+
+    def _reuse(self, spec: SpecSet, plan: Plan) -> bool:
+        """What `plan_with` does besides planning, for a plan from the cache: start the run and load the
+        plugins the spec imports. A plugin that now fails to load means planning afresh, so the failure is
+        reported as planning reports it."""
+        self.registry().begin_run()
+        self._planned = True
+        imported = {i.path[0] for p in spec.programs for i in p.imports if not i.is_string}
+        self.registry().prefetch(imported)
+        _diags, failed = load_failures(self.registry(), self.load_config(), imported)
+        if failed:
+            return False
+        self._load_failures = {}
+        self.plan_not_cached = None
+        return True
 
     def plan_with(self, spec: SpecSet, selector_call: SelectorCall) -> Plan:
         """`plan` with another way of answering selectors (watch keeps its own memo): the same libraries,
@@ -203,6 +248,8 @@ class Project:
             out += self._module_cache.take_warnings()
         if self._store is not None:
             out += self._store.take_warnings()
+        if self._plan_cache is not None:
+            out += self._plan_cache.store.take_warnings()
         if self._session is not None:
             out += self._session.warnings[self._warned:]
             self._warned = len(self._session.warnings)
