@@ -164,6 +164,8 @@ class Project:
         session = self.session()
         if not session.enabled:
             return self.plan_with(spec, cached_selector_call(session))
+        # What the last run of a long-lived project saw may have changed since: validate against the disk.
+        session.digester.begin_run()
         started = time.time_ns()
         cache = PlanCache(self.result_cache_dir(), session.digester, self.workspace)
         self._plan_cache = cache
