@@ -26,6 +26,7 @@ from hie_tasks.incremental.digests import FileDigester, hash_bytes
 from hie_tasks.incremental.plancache import PlanInputs, PlanStore, Uncacheable
 from hie_tasks.lang.loader import SpecSet
 from hie_tasks.libraries.base import CallContext, Library, Purity, TreeDep
+from hie_tasks.libraries.builtin.walk import TOOL_DIRS
 from hie_tasks.libraries.registry import Registry
 from hie_tasks.model.codec import decode_value, encode_value
 from hie_tasks.model.values import Scope, ScopeKind, ScopeKindTag, Value
@@ -60,7 +61,9 @@ class _Recorder:
 
 class PlanCache:
     def __init__(self, cache_dir: str, digester: FileDigester, workspace: str) -> None:
-        self.store = PlanStore(cache_dir, digester)
+        # The store rewrites its directory on every run; under its default name no selector lists it.
+        skip = cache_dir if os.path.basename(os.path.normpath(cache_dir)) in TOOL_DIRS else None
+        self.store = PlanStore(cache_dir, digester, skip=skip)
         self.workspace = workspace
 
     def key(self, spec: SpecSet, registry: Registry, config_file: str | None, element_filter: str | None) -> str:

@@ -16,8 +16,8 @@ returns a payload whose recorded inputs changed since it was saved:
 The payload is JSON, never pickle: the store lives in the workspace and can be forged. Each file carries an
 HMAC (hie_tasks/secret.py, as the result store's rows); a file that does not verify, does not parse or
 belongs to another key is ignored with a warning, and the caller plans afresh (and overwrites it).
-The directory walked for signatures skips the result cache directory itself (the tool rewrites it on
-every run; no selector lists it).
+The walk for signatures skips the directory the caller names (the result store, which the tool rewrites
+on every run: as `.hie-cache` every `files` walk prunes it, and the python/rust walks find no sources there).
 """
 
 from __future__ import annotations
@@ -66,9 +66,11 @@ def _signature(st: os.stat_result) -> DirSignature:
 
 
 class PlanStore:
-    def __init__(self, cache_dir: str, digester: FileDigester, *, racy_window_ns: int | None = None) -> None:
+    def __init__(self, cache_dir: str, digester: FileDigester, *, skip: str | None = None,
+                 racy_window_ns: int | None = None) -> None:
+        """`skip`: a directory not walked for signatures (the result store, when no selector lists it)."""
         self.directory = os.path.join(cache_dir, PLANS_DIR)
-        self._skip = os.path.normpath(os.path.abspath(cache_dir))
+        self._skip = os.path.normpath(os.path.abspath(skip)) if skip else None
         self.digester = digester
         self.racy_window_ns = WINDOW_NS if racy_window_ns is None else racy_window_ns
         #: problems to show the user (a forged or unreadable plan file), each once
