@@ -6,8 +6,8 @@ hook, which notes what every selector read, and hands the plan to `PlanCache.sav
 plan is keyed by and turns a `Plan` into JSON and back.
 
 The key holds everything the plan depends on apart from the files the selectors read: hie-tasks' version,
-the workspace, the element filter, the text of every spec file (the spec is parsed on every run, so its
-own imports and edits are covered exactly), `hielements.toml`'s bytes and the identity of every library
+the workspace, the element filter, the digest of every spec file's text (as parsed, or as the cached spec
+was validated against), `hielements.toml`'s bytes and the identity of every library
 (WASM module digests, external plugin commands and scripts). A plan is stored only when it is a function of
 those and of recorded inputs: every selector belongs to a built-in or a pure library, no check's arguments
 failed, no plan-time error was reported and every WASM library loaded. Warnings (W010, …) are stored with
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hie_tasks.diagnostics import Diagnostic, Severity, Span
+from hie_tasks.engine.cachedspec import source_digests
 from hie_tasks.engine.interpreter import Plan, PlannedCheck, SelectorCall
 from hie_tasks.incremental.digests import FileDigester, hash_bytes
 from hie_tasks.incremental.plancache import PlanInputs, PlanStore, Uncacheable
@@ -70,7 +71,7 @@ class PlanCache:
         parts = [__version__, self.workspace, "" if element_filter is None else "=" + element_filter,
                  _file_digest(config_file)]
         parts += sorted(f"{lib.name}={lib.identity()}" for lib in registry.libraries())
-        parts += [f"{name}\0{text}" for name, text in spec.sources.items()]
+        parts += [f"{name}\0{digest}" for name, digest in source_digests(spec).items()]
         parts += ["entries", *spec.entries]
         return PlanStore.make_key(parts)
 

@@ -37,7 +37,7 @@ from hie_tasks.libraries.base import TreeDep
 
 PURPOSE = "plan cache"
 #: Bumped whenever the payload or the meaning of a recorded input changes.
-FORMAT = 1
+FORMAT = 2
 PLANS_DIR = "plans"
 #: Directories and files modified less than this before planning started make a plan uncacheable: a change
 #: within the same timestamp tick would leave every signature as recorded. The stat cache's window.
@@ -57,6 +57,10 @@ class PlanInputs:
 
     deps: set[str] = field(default_factory=set)
     trees: set[TreeDep] = field(default_factory=set)
+    #: files whose digest the caller already has (of the very bytes it used): path → digest
+    digests: dict[str, str] = field(default_factory=dict)
+    #: paths that were no regular file and must stay none (import candidates that named nothing)
+    nofiles: set[str] = field(default_factory=set)
     #: `time.time_ns()` before planning started: anything modified after it may not be in the plan
     started_ns: int = 0
 
@@ -106,6 +110,8 @@ class PlanStore:
                 return None  # another format or key (a hash-prefix clash): planned afresh and overwritten
             if not self._inputs_unchanged(record["deps"], record["dirs"], record["absent"]):
                 return None
+            if any(os.path.isfile(path) for path in record["nofiles"]):
+                return None
             return record["payload"]
         except (ValueError, KeyError, TypeError) as exc:
             self._warn(path, f"unreadable content ({exc})")
@@ -143,12 +149,14 @@ class PlanStore:
             if st is not None and max(st.st_mtime_ns, st.st_ctime_ns) >= limit:
                 raise Uncacheable(f"{path} changed while (or just before) planning")
             deps[path] = self.digester.digest(path)
+        deps.update(inputs.digests)
         dirs: dict[str, DirSignature] = {}
         absent: list[str] = []
         for tree in sorted(inputs.trees, key=lambda t: (t.root, t.suffixes, t.exclude)):
             self._walk(tree, dirs, absent, limit)
         record = {"format": FORMAT, "key": key, "deps": deps,
-                  "dirs": [[path, *sig] for path, sig in dirs.items()], "absent": absent, "payload": payload}
+                  "dirs": [[path, *sig] for path, sig in dirs.items()], "absent": absent,
+                  "nofiles": sorted(inputs.nofiles), "payload": payload}
         body = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
         tag = secret.mac(PURPOSE, key, body)
         os.makedirs(self.directory, exist_ok=True)

@@ -48,10 +48,21 @@ class SpecSet:
     sources: dict[str, str] = field(default_factory=dict)
     #: the entry file names, in the order given
     entries: list[str] = field(default_factory=list)
+    #: what later stages derived from the programs alone, by their key (`cli.loading.resolve_spec_calls`'s
+    #: findings per catalog set): kept with a cached spec, so a run that reuses the spec need not parse it
+    derived: dict[str, list[Diagnostic]] = field(default_factory=dict)
 
     @property
     def programs(self) -> list[Program]:
         return [program for program, _ in self.files]
+
+    def file_names(self) -> list[str]:
+        """The files' names (as in spans), in `files` order."""
+        return [program.file for program, _ in self.files]
+
+    def library_imports(self) -> set[str]:
+        """The libraries the spec imports (`import files`), not the spec files."""
+        return {i.path[0] for program, _ in self.files for i in program.imports if not i.is_string}
 
     @property
     def errors(self) -> list[Diagnostic]:

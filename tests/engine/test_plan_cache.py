@@ -18,7 +18,9 @@ from typing import Any
 
 import pytest
 
-from hie_tasks.engine.project import Project, ProjectOptions
+from hie_tasks.cli.loading import load_spec_or_exit
+from hie_tasks.engine.cachedspec import CachedSpecSet
+from hie_tasks.engine.project import ProjectOptions
 from hie_tasks.incremental import plancache
 from hie_tasks.incremental.digests import RACY_WINDOW_NS
 from hie_tasks.model.values import Scope
@@ -45,6 +47,10 @@ element lib:
 @dataclass
 class Outcome:
     reused: bool
+    #: the spec came from the spec cache / its syntax trees were never parsed in the run
+    spec_cached: bool
+    spec_unparsed: bool
+    spec_diagnostics: list[dict[str, Any]]
     not_cached: str | None
     verdicts: list[tuple[str, str, str, str | None]]
     scopes: dict[str, Any]
@@ -54,14 +60,16 @@ class Outcome:
 
 def run(ws: Path, *, use_store: bool = True, element_filter: str | None = None) -> Outcome:
     options = ProjectOptions(workspace=str(ws), use_store=use_store, element_filter=element_filter)
-    with Project(str(ws / "arch.hie"), options) as project:
-        spec = project.load_spec()
+    spec, project = load_spec_or_exit(str(ws / "arch.hie"), None, True, options)
+    with project:
         plan = project.plan(spec)
         report = project.run_plan(plan)
         keys = plan.scopes.keys()
         scopes = {key: (v.paths if isinstance(v, Scope) else v) for key in keys for v in [plan.scopes.get(key)]}
+        cached = isinstance(spec, CachedSpecSet)
         return Outcome(
-            project.plan_reused, project.plan_not_cached,
+            project.plan_reused, cached, cached and spec._files is None, [d.to_json() for d in spec.diagnostics],
+            project.plan_not_cached,
             [(o.element, o.check, o.status.value, o.message) for o in report.outcomes],
             scopes, [d.to_json() for d in report.diagnostics], project.late_warnings(),
         )
@@ -72,6 +80,7 @@ def assert_as_fresh(ws: Path, got: Outcome, element_filter: str | None = None) -
     assert got.verdicts == fresh.verdicts
     assert got.scopes == fresh.scopes
     assert got.diagnostics == fresh.diagnostics
+    assert got.spec_diagnostics == fresh.spec_diagnostics
 
 
 def settle() -> None:
@@ -128,6 +137,27 @@ def test_a_no_op_reuses_the_plan_with_the_same_verdicts(ws: Path) -> None:
     got = recorded(ws)
     assert status(got, "files.exists(src, 'c.py')") == "fail"
     assert not got.warnings
+    # Spec and plan both reused: the spec's syntax trees were never built.
+    assert got.spec_cached and got.spec_unparsed
+
+
+def test_spec_warnings_are_reported_from_a_cached_spec(ws: Path) -> None:
+    spec = ws / "arch.hie"
+    spec.write_text("import './later.hie'\n" + spec.read_text())
+    got = recorded(ws)
+    assert got.spec_cached
+    assert [d["code"] for d in got.spec_diagnostics] == ["W004"]
+
+
+def test_an_import_that_names_no_file_until_it_is_created(ws: Path) -> None:
+    spec = ws / "arch.hie"
+    spec.write_text("import './later.hie'\n" + spec.read_text())
+    recorded(ws)
+    (ws / "later.hie").write_text("import files\nelement later:\n    scope s = files.folder_selector('lib')\n"
+                                  "    check files.exists(s, 'x.py')\n")
+    got = changed(ws)
+    assert not got.spec_cached and not got.spec_diagnostics
+    assert status(got, "files.exists(s, 'x.py')") == "pass"
 
 
 def test_spec_rewritten_with_the_same_size_and_mtime(ws: Path) -> None:
@@ -139,6 +169,7 @@ def test_spec_rewritten_with_the_same_size_and_mtime(ws: Path) -> None:
     os.utime(spec, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert spec.stat().st_size == st.st_size
     got = changed(ws)
+    assert not got.spec_cached
     assert status(got, "files.exists(code, 'y.py')") == "fail"
 
 
@@ -150,6 +181,7 @@ def test_an_imported_spec_edited(ws: Path) -> None:
     recorded(ws)
     (ws / "more.hie").write_text((ws / "more.hie").read_text().replace("'x.py'", "'q.py'"))
     got = changed(ws)
+    assert not got.spec_cached
     assert status(got, "files.exists(s, 'q.py')") == "fail"
 
 
@@ -249,32 +281,37 @@ def test_the_element_filter_is_part_of_the_key(ws: Path) -> None:
     assert run(ws, element_filter="lib").reused
 
 
-def _plan_files(ws: Path) -> list[Path]:
+def _cache_files(ws: Path) -> list[Path]:
     return sorted((ws / ".hie-cache" / plancache.PLANS_DIR).glob("*.json"))
 
 
+@pytest.mark.parametrize("which", ["plan", "spec"])
 @pytest.mark.parametrize("damage", ["forged", "truncated", "garbage"])
-def test_a_damaged_plan_file_is_ignored_with_a_warning(ws: Path, damage: str) -> None:
+def test_a_damaged_cache_file_is_ignored_with_a_warning(ws: Path, damage: str, which: str) -> None:
     recorded(ws)
-    [path] = _plan_files(ws)
+    # The plan's file holds the checks' texts; the spec's holds its file names and digests.
+    [path] = [p for p in _cache_files(ws) if ("'a.py'" in p.read_text()) == (which == "plan")]
     text = path.read_text()
     if damage == "forged":
-        # Valid JSON, plausible content, no valid signature: a check's file name changed.
-        path.write_text(text.replace("'a.py'", "'c.py'", 1))
+        # Valid JSON, plausible content, no valid signature.
+        path.write_text(text.replace("'a.py'", "'c.py'", 1) if which == "plan" else text.replace("arch.hie", "arch.hix", 1))
     elif damage == "truncated":
         path.write_text(text[: len(text) // 2])
     else:
         path.write_bytes(b"\xff\xfe not a plan")
-    got = changed(ws)
+    got = run(ws)
+    assert not (got.reused if which == "plan" else got.spec_cached)
+    assert_as_fresh(ws, got)
     assert any("ignoring the cached plan" in w for w in got.warnings), got.warnings
     again = run(ws)
-    assert again.reused and not again.warnings
+    assert again.reused and again.spec_cached and not again.warnings
 
 
 def test_a_plan_signed_with_another_secret_is_ignored(ws: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     recorded(ws)
     monkeypatch.setenv("HIE_TASKS_SECRET", "someone else")
     got = changed(ws)
+    assert not got.spec_cached
     assert any("ignoring the cached plan" in w for w in got.warnings)
 
 
