@@ -25,23 +25,37 @@ from hie_tasks.version import __version__
 
 
 class CachedSpecSet(SpecSet):
-    """A `SpecSet` whose syntax trees and sources are loaded on first use."""
+    """A `SpecSet` whose syntax trees and sources are loaded on first use.
 
-    def __init__(self, path: str, libraries: set[str], payload: dict[str, Any]) -> None:
-        self._path = path
-        self._libraries = libraries
-        self._files: list[tuple[Program, str]] | None = None
-        self._sources: dict[str, str] | None = None
-        self.diagnostics = [_decode_diag(d) for d in payload["diagnostics"]]
-        self.entries = list(payload["entries"])
-        self.derived = {key: [_decode_diag(d) for d in diags] for key, diags in payload["derived"].items()}
-        self._names: list[str] = list(payload["files"])
-        self._imports: set[str] = set(payload["imports"])
-        self.digests: dict[str, str] = dict(payload["digests"])
+    Made by `from_payload`. `SpecSet`'s own constructor still works (`dataclasses.replace` calls it, as the
+    daemon does): such a copy has its files and sources already and answers like a plain `SpecSet`.
+    """
+
+    _path = ""
+    _libraries: frozenset[str] = frozenset()
+    _files: list[tuple[Program, str]] | None = None
+    _sources: dict[str, str] | None = None
+    _names: list[str] | None = None
+    _imports: set[str] | None = None
+    #: spec file name → digest of its text, as validated; None for a copy made by the constructor
+    digests: dict[str, str] | None = None
+
+    @classmethod
+    def from_payload(cls, path: str, libraries: set[str], payload: dict[str, Any]) -> CachedSpecSet:
+        spec = cls.__new__(cls)
+        spec._path = path
+        spec._libraries = frozenset(libraries)
+        spec.diagnostics = [_decode_diag(d) for d in payload["diagnostics"]]
+        spec.entries = list(payload["entries"])
+        spec.derived = {key: [_decode_diag(d) for d in diags] for key, diags in payload["derived"].items()}
+        spec._names = list(payload["files"])
+        spec._imports = set(payload["imports"])
+        spec.digests = dict(payload["digests"])
+        return spec
 
     def _load(self) -> None:
         # The files were unchanged a moment ago; parse them as the loader would have.
-        real = load_spec(self._path, self._libraries)
+        real = load_spec(self._path, set(self._libraries))
         self._files, self._sources = real.files, real.sources
 
     @property
@@ -67,15 +81,15 @@ class CachedSpecSet(SpecSet):
         self._sources = value
 
     def file_names(self) -> list[str]:
-        return list(self._names)
+        return list(self._names) if self._names is not None else super().file_names()
 
     def library_imports(self) -> set[str]:
-        return set(self._imports)
+        return set(self._imports) if self._imports is not None else super().library_imports()
 
 
 def source_digests(spec: SpecSet) -> dict[str, str]:
     """Each spec file's name → the digest of its text, without parsing a cached spec."""
-    if isinstance(spec, CachedSpecSet):
+    if isinstance(spec, CachedSpecSet) and spec.digests is not None:
         return dict(spec.digests)
     return {name: hash_text(text) for name, text in spec.sources.items()}
 
@@ -96,7 +110,7 @@ class SpecCache:
         if payload is None:
             return None
         try:
-            return CachedSpecSet(path, libraries, payload)
+            return CachedSpecSet.from_payload(path, libraries, payload)
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             self.store.warnings.append(f"warning: ignoring a cached spec: unreadable content ({exc}); parsing afresh")
             return None

@@ -339,3 +339,19 @@ def test_no_store_means_no_plan_files(ws: Path) -> None:
     settle()
     run(ws, use_store=False)
     assert not (ws / ".hie-cache").exists()
+
+
+def test_a_copy_of_a_cached_spec_behaves_as_the_spec(ws: Path) -> None:
+    """`dataclasses.replace` (the daemon copies the spec so) builds the copy with SpecSet's constructor."""
+    from dataclasses import replace
+
+    from hie_tasks.lang.loader import load_spec
+
+    recorded(ws)
+    spec, project = load_spec_or_exit(str(ws / "arch.hie"), None, True, ProjectOptions(workspace=str(ws)))
+    with project:
+        assert isinstance(spec, CachedSpecSet)
+        copy = replace(spec, diagnostics=[])
+        fresh = load_spec(str(ws / "arch.hie"), project.library_names())
+        assert copy.file_names() == fresh.file_names() and copy.library_imports() == fresh.library_imports()
+        assert copy.sources == fresh.sources and len(copy.programs) == len(fresh.programs)
