@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from hie_tasks.diagnostics import Diagnostic, error, warning
 from hie_tasks.lang.ast import Import, Program
-from hie_tasks.lang.parser import parse
 from hie_tasks.lang.validate import pattern_names, validate
 
 SPEC_SUFFIX = ".hie"
@@ -131,6 +130,10 @@ class _Frame:
 
 def load_spec(path: str, known_libraries: set[str]) -> SpecSet:
     """Parse `path` (a file or a directory of entry files) and every spec file it imports; validate them all."""
+    # Imported here: a run that reuses a cached spec (engine/cachedspec.py) never parses, and the parser and
+    # lexer are ~35 ms of start-up.
+    from hie_tasks.lang.parser import parse
+
     result = SpecSet(entries=_entry_files(path))
     per_file: dict[str, list[Diagnostic]] = {}
     seen: set[str] = set()
