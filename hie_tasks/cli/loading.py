@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -36,16 +37,22 @@ def resolve_spec_calls(spec: SpecSet, project: Project, *, as_errors: bool, vali
 
     # `run` asks external plugins only when it keeps a store to remember their answer in (see engine/catalogs.py).
     store = project.result_cache_dir() if project.options.use_store else None
-    imported = {i.path[0] for program in spec.programs for i in program.imports if not i.is_string}
+    imported = spec.library_imports()
     found = catalogs(
         project.registry(), cache_dir=store, ask_external=validating or store is not None, names=imported
     )
     if store is not None and os.path.isdir(store):
         ignore_in_git(store)
-    extra = [d for program in spec.programs for d in resolve_calls(program, found, as_errors=as_errors)]
+    # The findings are a function of the programs and the catalogs: a cached spec carries them (see
+    # `SpecSet.derived`), so a run that reuses it does not parse the spec for them.
+    key = "calls " + hashlib.sha256(f"{as_errors} {sorted(found.items())!r}".encode()).hexdigest()
+    extra = spec.derived.get(key)
+    if extra is None:
+        extra = [d for program in spec.programs for d in resolve_calls(program, found, as_errors=as_errors)]
+        spec.derived[key] = extra
     if not extra:
         return
-    order = {program.file: i for i, program in enumerate(spec.programs)}
+    order = {name: i for i, name in enumerate(spec.file_names())}
     spec.diagnostics[:] = sorted([*spec.diagnostics, *extra],
                                  key=lambda d: (order.get(d.file, -1), d.line, d.column))
 

@@ -30,6 +30,8 @@ from hie_tasks.lang.loader import SpecSet, load_spec
 from hie_tasks.libraries.registry import Registry, build_registry, builtin_names
 
 if TYPE_CHECKING:
+    from hie_tasks.engine.cachedplan import PlanCache
+    from hie_tasks.engine.cachedspec import SpecCache
     from hie_tasks.libraries.wasm.modcache import ModuleCache
 
 #: Environment overrides for CI, next to the `--cache-dir` / `--module-cache` flags.
@@ -103,6 +105,17 @@ class Project:
         self._warned = 0
         #: WASM libraries that failed to load during `plan`: name → load error (reported once, as a diagnostic)
         self._load_failures: dict[str, str] = {}
+        self._plan_cache: PlanCache | None = None
+        self._spec_cache: SpecCache | None = None
+        #: the spec `load_spec` gave, to store once planned: (key, spec, its own diagnostics, derived keys
+        #: when it came from the cache)
+        self._spec_to_save: tuple[str, SpecSet, list[Diagnostic], set[str] | None] | None = None
+        #: why the spec was not kept for the next run (None: kept, reused, or no store)
+        self.spec_not_cached: str | None = None
+        #: why the last plan made by `plan` was not kept for the next run (None: kept, or reused)
+        self.plan_not_cached: str | None = None
+        #: whether the last `plan` came from the plan cache
+        self.plan_reused = False
 
     # ------------------------------------------------------------------ pieces
 
@@ -117,10 +130,36 @@ class Project:
         return builtin_names() | {entry.name for entry in config.libraries}
 
     def load_spec(self) -> SpecSet:
-        """Raises SpecReadError when the entry spec cannot be read."""
+        """Raises SpecReadError when the entry spec cannot be read. With a store, the previous run's spec
+        while none of its files changed, parsed only if its syntax trees are asked for (engine/cachedspec.py)."""
         names = self.library_names()
+        if self.options.use_store:
+            from hie_tasks.engine.cachedspec import SpecCache
+
+            cache = SpecCache(self.result_cache_dir())
+            key = cache.key(self.spec_path, names)
+            self._spec_cache = cache
+            if not self.options.refresh:
+                cached = cache.load(key, self.spec_path, names)
+                if cached is not None:
+                    self._spec_to_save = (key, cached, list(cached.diagnostics), set(cached.derived))
+                    return cached
         with collector_paused():
-            return load_spec(self.spec_path, names)
+            spec = load_spec(self.spec_path, names)
+        if self.options.use_store:
+            self._spec_to_save = (key, spec, list(spec.diagnostics), None)
+        return spec
+
+    def _save_spec(self, spec: SpecSet) -> None:
+        """Keep the spec for the next run (once its derived findings are in), unless it came from the cache
+        unchanged."""
+        pending, self._spec_to_save = self._spec_to_save, None
+        if pending is None or self._spec_cache is None or pending[1] is not spec:
+            return
+        key, _spec, diagnostics, derived = pending
+        if derived is not None and set(spec.derived) == derived:
+            return
+        self.spec_not_cached = self._spec_cache.save(key, spec, diagnostics)
 
     def registry(self) -> Registry:
         if self._registry is None:
@@ -159,8 +198,51 @@ class Project:
     # ------------------------------------------------------------------ the pipeline
 
     def plan(self, spec: SpecSet) -> Plan:
-        selector_call = cached_selector_call(self.session()) if self.options.use_store else direct_selector_call
-        return self.plan_with(spec, selector_call)
+        """The spec's plan: the previous run's when nothing it was made from changed (engine/cachedplan.py),
+        else a new one (then kept for the next run)."""
+        if not self.options.use_store:
+            return self.plan_with(spec, direct_selector_call)
+        import time
+
+        from hie_tasks.engine.cachedplan import PlanCache
+
+        self.plan_reused = False
+        session = self.session()
+        if not session.enabled:
+            return self.plan_with(spec, cached_selector_call(session))
+        # What the last run of a long-lived project saw may have changed since: validate against the disk.
+        session.digester.begin_run()
+        started = time.time_ns()
+        cache = PlanCache(self.result_cache_dir(), session.digester, self.workspace)
+        self._plan_cache = cache
+        key = cache.key(spec, self.registry(), self.load_config().file, self.options.element_filter)
+        if not self.options.refresh:
+            with collector_paused():  # the loaded plan is long-lived, as a planned one is
+                plan = cache.load(key, self.registry())
+            if plan is not None and self._reuse(spec, plan):
+                self.plan_reused = True
+                self._save_spec(spec)
+                return plan
+        recorder = cache.recording(cached_selector_call(session), started)
+        plan = self.plan_with(spec, recorder)
+        self.plan_not_cached = cache.save(key, plan, recorder, self.registry(), bool(self._load_failures))
+        self._save_spec(spec)
+        return plan
+
+    def _reuse(self, spec: SpecSet, plan: Plan) -> bool:
+        """What `plan_with` does besides planning, for a plan from the cache: start the run and load the
+        plugins the spec imports. A plugin that now fails to load means planning afresh, so the failure is
+        reported as planning reports it."""
+        self.registry().begin_run()
+        self._planned = True
+        imported = spec.library_imports()
+        self.registry().prefetch(imported)
+        _diags, failed = load_failures(self.registry(), self.load_config(), imported)
+        if failed:
+            return False
+        self._load_failures = {}
+        self.plan_not_cached = None
+        return True
 
     def plan_with(self, spec: SpecSet, selector_call: SelectorCall) -> Plan:
         """`plan` with another way of answering selectors (watch keeps its own memo): the same libraries,
@@ -168,7 +250,7 @@ class Project:
         self.registry().begin_run()
         self._planned = True
         # Load only the plugins this spec imports, overlapping planning; the others are never compiled.
-        imported = {i.path[0] for p in spec.programs for i in p.imports if not i.is_string}
+        imported = spec.library_imports()
         self.registry().prefetch(imported)
         interpreter = Interpreter(
             self.registry(), self.workspace, element_filter=self.options.element_filter, selector_call=selector_call
@@ -216,6 +298,10 @@ class Project:
             out += self._module_cache.take_warnings()
         if self._store is not None:
             out += self._store.take_warnings()
+        if self._plan_cache is not None:
+            out += self._plan_cache.store.take_warnings()
+        if self._spec_cache is not None:
+            out += self._spec_cache.store.take_warnings()
         if self._session is not None:
             out += self._session.warnings[self._warned:]
             self._warned = len(self._session.warnings)

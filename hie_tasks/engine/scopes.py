@@ -30,6 +30,11 @@ class ScopeStore:
     def keys(self) -> list[str]:
         return list(self._values)
 
+    def history(self) -> list[str]:
+        """Every key in the order stored, a re-stored key again each time: `put`ting each with its value
+        again rebuilds this store, name resolution included (the plan cache does)."""
+        return list(self._order)
+
     def resolve_name(self, element_path: str, name: str) -> tuple[bool, Value]:
         """Resolve a bare identifier seen inside element `element_path`."""
         parts = element_path.split(".") if element_path else []

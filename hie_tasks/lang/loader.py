@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 from hie_tasks.diagnostics import Diagnostic, error, warning
 from hie_tasks.lang.ast import Import, Program
-from hie_tasks.lang.parser import parse
 from hie_tasks.lang.validate import pattern_names, validate
 
 SPEC_SUFFIX = ".hie"
@@ -48,10 +47,21 @@ class SpecSet:
     sources: dict[str, str] = field(default_factory=dict)
     #: the entry file names, in the order given
     entries: list[str] = field(default_factory=list)
+    #: what later stages derived from the programs alone, by their key (`cli.loading.resolve_spec_calls`'s
+    #: findings per catalog set): kept with a cached spec, so a run that reuses the spec need not parse it
+    derived: dict[str, list[Diagnostic]] = field(default_factory=dict)
 
     @property
     def programs(self) -> list[Program]:
         return [program for program, _ in self.files]
+
+    def file_names(self) -> list[str]:
+        """The files' names (as in spans), in `files` order."""
+        return [program.file for program, _ in self.files]
+
+    def library_imports(self) -> set[str]:
+        """The libraries the spec imports (`import files`), not the spec files."""
+        return {i.path[0] for program, _ in self.files for i in program.imports if not i.is_string}
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -120,6 +130,10 @@ class _Frame:
 
 def load_spec(path: str, known_libraries: set[str]) -> SpecSet:
     """Parse `path` (a file or a directory of entry files) and every spec file it imports; validate them all."""
+    # Imported here: a run that reuses a cached spec (engine/cachedspec.py) never parses, and the parser and
+    # lexer are ~35 ms of start-up.
+    from hie_tasks.lang.parser import parse
+
     result = SpecSet(entries=_entry_files(path))
     per_file: dict[str, list[Diagnostic]] = {}
     seen: set[str] = set()
