@@ -24,6 +24,9 @@ comparison per directory — its digests are taken from the record without consu
 cache (which is then never even loaded on a no-op run). Each file is still stat'ed once: an edit changes the
 file's mtime, not its directory's. A record is written only when every file is older than the racy window
 and none of them had been observed earlier in the run (so a digest can never be paired with a newer stat).
+Records are signed by the store and a record's MAC is checked the first time a process relies on it: one
+that does not verify (a forged record would pair today's stat signatures with yesterday's digests) is
+ignored with a warning and its files are hashed.
 
 Why SHA-256, read whole below 1 MiB and in 1 MiB chunks above: `bench/hash_bench.py` on this machine (x86-64
 with SHA-NI, Python 3.11, warm page cache), 10 000 source-sized files (median ≈ 3 KB, 37 MB) + 4 files of
@@ -113,8 +116,9 @@ class FileDigester:
         self._last_flush = time.monotonic()
         self.reads = 0
         self.store_error: sqlite3.Error | None = None
-        #: directory group key → (digest of its stat signatures, digests joined by newlines); None = not loaded
-        self._dirs: dict[str, tuple[str, str]] | None = None
+        #: directory group key → (digest of its stat signatures, digests joined by newlines, MAC to check
+        #: before relying on it — None once checked or when written by this process); None = not loaded
+        self._dirs: dict[str, tuple[str, str, str | None]] | None = None
         self._pending_dirs: dict[str, tuple[str, str]] = {}
 
     def begin_run(self) -> None:
@@ -222,21 +226,39 @@ class FileDigester:
                 out[i] = value
         return out
 
-    def _dir_records(self) -> dict[str, tuple[str, str]]:
+    def _dir_records(self) -> dict[str, tuple[str, str, str | None]]:
         records = self._dirs
         if records is not None:
             return records
         with self._lock:
             if self._dirs is None:
-                loaded: dict[str, tuple[str, str]] = {}
+                loaded: dict[str, tuple[str, str, str | None]] = {}
                 if self._store is not None:
                     try:
-                        loaded = self._store.load_dir_digests()
+                        loaded = dict(self._store.load_dir_digests())
                     except sqlite3.Error as exc:
                         self.store_error = exc
                         self._store = None
                 self._dirs = loaded
             return self._dirs
+
+    def _trusted_record(self, key: str, signature: str) -> tuple[str, str, str | None] | None:
+        """The directory record for `key` when it matches `signature` and is ours (its MAC is checked the
+        first time a run would rely on it, so a cycle touching one directory checks one record)."""
+        records = self._dir_records()
+        record = records.get(key)
+        if record is None or record[0] != signature:
+            return None
+        if record[2] is not None:
+            store = self._store
+            if store is None or not store.dir_record_verifies(key, record[0], record[1], record[2]):
+                with self._lock:
+                    records.pop(key, None)
+                return None
+            record = (record[0], record[1], None)
+            with self._lock:
+                records[key] = record
+        return record
 
     def _group_digests(self, directory: str, paths: list[str]) -> list[str]:
         memo = self._memo
@@ -244,11 +266,10 @@ class FileDigester:
             stats = [os.stat(p) for p in paths]
         except (OSError, ValueError):
             return [self.digest(p) for p in paths]
-        signature = hash_text(repr([(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns,
-                                     st.st_dev) for st in stats]))
-        key = hash_text(directory + "\0" + "\0".join(paths))
-        record = self._dir_records().get(key)
-        if record is not None and record[0] == signature:
+        signature = stat_signature(stats)
+        key = dir_record_key(directory, paths)
+        record = self._trusted_record(key, signature)
+        if record is not None:
             digests = record[1].split("\n")
             # Join this run's snapshot; a path observed earlier with another digest keeps its first answer.
             agreed = True
@@ -268,7 +289,7 @@ class FileDigester:
             records = self._dir_records()
             with self._lock:
                 self._pending_dirs[key] = entry
-                records[key] = entry
+                records[key] = (*entry, None)
         return digests
 
     def tree_digest(self, tree: TreeDep) -> str:
@@ -281,6 +302,17 @@ class FileDigester:
         value = hash_text("\n".join(listing)) if listing is not None else ABSENT
         with self._lock:
             return self._tree_memo.setdefault(tree, value)
+
+
+def stat_signature(stats: list[os.stat_result]) -> str:
+    """The digest of a directory group's stat signatures, as its record stores it."""
+    return hash_text(repr([(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev)
+                           for st in stats]))
+
+
+def dir_record_key(directory: str, paths: list[str]) -> str:
+    """The key of a directory group's record: the directory and exactly the paths asked for in it."""
+    return hash_text(directory + "\0" + "\0".join(paths))
 
 
 def list_tree(tree: TreeDep) -> list[str] | None:
