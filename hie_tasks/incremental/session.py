@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeVar
 
@@ -323,24 +323,25 @@ class IncrementalSession:
             self._set(key, f"never replayed: library '{parts.library}' is impure")
             return None
         fp = self._fingerprint(key, parts, purity)
-        self._set(key, "", dict(fp.breakdown))
         if self.refresh:
-            self._set(key, "reran: --refresh given")
+            self._set(key, "reran: --refresh given", dict(fp.breakdown))
             return None
         stored = self._stored_verdict(key.storage_key(), fp)
         if stored is None:
-            self._set(key, "reran: no previous verdict" if self.enabled else DISABLED)
+            self._set(key, "reran: no previous verdict" if self.enabled else DISABLED, dict(fp.breakdown))
             return None
         changes = self._static_changes(parts, fp, stored)
         if not changes and stored.status == "error":
             changes = ["previous verdict was an error (errors are never replayed)"]
         if not changes:
-            changes = self._dynamic_changes(parts.workspace, stored.deps, stored.trees)
+            changes = self._dynamic_changes(parts.workspace, stored.deps, stored.trees, fp.scope_paths)
         if changes:
-            self._set(key, "reran: " + "; ".join(changes))
+            self._set(key, "reran: " + "; ".join(changes), dict(fp.breakdown))
             return None
-        self._set(key, REPLAYED)
+        # One lock for both: a no-op run does this once per check. The inputs of a replayed check are
+        # built from `_replayed` when asked for.
         with self._lock:
+            self._reasons[key] = REPLAYED
             self._replayed[key] = (fp.breakdown, stored.deps, stored.trees, stored.run_id)
         ws = parts.workspace
         return Replay(stored.status, reroot_optional(stored.message, ws), stored.duration_ms,
@@ -591,10 +592,18 @@ class IncrementalSession:
             self._scope_diffs[(old, new)] = detail
         return detail
 
-    def _dynamic_changes(self, workspace: str, deps: dict[str, str], trees: list[TreeRecord]) -> list[str]:
+    def _dynamic_changes(self, workspace: str, deps: dict[str, str], trees: list[TreeRecord],
+                         scopes: Mapping[str, dict[str, str]] | None = None) -> list[str]:
+        """What changed among the files and listings a check reported reading. `scopes`: this run's scope
+        sets of the check ({relative path: digest}, the same per-run snapshot `digest` answers from): a dep
+        found there with its recorded digest is unchanged without another look-up (a check that reads its
+        own scope's files records them all as deps)."""
         show = _Display(workspace)
         changed: list[str] = []
+        known = list(scopes.values()) if scopes else []
         for path, old in deps.items():
+            if any(s.get(path) == old for s in known):
+                continue
             new = self.digester.digest(abs_path(path, workspace))
             if new != old:
                 changed.append(f"{show(path)} {_change_word(old, new)}")

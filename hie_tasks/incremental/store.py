@@ -297,6 +297,8 @@ class ResultStore:
         self._rejected: set[str] = set()
         #: directory records that failed authentication since the last take_warnings(), by key
         self._rejected_dirs: set[str] = set()
+        #: the directory records' MAC function, made when they are loaded (one key derivation, not one per record)
+        self._dir_signer: Callable[..., str] | None = None
         try:
             os.makedirs(root_dir, exist_ok=True)
         except OSError as exc:
@@ -693,6 +695,7 @@ class ResultStore:
         """Every per-directory record: key → (digest of the files' stat signatures, their digests joined
         by newlines, MAC), not yet verified: a run uses few of them when few directories are scoped, so the
         user checks each record it relies on (`dir_record_verifies`). See `FileDigester.scope_digests`."""
+        self._dir_signer = secret.signer(_DIR_MAC)
         return {r[0]: (r[1], r[2], r[3] if isinstance(r[3], str) else "")
                 for r in self._read("SELECT key, stats, digests, mac FROM dir_digests")}
 
@@ -700,7 +703,8 @@ class ResultStore:
         """Whether a loaded directory record is one we wrote; one that is not is counted for a warning.
         Its digests would otherwise stand in for the files' contents: a forged record pairing today's stat
         signatures with yesterday's digests would replay verdicts about files that changed."""
-        if mac and hmac.compare_digest(mac, secret.mac(_DIR_MAC, key, stats, digests)):
+        sign = self._dir_signer or secret.signer(_DIR_MAC)
+        if mac and hmac.compare_digest(mac, sign(key, stats, digests)):
             return True
         with self._lock:
             self._rejected_dirs.add(key)
