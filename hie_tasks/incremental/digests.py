@@ -12,6 +12,10 @@ via the `stat_cache` table of the `ResultStore`. Within a run each path is stat'
 (first observation wins; `begin_run` starts a fresh snapshot), which is both faster and conservative: if a file
 changes while the run is going, the stored digest is the older one and the next run reruns the check.
 
+The stat cache lives in the workspace's store, which may come from anywhere: each entry is signed by the
+store and its MAC checked the first time a file's stat matches it (a forged entry would otherwise make any
+digest stand for a file); one that does not verify is ignored with a warning and the file is hashed.
+
 Racy timestamps. Filesystems advance mtime/ctime with a coarse clock (a few ms on ext4), so a file rewritten
 with the same size within one tick of being hashed would look unchanged forever. As git does with its index,
 an entry whose ctime/mtime is younger than `racy_window_ns` at the time of hashing is used for this run but not
@@ -111,7 +115,8 @@ class FileDigester:
         self._lock = threading.Lock()
         self._memo: dict[str, str] = {}
         self._tree_memo: dict[TreeDep, str] = {}
-        self._persisted: dict[str, StatEntry] | None = None
+        #: the stat cache as loaded: path → (entry, MAC still to check, None once checked or when ours)
+        self._persisted: dict[str, tuple[StatEntry, str | None]] | None = None
         self._pending: dict[str, StatEntry] = {}
         self._last_flush = time.monotonic()
         self.reads = 0
@@ -151,10 +156,12 @@ class FileDigester:
             return DIR
         if not stat.S_ISREG(st.st_mode):
             return SPECIAL
-        cached = self._persisted_entry(path)
-        if (cached is not None and cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns
-                and cached.ino == st.st_ino and cached.ctime_ns == st.st_ctime_ns):
-            return cached.digest
+        found = self._persisted_entry(path)
+        if found is not None:
+            cached = found[0]
+            if (cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns and cached.ino == st.st_ino
+                    and cached.ctime_ns == st.st_ctime_ns and self._believed(path, found)):
+                return cached.digest
         hashed_at = time.time_ns()
         try:
             if self.read_hook is not None:
@@ -171,7 +178,23 @@ class FileDigester:
             self._remember(path, _entry(st, value))
         return value
 
-    def _persisted_entry(self, path: str) -> StatEntry | None:
+    def _believed(self, path: str, found: tuple[StatEntry, str | None]) -> bool:
+        """Whether a stat-cache entry may stand for the file's content: ours, or its MAC verifies (checked
+        once per entry and process; one that fails is dropped and the file hashed)."""
+        if found[1] is None:
+            return True
+        store = self._store
+        ok = store is not None and store.stat_entry_verifies(path, found[0], found[1])
+        with self._lock:
+            persisted = self._persisted
+            if persisted is not None and persisted.get(path) is found:
+                if ok:
+                    persisted[path] = (found[0], None)
+                else:
+                    del persisted[path]
+        return ok
+
+    def _persisted_entry(self, path: str) -> tuple[StatEntry, str | None] | None:
         persisted = self._persisted
         if persisted is not None:
             # Loaded already (the common case, once per file): a dict lookup needs no lock.
@@ -182,7 +205,7 @@ class FileDigester:
             if self._persisted is None:
                 # One bulk read beats a query per file: ~10 ms per 10k entries, once per process.
                 try:
-                    self._persisted = self._store.load_stat_cache()
+                    self._persisted = dict(self._store.load_signed_stat_cache())
                 except sqlite3.Error as exc:
                     # A broken store only costs speed here: hash everything, persist nothing. The session
                     # notices the same failure on its next store access and reports it.
@@ -195,7 +218,7 @@ class FileDigester:
         with self._lock:
             self._pending[path] = entry
             if self._persisted is not None:
-                self._persisted[path] = entry
+                self._persisted[path] = (entry, None)
             due = time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S
         if due:
             self.flush()

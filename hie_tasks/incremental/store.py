@@ -24,7 +24,8 @@ message, duration, output); a selector row likewise over its key, value, deps an
 not verify is read as absent, so its check reruns, and the store counts it for one warning
 (`take_warnings`). One HMAC per row read, over the columns' stored text (no decoding). Rows written before
 the column existed have none and rerun once. A per-directory record (`dir_digests`: stat signatures and the
-content digests they vouch for) is signed too, and verified when a run is about to rely on it.
+content digests they vouch for) and a stat-cache entry are signed too, and verified when a run is about to
+rely on them.
 
 Costs that follow the change. A long-lived reader (watch, the daemon) must not re-read every verdict per
 cycle, yet must see what another process wrote: each verdict write takes the next `verdict_seq` (kept in
@@ -89,7 +90,8 @@ CREATE TABLE IF NOT EXISTS stat_cache (
     mtime_ns INTEGER NOT NULL,
     ino INTEGER NOT NULL,
     ctime_ns INTEGER NOT NULL,
-    digest TEXT NOT NULL
+    digest TEXT NOT NULL,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS dir_digests (
     key TEXT PRIMARY KEY,
@@ -188,6 +190,11 @@ def _loads(text: str) -> Any:
 _VERDICT_MAC = "store-verdict"
 _SELECTOR_MAC = "store-selector"
 _DIR_MAC = "store-dir-digests"
+_STAT_MAC = "store-stat"
+
+
+def _stat_mac(sign: Callable[..., str], path: str, e: StatEntry) -> str:
+    return sign(path, str(e.size), str(e.mtime_ns), str(e.ino), str(e.ctime_ns), e.digest)
 
 
 def verdict_mac(key: str, fingerprint: str, breakdown: str, deps: str, trees: str, status: str,
@@ -295,10 +302,13 @@ class ResultStore:
         self._scope_json_memo: dict[str, str] = {}
         #: rows that failed authentication since the last take_warnings(), by key (a key counts once)
         self._rejected: set[str] = set()
-        #: directory records that failed authentication since the last take_warnings(), by key
-        self._rejected_dirs: set[str] = set()
-        #: the directory records' MAC function, made when they are loaded (one key derivation, not one per record)
+        #: directory records and stat-cache entries that failed authentication since the last
+        #: take_warnings(), by key or path
+        self._rejected_digests: set[str] = set()
+        #: the MAC functions of directory records and stat entries, made when they are loaded (one key
+        #: derivation, not one per record)
         self._dir_signer: Callable[..., str] | None = None
+        self._stat_signer: Callable[..., str] | None = None
         try:
             os.makedirs(root_dir, exist_ok=True)
         except OSError as exc:
@@ -384,7 +394,7 @@ class ResultStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            for table in ("verdicts", "selector_cache", "dir_digests"):
+            for table in ("verdicts", "selector_cache", "dir_digests", "stat_cache"):
                 # Stores written before rows were signed: add the column; their rows fail to verify and rerun.
                 columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
                 if "mac" not in columns:
@@ -573,7 +583,7 @@ class ResultStore:
         records)."""
         with self._lock:
             count, self._rejected = len(self._rejected), set()
-            dirs, self._rejected_dirs = len(self._rejected_dirs), set()
+            dirs, self._rejected_digests = len(self._rejected_digests), set()
         out: list[str] = []
         if count:
             out.append(
@@ -584,7 +594,7 @@ class ResultStore:
             )
         if dirs:
             out.append(
-                f"warning: {dirs} stored directory record{'s' if dirs != 1 else ''} in '{self.path}' did not "
+                f"warning: {dirs} stored file digest record{'s' if dirs != 1 else ''} in '{self.path}' did not "
                 f"verify and {'were' if dirs != 1 else 'was'} ignored; the files were hashed again."
             )
         return out
@@ -675,18 +685,36 @@ class ResultStore:
     # -- stat cache --------------------------------------------------------------------------------------
 
     def load_stat_cache(self) -> dict[str, StatEntry]:
-        rows = self._read("SELECT path, size, mtime_ns, ino, ctime_ns, digest FROM stat_cache")
-        return {r[0]: StatEntry(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+        """Every stat-cache entry, unverified (`load_signed_stat_cache` is what a digester believes)."""
+        return {path: entry for path, (entry, _mac) in self.load_signed_stat_cache().items()}
+
+    def load_signed_stat_cache(self) -> dict[str, tuple[StatEntry, str]]:
+        """Every stat-cache entry with its MAC, not yet verified: the user checks an entry when a file's stat
+        matches it (`stat_entry_verifies`), so a run pays for the entries it relies on."""
+        self._stat_signer = secret.signer(_STAT_MAC)
+        rows = self._read("SELECT path, size, mtime_ns, ino, ctime_ns, digest, mac FROM stat_cache")
+        return {r[0]: (StatEntry(r[1], r[2], r[3], r[4], r[5]), r[6] if isinstance(r[6], str) else "") for r in rows}
+
+    def stat_entry_verifies(self, path: str, entry: StatEntry, mac: str) -> bool:
+        """Whether a loaded stat-cache entry is one we wrote; one that is not is counted for a warning (a
+        forged entry matching a file's stat would stand in for its content)."""
+        sign = self._stat_signer or secret.signer(_STAT_MAC)
+        if mac and hmac.compare_digest(mac, _stat_mac(sign, path, entry)):
+            return True
+        with self._lock:
+            self._rejected_digests.add(path)
+        return False
 
     def put_stat_entries(self, entries: dict[str, StatEntry]) -> None:
         """Write a batch of stat-cache entries in one transaction."""
         if not entries:
             return
+        sign = secret.signer(_STAT_MAC)
         with self._write() as c:
             c.executemany(
-                "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, ino, ctime_ns, digest)"
-                " VALUES (?,?,?,?,?,?)",
-                [(p, e.size, e.mtime_ns, e.ino, e.ctime_ns, e.digest) for p, e in entries.items()],
+                "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, ino, ctime_ns, digest, mac)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(p, e.size, e.mtime_ns, e.ino, e.ctime_ns, e.digest, _stat_mac(sign, p, e)) for p, e in entries.items()],
             )
 
     # -- per-directory digests -----------------------------------------------------------------------------
@@ -707,7 +735,7 @@ class ResultStore:
         if mac and hmac.compare_digest(mac, sign(key, stats, digests)):
             return True
         with self._lock:
-            self._rejected_dirs.add(key)
+            self._rejected_digests.add(key)
         return False
 
     def put_dir_digests(self, records: Mapping[str, tuple[str, str]]) -> None:

@@ -234,7 +234,7 @@ def test_a_forged_directory_record_is_ignored_with_a_warning_and_the_check_rerun
         "print('an edit the forged record hides')\n")
     s.end_run({})
     warnings = s._store.take_warnings()  # type: ignore[union-attr]
-    assert len(warnings) == 1 and "1 stored directory record" in warnings[0]
+    assert len(warnings) == 1 and "1 stored file digest record" in warnings[0]
     s.close()
     assert old_digests  # the row was there to forge
 
@@ -267,3 +267,27 @@ def test_same_parts_other_text_do_not_share_a_storage_row(ws: Any) -> None:
     # Guards the helpers above: the two keys are distinct checks over one scope.
     assert replace(_parts(ws, KEY_A), text=KEY_B.text, line=4) == _parts(ws, KEY_B)
     assert KEY_A.storage_key() != KEY_B.storage_key()
+
+
+def test_a_forged_stat_cache_entry_is_ignored_with_a_warning(ws: Any) -> None:
+    target = ws.path("src/b.py")
+    store = ResultStore(ws.cache)
+    digester = FileDigester(store, racy_window_ns=0)
+    assert digester.digest(target) == hash_text("print('b')\n")
+    digester.flush()
+    store.close()
+    Path(target).write_text("print('an edit the forged entry hides')\n")
+    st = os.stat(target)
+    conn = sqlite3.connect(os.path.join(ws.cache, DB_NAME))
+    with conn:  # today's stat vouching for yesterday's digest, under the old MAC
+        assert conn.execute("UPDATE stat_cache SET size = ?, mtime_ns = ?, ino = ?, ctime_ns = ? WHERE path = ?",
+                            (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, target)).rowcount == 1
+    conn.close()
+    reads: list[str] = []
+    store = ResultStore(ws.cache)
+    digester = FileDigester(store, racy_window_ns=0, read_hook=reads.append)
+    assert digester.digest(target) == hash_text("print('an edit the forged entry hides')\n")
+    assert reads == [target]
+    warnings = store.take_warnings()
+    assert len(warnings) == 1 and "1 stored file digest record" in warnings[0]
+    store.close()
