@@ -74,6 +74,8 @@ SPECIAL = "special"
 CHUNK_SIZE = 1 << 20
 #: Stat-cache entries younger than this are not persisted (see "Racy timestamps" above).
 RACY_WINDOW_NS = 2_000_000_000
+#: Stat-cache entries a digester asks for one at a time before it loads the whole cache.
+SINGLE_LOOKUPS = 256
 #: Pending stat-cache entries are written at least this often during a long run.
 FLUSH_INTERVAL_S = 5.0
 
@@ -118,6 +120,9 @@ class FileDigester:
         #: the stat cache as loaded: path → (entry, MAC still to check, None once checked or when ours)
         self._persisted: dict[str, tuple[StatEntry, str | None]] | None = None
         self._pending: dict[str, StatEntry] = {}
+        #: stat-cache entries looked up one by one before the cache is loaded whole (None: not there)
+        self._singles: dict[str, tuple[StatEntry, str | None] | None] = {}
+        self._singles_left = SINGLE_LOOKUPS
         self._last_flush = time.monotonic()
         self.reads = 0
         self.store_error: sqlite3.Error | None = None
@@ -186,8 +191,8 @@ class FileDigester:
         store = self._store
         ok = store is not None and store.stat_entry_verifies(path, found[0], found[1])
         with self._lock:
-            persisted = self._persisted
-            if persisted is not None and persisted.get(path) is found:
+            persisted = self._persisted if self._persisted is not None else self._singles
+            if persisted.get(path) is found:
                 if ok:
                     persisted[path] = (found[0], None)
                 else:
@@ -202,23 +207,43 @@ class FileDigester:
         if self._store is None:
             return None
         with self._lock:
+            if self._persisted is None and self._singles_left > 0:
+                # The first few misses are asked for one by one: a run (or a watch cycle) that edited a file
+                # or two then never loads the whole cache — 100k entries are ~50 MB and a tenth of a second.
+                if path in self._singles:
+                    return self._singles[path]
+                self._singles_left -= 1
+                try:
+                    found = self._store.get_stat_entry(path)
+                except sqlite3.Error as exc:
+                    self._store_broke(exc)
+                    return None
+                self._singles[path] = found
+                return found
             if self._persisted is None:
-                # One bulk read beats a query per file: ~10 ms per 10k entries, once per process.
+                # Past that, one bulk read beats a query per file: ~10 ms per 10k entries, once per process.
                 try:
                     self._persisted = dict(self._store.load_signed_stat_cache())
                 except sqlite3.Error as exc:
-                    # A broken store only costs speed here: hash everything, persist nothing. The session
-                    # notices the same failure on its next store access and reports it.
-                    self.store_error = exc
-                    self._store = None
-                    self._persisted = {}
+                    self._store_broke(exc)
+                self._singles.clear()
+            assert self._persisted is not None
             return self._persisted.get(path)
+
+    def _store_broke(self, exc: sqlite3.Error) -> None:
+        # A broken store only costs speed here: hash everything, persist nothing. The session notices the
+        # same failure on its next store access and reports it.
+        self.store_error = exc
+        self._store = None
+        self._persisted = {}
 
     def _remember(self, path: str, entry: StatEntry) -> None:
         with self._lock:
             self._pending[path] = entry
             if self._persisted is not None:
                 self._persisted[path] = (entry, None)
+            else:
+                self._singles[path] = (entry, None)
             due = time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S
         if due:
             self.flush()

@@ -695,6 +695,15 @@ class ResultStore:
         rows = self._read("SELECT path, size, mtime_ns, ino, ctime_ns, digest, mac FROM stat_cache")
         return {r[0]: (StatEntry(r[1], r[2], r[3], r[4], r[5]), r[6] if isinstance(r[6], str) else "") for r in rows}
 
+    def get_stat_entry(self, path: str) -> tuple[StatEntry, str] | None:
+        """One stat-cache entry with its MAC, unverified, or None."""
+        rows = self._read("SELECT size, mtime_ns, ino, ctime_ns, digest, mac FROM stat_cache WHERE path = ?", (path,))
+        if not rows:
+            return None
+        r = rows[0]
+        self._stat_signer = self._stat_signer or secret.signer(_STAT_MAC)
+        return StatEntry(r[0], r[1], r[2], r[3], r[4]), r[5] if isinstance(r[5], str) else ""
+
     def stat_entry_verifies(self, path: str, entry: StatEntry, mac: str) -> bool:
         """Whether a loaded stat-cache entry is one we wrote; one that is not is counted for a warning (a
         forged entry matching a file's stat would stand in for its content)."""

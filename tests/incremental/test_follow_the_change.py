@@ -291,3 +291,21 @@ def test_a_forged_stat_cache_entry_is_ignored_with_a_warning(ws: Any) -> None:
     warnings = store.take_warnings()
     assert len(warnings) == 1 and "1 stored file digest record" in warnings[0]
     store.close()
+
+
+def test_an_edit_looks_up_its_directory_s_stat_entries_without_loading_the_whole_cache(ws: Any) -> None:
+    for i in range(20):
+        ws.write(f"other/f{i}.py", f"V = {i}\n")
+    paths = tuple(sorted([ws.path("src/a.py"), ws.path("src/b.py"), *(ws.path(f"other/f{i}.py") for i in range(20))]))
+    store = ResultStore(ws.cache)
+    first = FileDigester(store, racy_window_ns=0)
+    first.scope_digests(paths)
+    first.flush()
+    Path(ws.path("src/b.py")).write_text("print('edited')\n")
+    reads: list[str] = []
+    digester = FileDigester(store, racy_window_ns=0, read_hook=reads.append)
+    got = digester.scope_digests(paths)
+    assert got[paths.index(ws.path("src/b.py"))] == hash_text("print('edited')\n")
+    assert got[paths.index(ws.path("src/a.py"))] == hash_text("import os\n")
+    assert reads == [ws.path("src/b.py")] and digester._persisted is None
+    store.close()
