@@ -12,6 +12,10 @@ via the `stat_cache` table of the `ResultStore`. Within a run each path is stat'
 (first observation wins; `begin_run` starts a fresh snapshot), which is both faster and conservative: if a file
 changes while the run is going, the stored digest is the older one and the next run reruns the check.
 
+The stat cache lives in the workspace's store, which may come from anywhere: each entry is signed by the
+store and its MAC checked the first time a file's stat matches it (a forged entry would otherwise make any
+digest stand for a file); one that does not verify is ignored with a warning and the file is hashed.
+
 Racy timestamps. Filesystems advance mtime/ctime with a coarse clock (a few ms on ext4), so a file rewritten
 with the same size within one tick of being hashed would look unchanged forever. As git does with its index,
 an entry whose ctime/mtime is younger than `racy_window_ns` at the time of hashing is used for this run but not
@@ -24,6 +28,9 @@ comparison per directory — its digests are taken from the record without consu
 cache (which is then never even loaded on a no-op run). Each file is still stat'ed once: an edit changes the
 file's mtime, not its directory's. A record is written only when every file is older than the racy window
 and none of them had been observed earlier in the run (so a digest can never be paired with a newer stat).
+Records are signed by the store and a record's MAC is checked the first time a process relies on it: one
+that does not verify (a forged record would pair today's stat signatures with yesterday's digests) is
+ignored with a warning and its files are hashed.
 
 Why SHA-256, read whole below 1 MiB and in 1 MiB chunks above: `bench/hash_bench.py` on this machine (x86-64
 with SHA-NI, Python 3.11, warm page cache), 10 000 source-sized files (median ≈ 3 KB, 37 MB) + 4 files of
@@ -67,6 +74,8 @@ SPECIAL = "special"
 CHUNK_SIZE = 1 << 20
 #: Stat-cache entries younger than this are not persisted (see "Racy timestamps" above).
 RACY_WINDOW_NS = 2_000_000_000
+#: Stat-cache entries a digester asks for one at a time before it loads the whole cache.
+SINGLE_LOOKUPS = 256
 #: Pending stat-cache entries are written at least this often during a long run.
 FLUSH_INTERVAL_S = 5.0
 
@@ -108,13 +117,18 @@ class FileDigester:
         self._lock = threading.Lock()
         self._memo: dict[str, str] = {}
         self._tree_memo: dict[TreeDep, str] = {}
-        self._persisted: dict[str, StatEntry] | None = None
+        #: the stat cache as loaded: path → (entry, MAC still to check, None once checked or when ours)
+        self._persisted: dict[str, tuple[StatEntry, str | None]] | None = None
         self._pending: dict[str, StatEntry] = {}
+        #: stat-cache entries looked up one by one before the cache is loaded whole (None: not there)
+        self._singles: dict[str, tuple[StatEntry, str | None] | None] = {}
+        self._singles_left = SINGLE_LOOKUPS
         self._last_flush = time.monotonic()
         self.reads = 0
         self.store_error: sqlite3.Error | None = None
-        #: directory group key → (digest of its stat signatures, digests joined by newlines); None = not loaded
-        self._dirs: dict[str, tuple[str, str]] | None = None
+        #: directory group key → (digest of its stat signatures, digests joined by newlines, MAC to check
+        #: before relying on it — None once checked or when written by this process); None = not loaded
+        self._dirs: dict[str, tuple[str, str, str | None]] | None = None
         self._pending_dirs: dict[str, tuple[str, str]] = {}
 
     def begin_run(self) -> None:
@@ -147,10 +161,12 @@ class FileDigester:
             return DIR
         if not stat.S_ISREG(st.st_mode):
             return SPECIAL
-        cached = self._persisted_entry(path)
-        if (cached is not None and cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns
-                and cached.ino == st.st_ino and cached.ctime_ns == st.st_ctime_ns):
-            return cached.digest
+        found = self._persisted_entry(path)
+        if found is not None:
+            cached = found[0]
+            if (cached.size == st.st_size and cached.mtime_ns == st.st_mtime_ns and cached.ino == st.st_ino
+                    and cached.ctime_ns == st.st_ctime_ns and self._believed(path, found)):
+                return cached.digest
         hashed_at = time.time_ns()
         try:
             if self.read_hook is not None:
@@ -167,7 +183,23 @@ class FileDigester:
             self._remember(path, _entry(st, value))
         return value
 
-    def _persisted_entry(self, path: str) -> StatEntry | None:
+    def _believed(self, path: str, found: tuple[StatEntry, str | None]) -> bool:
+        """Whether a stat-cache entry may stand for the file's content: ours, or its MAC verifies (checked
+        once per entry and process; one that fails is dropped and the file hashed)."""
+        if found[1] is None:
+            return True
+        store = self._store
+        ok = store is not None and store.stat_entry_verifies(path, found[0], found[1])
+        with self._lock:
+            persisted = self._persisted if self._persisted is not None else self._singles
+            if persisted.get(path) is found:
+                if ok:
+                    persisted[path] = (found[0], None)
+                else:
+                    del persisted[path]
+        return ok
+
+    def _persisted_entry(self, path: str) -> tuple[StatEntry, str | None] | None:
         persisted = self._persisted
         if persisted is not None:
             # Loaded already (the common case, once per file): a dict lookup needs no lock.
@@ -175,23 +207,43 @@ class FileDigester:
         if self._store is None:
             return None
         with self._lock:
-            if self._persisted is None:
-                # One bulk read beats a query per file: ~10 ms per 10k entries, once per process.
+            if self._persisted is None and self._singles_left > 0:
+                # The first few misses are asked for one by one: a run (or a watch cycle) that edited a file
+                # or two then never loads the whole cache — 100k entries are ~50 MB and a tenth of a second.
+                if path in self._singles:
+                    return self._singles[path]
+                self._singles_left -= 1
                 try:
-                    self._persisted = self._store.load_stat_cache()
+                    found = self._store.get_stat_entry(path)
                 except sqlite3.Error as exc:
-                    # A broken store only costs speed here: hash everything, persist nothing. The session
-                    # notices the same failure on its next store access and reports it.
-                    self.store_error = exc
-                    self._store = None
-                    self._persisted = {}
+                    self._store_broke(exc)
+                    return None
+                self._singles[path] = found
+                return found
+            if self._persisted is None:
+                # Past that, one bulk read beats a query per file: ~10 ms per 10k entries, once per process.
+                try:
+                    self._persisted = dict(self._store.load_signed_stat_cache())
+                except sqlite3.Error as exc:
+                    self._store_broke(exc)
+                self._singles.clear()
+            assert self._persisted is not None
             return self._persisted.get(path)
+
+    def _store_broke(self, exc: sqlite3.Error) -> None:
+        # A broken store only costs speed here: hash everything, persist nothing. The session notices the
+        # same failure on its next store access and reports it.
+        self.store_error = exc
+        self._store = None
+        self._persisted = {}
 
     def _remember(self, path: str, entry: StatEntry) -> None:
         with self._lock:
             self._pending[path] = entry
             if self._persisted is not None:
-                self._persisted[path] = entry
+                self._persisted[path] = (entry, None)
+            else:
+                self._singles[path] = (entry, None)
             due = time.monotonic() - self._last_flush >= FLUSH_INTERVAL_S
         if due:
             self.flush()
@@ -222,21 +274,39 @@ class FileDigester:
                 out[i] = value
         return out
 
-    def _dir_records(self) -> dict[str, tuple[str, str]]:
+    def _dir_records(self) -> dict[str, tuple[str, str, str | None]]:
         records = self._dirs
         if records is not None:
             return records
         with self._lock:
             if self._dirs is None:
-                loaded: dict[str, tuple[str, str]] = {}
+                loaded: dict[str, tuple[str, str, str | None]] = {}
                 if self._store is not None:
                     try:
-                        loaded = self._store.load_dir_digests()
+                        loaded = dict(self._store.load_dir_digests())
                     except sqlite3.Error as exc:
                         self.store_error = exc
                         self._store = None
                 self._dirs = loaded
             return self._dirs
+
+    def _trusted_record(self, key: str, signature: str) -> tuple[str, str, str | None] | None:
+        """The directory record for `key` when it matches `signature` and is ours (its MAC is checked the
+        first time a run would rely on it, so a cycle touching one directory checks one record)."""
+        records = self._dir_records()
+        record = records.get(key)
+        if record is None or record[0] != signature:
+            return None
+        if record[2] is not None:
+            store = self._store
+            if store is None or not store.dir_record_verifies(key, record[0], record[1], record[2]):
+                with self._lock:
+                    records.pop(key, None)
+                return None
+            record = (record[0], record[1], None)
+            with self._lock:
+                records[key] = record
+        return record
 
     def _group_digests(self, directory: str, paths: list[str]) -> list[str]:
         memo = self._memo
@@ -244,11 +314,10 @@ class FileDigester:
             stats = [os.stat(p) for p in paths]
         except (OSError, ValueError):
             return [self.digest(p) for p in paths]
-        signature = hash_text(repr([(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns,
-                                     st.st_dev) for st in stats]))
-        key = hash_text(directory + "\0" + "\0".join(paths))
-        record = self._dir_records().get(key)
-        if record is not None and record[0] == signature:
+        signature = stat_signature(stats)
+        key = dir_record_key(directory, paths)
+        record = self._trusted_record(key, signature)
+        if record is not None:
             digests = record[1].split("\n")
             # Join this run's snapshot; a path observed earlier with another digest keeps its first answer.
             agreed = True
@@ -268,7 +337,7 @@ class FileDigester:
             records = self._dir_records()
             with self._lock:
                 self._pending_dirs[key] = entry
-                records[key] = entry
+                records[key] = (*entry, None)
         return digests
 
     def tree_digest(self, tree: TreeDep) -> str:
@@ -281,6 +350,17 @@ class FileDigester:
         value = hash_text("\n".join(listing)) if listing is not None else ABSENT
         with self._lock:
             return self._tree_memo.setdefault(tree, value)
+
+
+def stat_signature(stats: list[os.stat_result]) -> str:
+    """The digest of a directory group's stat signatures, as its record stores it."""
+    return hash_text(repr([(st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns, st.st_dev)
+                           for st in stats]))
+
+
+def dir_record_key(directory: str, paths: list[str]) -> str:
+    """The key of a directory group's record: the directory and exactly the paths asked for in it."""
+    return hash_text(directory + "\0" + "\0".join(paths))
 
 
 def list_tree(tree: TreeDep) -> list[str] | None:

@@ -36,6 +36,7 @@ JSON of the breakdown.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -201,16 +202,25 @@ def _scope(scope: Scope, digester: FileDigester, contents: bool, memo: ScopeMemo
         known = memo.get(key)
         if known is not None:
             return known
+    names = _relative_paths(scope.paths, workspace)
     if contents:
-        paths = dict(
-            zip((rel_path(p, workspace) for p in scope.paths), digester.scope_digests(scope.paths), strict=True)
-        )
+        paths = dict(zip(names, digester.scope_digests(scope.paths), strict=True))
     else:
-        paths = dict.fromkeys((rel_path(p, workspace) for p in scope.paths), NOT_HASHED)
+        paths = dict.fromkeys(names, NOT_HASHED)
     result = (scope_component(paths), paths)
     if memo is not None:
         memo[key] = result
     return result
+
+
+def _relative_paths(paths: tuple[str, ...], workspace: str) -> list[str]:
+    """`[rel_path(p, workspace) for p in paths]`, with the common case (a path under the workspace, '/'
+    separators) a slice: a no-op run relativises every scoped file."""
+    prefix = workspace.rstrip(os.sep) + os.sep
+    if not workspace or len(workspace) <= 1 or os.sep != "/":
+        return [rel_path(p, workspace) for p in paths]
+    cut = len(prefix)
+    return [p[cut:] if p.startswith(prefix) else rel_path(p, workspace) for p in paths]
 
 
 def compute_fingerprint(parts: FingerprintParts, digester: FileDigester, *, contents: bool = True,

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Protocol, TypeVar
 
@@ -91,6 +91,12 @@ def shareable(parts: FingerprintParts, purity: Purity) -> bool:
     """Whether a verdict may go to (or come from) the shared cache: a complete fingerprint of a pure or
     workspace-reading library. Impure libraries never; unresolved scopes (their file set is not known) never."""
     return purity is not Purity.IMPURE and all(scope.resolved for scope in iter_scopes(parts.args))
+
+
+#: What a snapshot refresh read: (data_version, authentic rows by key, keys that did not verify, highest seq).
+_Fetched = tuple[int, dict[str, VerdictRow], set[str], int]
+#: `_guard`'s answer when the store failed during a refresh.
+_NO_STORE: _Fetched = (-1, {}, set(), -1)
 
 
 class _Miss(enum.Enum):
@@ -179,10 +185,15 @@ class IncrementalSession:
         self._fingerprints: dict[CheckKey, tuple[FingerprintParts, Purity, Fingerprint]] = {}
         self._selectors: dict[str, Value] = {}
         self._memo = FingerprintMemo()
-        #: this run's snapshot of the stored verdicts, read in one query at the first lookup of a run
+        #: the stored verdicts as this process knows them, read in one query at the first lookup of the
+        #: session and kept across runs: later runs fetch only what another process wrote meanwhile
         self._verdicts: dict[str, VerdictRow | StoredVerdict] | None = None
-        #: whether this run stored a verdict (only then can a scope set have lost its last reference)
-        self._recorded = False
+        #: the store's `data_version` and the highest verdict sequence number when `_verdicts` was last read
+        self._data_version: int | None = None
+        self._verdict_seq = 0
+        #: whether this run brought `_verdicts` up to date (once per run, at its first lookup)
+        self._snapshot_current = False
+        self._snapshot_lock = threading.Lock()
         self._scope_diffs: dict[tuple[str, str], str] = {}
         #: the shared cache consulted after the local store, or None
         self.remote: RemoteVerdicts | None = None
@@ -239,8 +250,7 @@ class IncrementalSession:
             self._fingerprints.clear()
             self._selectors.clear()
             self._memo.clear()
-            self._verdicts = None
-            self._recorded = False
+            self._snapshot_current = False
             self._scope_diffs.clear()
             self._prefetched.clear()
         self._run_id = self._guard(lambda s: s.begin_run(), None)
@@ -254,7 +264,8 @@ class IncrementalSession:
         # A replayed check's reason row is a function of its verdict row alone: when the table says
         # "replayed" since that verdict was recorded, it already holds this run's row (no encoding, no write).
         no_heads: dict[str, tuple[str, int | None]] = {}
-        heads = self._guard(lambda s: s.reason_heads(), no_heads) if replayed else no_heads
+        replayed_keys = [key.storage_key() for key in replayed]
+        heads = self._guard(lambda s: s.reason_heads(replayed_keys), no_heads) if replayed else no_heads
         reasons: dict[str, tuple[str, dict[str, str]]] = {}
         for key, reason in pairs:
             skey = key.storage_key()
@@ -270,8 +281,7 @@ class IncrementalSession:
         self._guard(lambda s: s.put_reasons(run_id, reasons), None)
         if run_id is not None:
             self._guard(lambda s: s.end_run(run_id, counts), None)
-        if self._recorded:
-            self._guard(lambda s: s.prune_scope_sets(), 0)
+        # No pruning pass: a scope set goes with the last verdict that used it (`put_verdict`).
         self._run_id = None
 
     def recorded_durations(self) -> dict[str, float]:
@@ -313,24 +323,25 @@ class IncrementalSession:
             self._set(key, f"never replayed: library '{parts.library}' is impure")
             return None
         fp = self._fingerprint(key, parts, purity)
-        self._set(key, "", dict(fp.breakdown))
         if self.refresh:
-            self._set(key, "reran: --refresh given")
+            self._set(key, "reran: --refresh given", dict(fp.breakdown))
             return None
         stored = self._stored_verdict(key.storage_key(), fp)
         if stored is None:
-            self._set(key, "reran: no previous verdict" if self.enabled else DISABLED)
+            self._set(key, "reran: no previous verdict" if self.enabled else DISABLED, dict(fp.breakdown))
             return None
         changes = self._static_changes(parts, fp, stored)
         if not changes and stored.status == "error":
             changes = ["previous verdict was an error (errors are never replayed)"]
         if not changes:
-            changes = self._dynamic_changes(parts.workspace, stored.deps, stored.trees)
+            changes = self._dynamic_changes(parts.workspace, stored.deps, stored.trees, fp.scope_paths)
         if changes:
-            self._set(key, "reran: " + "; ".join(changes))
+            self._set(key, "reran: " + "; ".join(changes), dict(fp.breakdown))
             return None
-        self._set(key, REPLAYED)
+        # One lock for both: a no-op run does this once per check. The inputs of a replayed check are
+        # built from `_replayed` when asked for.
         with self._lock:
+            self._reasons[key] = REPLAYED
             self._replayed[key] = (fp.breakdown, stored.deps, stored.trees, stored.run_id)
         ws = parts.workspace
         return Replay(stored.status, reroot_optional(stored.message, ws), stored.duration_ms,
@@ -358,7 +369,6 @@ class IncrementalSession:
             self._inputs[key] = {**fp.breakdown, **_dynamic_inputs(deps, trees)}
             if self._verdicts is not None:
                 self._verdicts[skey] = verdict
-            self._recorded = True
         if self.remote is not None and verdict.status != "error" and shareable(parts, purity):
             self.remote.offer(skey, verdict)
 
@@ -407,7 +417,6 @@ class IncrementalSession:
             with self._lock:
                 if self._verdicts is not None:
                     self._verdicts[skey] = verdict
-                self._recorded = True
             self._set(key, REPLAYED_REMOTE, {**fp.breakdown, **_dynamic_inputs(entry.deps, entry.trees)})
             ws = parts.workspace
             self._prefetched[key] = Replay(entry.status, reroot_optional(entry.message, ws), entry.duration_ms,
@@ -418,27 +427,55 @@ class IncrementalSession:
         self._guard(lambda s: s.put_verdict(skey, verdict, sets), None)
 
     def _stored_verdict(self, storage_key: str, fp: Fingerprint) -> StoredVerdict | None:
-        """The stored verdict for a key: from this run's snapshot of the whole table, read in one query at
-        the first lookup of a run (a no-op run finds every key there), else from the store itself, so that a
-        verdict another process recorded since the snapshot is still found."""
-        # Loaded at the first lookup rather than in begin_run, so that a store which broke in between is
-        # noticed (and reported) by the lookup, as with a per-key query.
-        with self._lock:
-            verdicts = self._verdicts
+        """The stored verdict for a key: from the session's snapshot of the whole table, else from the store
+        itself, so that a verdict another process recorded since the snapshot is still found."""
+        verdicts = self._current_snapshot()
         if verdicts is None:
-            rows = self._guard(lambda s: s.get_verdict_rows(), None)
-            if rows is None:
-                return None
-            with self._lock:
-                if self._verdicts is None:
-                    self._verdicts = dict(rows)
-                verdicts = self._verdicts
+            return None
         found = verdicts.get(storage_key)
         if found is None:
             return self._guard(lambda s: s.get_verdict(storage_key), None)
         if isinstance(found, StoredVerdict):
             return found
         return decode_verdict(found, fp.breakdown if found[0] == fp.value else None)
+
+    def _current_snapshot(self) -> dict[str, VerdictRow | StoredVerdict] | None:
+        """The snapshot, brought up to date at the first lookup of a run: read whole the first time; later
+        (a long-lived watch or daemon) only when `data_version` says another connection wrote, and then only
+        the rows with a newer sequence number. None when the store failed."""
+        # At the first lookup rather than in begin_run, so that a store which broke in between is noticed
+        # (and reported) by the lookup, as with a per-key query.
+        with self._lock:
+            if self._snapshot_current and self._verdicts is not None:
+                return self._verdicts
+        with self._snapshot_lock:
+            with self._lock:
+                if self._snapshot_current and self._verdicts is not None:
+                    return self._verdicts
+                known, since = self._verdicts is not None, self._verdict_seq
+
+            def read(s: ResultStore) -> _Fetched | None:
+                version = s.data_version()  # before the rows: a write in between is fetched next time
+                if known and version == self._data_version:
+                    return None
+                return (version, *s.verdict_rows_since(since if known else None))
+
+            failed: _Fetched | None = _NO_STORE
+            fetched = self._guard(read, failed)
+            if fetched is _NO_STORE:
+                return None
+            with self._lock:
+                if fetched is not None:
+                    version, rows, rejected, seq = fetched
+                    if self._verdicts is None:
+                        self._verdicts = dict(rows)
+                    else:
+                        for key in rejected:  # replaced by a row that does not verify: a fresh run ignores it
+                            self._verdicts.pop(key, None)
+                        self._verdicts.update(rows)
+                    self._data_version, self._verdict_seq = version, seq
+                self._snapshot_current = True
+                return self._verdicts
 
     def reason(self, key: CheckKey) -> str:
         with self._lock:
@@ -555,10 +592,18 @@ class IncrementalSession:
             self._scope_diffs[(old, new)] = detail
         return detail
 
-    def _dynamic_changes(self, workspace: str, deps: dict[str, str], trees: list[TreeRecord]) -> list[str]:
+    def _dynamic_changes(self, workspace: str, deps: dict[str, str], trees: list[TreeRecord],
+                         scopes: Mapping[str, dict[str, str]] | None = None) -> list[str]:
+        """What changed among the files and listings a check reported reading. `scopes`: this run's scope
+        sets of the check ({relative path: digest}, the same per-run snapshot `digest` answers from): a dep
+        found there with its recorded digest is unchanged without another look-up (a check that reads its
+        own scope's files records them all as deps)."""
         show = _Display(workspace)
         changed: list[str] = []
+        known = list(scopes.values()) if scopes else []
         for path, old in deps.items():
+            if any(s.get(path) == old for s in known):
+                continue
             new = self.digester.digest(abs_path(path, workspace))
             if new != old:
                 changed.append(f"{show(path)} {_change_word(old, new)}")

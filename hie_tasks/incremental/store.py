@@ -23,7 +23,15 @@ lives outside the workspace) over the row's key, fingerprint, breakdown, deps, l
 message, duration, output); a selector row likewise over its key, value, deps and listings. A row that does
 not verify is read as absent, so its check reruns, and the store counts it for one warning
 (`take_warnings`). One HMAC per row read, over the columns' stored text (no decoding). Rows written before
-the column existed have none and rerun once.
+the column existed have none and rerun once. A per-directory record (`dir_digests`: stat signatures and the
+content digests they vouch for) and a stat-cache entry are signed too, and verified when a run is about to
+rely on them.
+
+Costs that follow the change. A long-lived reader (watch, the daemon) must not re-read every verdict per
+cycle, yet must see what another process wrote: each verdict write takes the next `verdict_seq` (kept in
+`meta`) into the row's `seq`, `data_version` says whether anyone else committed at all, and
+`verdict_rows_since` returns only the newer rows. Which verdict uses which scope set is kept in `scope_refs`,
+so replacing a verdict deletes the sets it alone used, without a pass over every verdict.
 """
 
 from __future__ import annotations
@@ -63,24 +71,33 @@ CREATE TABLE IF NOT EXISTS verdicts (
     output TEXT NOT NULL,
     run_id INTEGER,
     recorded_at REAL NOT NULL,
-    mac TEXT
+    mac TEXT,
+    seq INTEGER
 );
 CREATE TABLE IF NOT EXISTS scope_sets (
     digest TEXT PRIMARY KEY,
     paths TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS scope_refs (
+    key TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    PRIMARY KEY (key, digest)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS scope_refs_digest ON scope_refs (digest);
 CREATE TABLE IF NOT EXISTS stat_cache (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     ino INTEGER NOT NULL,
     ctime_ns INTEGER NOT NULL,
-    digest TEXT NOT NULL
+    digest TEXT NOT NULL,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS dir_digests (
     key TEXT PRIMARY KEY,
     stats TEXT NOT NULL,
-    digests TEXT NOT NULL
+    digests TEXT NOT NULL,
+    mac TEXT
 );
 CREATE TABLE IF NOT EXISTS selector_cache (
     key TEXT PRIMARY KEY,
@@ -172,6 +189,12 @@ def _loads(text: str) -> Any:
 
 _VERDICT_MAC = "store-verdict"
 _SELECTOR_MAC = "store-selector"
+_DIR_MAC = "store-dir-digests"
+_STAT_MAC = "store-stat"
+
+
+def _stat_mac(sign: Callable[..., str], path: str, e: StatEntry) -> str:
+    return sign(path, str(e.size), str(e.mtime_ns), str(e.ino), str(e.ctime_ns), e.digest)
 
 
 def verdict_mac(key: str, fingerprint: str, breakdown: str, deps: str, trees: str, status: str,
@@ -204,6 +227,61 @@ def decode_verdict(r: VerdictRow, breakdown: dict[str, str] | None = None) -> St
     )
 
 
+def _scope_digests_of(breakdown: Mapping[str, str]) -> set[str]:
+    """The scope-set digests a verdict's breakdown refers to (its `scope[i]` components)."""
+    return {d for name, d in breakdown.items() if name.startswith("scope[")}
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older hie-tasks (same schema version) up to the columns and tables this
+    one keeps beside the verdicts, inside the opening transaction. Idempotent; costs one full pass over the
+    verdicts once per store, never again."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(verdicts)")}
+    if "seq" not in columns:
+        conn.execute("ALTER TABLE verdicts ADD COLUMN seq INTEGER")
+        conn.execute("UPDATE verdicts SET seq = 0")
+    conn.execute("CREATE INDEX IF NOT EXISTS verdicts_seq ON verdicts (seq)")
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'scope_refs'").fetchone() is None:
+        refs: list[tuple[str, str]] = []
+        for key, breakdown in conn.execute("SELECT key, breakdown FROM verdicts"):
+            try:
+                refs.extend((key, d) for d in _scope_digests_of(json.loads(breakdown)))
+            except (ValueError, AttributeError):
+                continue  # a damaged row: it will not verify either, and its sets are swept as orphans
+        conn.executemany("INSERT OR IGNORE INTO scope_refs (key, digest) VALUES (?, ?)", refs)
+        conn.execute("INSERT INTO meta (key, value) VALUES ('scope_refs', '1')")
+
+
+def _next_seq(conn: sqlite3.Connection) -> int:
+    """The next verdict sequence number (inside the caller's write transaction, so it is unique and only
+    grows, across processes)."""
+    row = conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'verdict_seq'"
+                       " RETURNING CAST(value AS INTEGER)").fetchall()
+    if row:
+        return int(row[0][0])
+    conn.execute("INSERT INTO meta (key, value) VALUES ('verdict_seq', '1')")
+    return 1
+
+
+#: Keys per `IN (...)` query: far below SQLite's limit on bound parameters (32 766; 999 before 3.32).
+_KEYS_PER_QUERY = 500
+#: Above this many keys, one pass over the table costs less than looking each key up.
+_KEYS_FOR_A_SCAN = 5000
+
+
+def _rows_of_keys(conn: sqlite3.Connection, select: str, keys: list[str]) -> list[Any]:
+    """`select` (over a table whose primary key is `key`) restricted to `keys`: by index for a few keys, by
+    one scan (filtered here) for many."""
+    if len(keys) > _KEYS_FOR_A_SCAN:
+        wanted = set(keys)
+        return [r for r in conn.execute(select) if r[0] in wanted]
+    out: list[Any] = []
+    for at in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[at:at + _KEYS_PER_QUERY]
+        out += conn.execute(f"{select} WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+    return out
+
+
 class ResultStore:
     """Verdicts, the stat cache, cached selector results and run history of one workspace.
 
@@ -224,6 +302,13 @@ class ResultStore:
         self._scope_json_memo: dict[str, str] = {}
         #: rows that failed authentication since the last take_warnings(), by key (a key counts once)
         self._rejected: set[str] = set()
+        #: directory records and stat-cache entries that failed authentication since the last
+        #: take_warnings(), by key or path
+        self._rejected_digests: set[str] = set()
+        #: the MAC functions of directory records and stat entries, made when they are loaded (one key
+        #: derivation, not one per record)
+        self._dir_signer: Callable[..., str] | None = None
+        self._stat_signer: Callable[..., str] | None = None
         try:
             os.makedirs(root_dir, exist_ok=True)
         except OSError as exc:
@@ -309,7 +394,7 @@ class ResultStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            for table in ("verdicts", "selector_cache"):
+            for table in ("verdicts", "selector_cache", "dir_digests", "stat_cache"):
                 # Stores written before rows were signed: add the column; their rows fail to verify and rerun.
                 columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
                 if "mac" not in columns:
@@ -317,9 +402,9 @@ class ResultStore:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                return None
-            if row[0] != str(SCHEMA_VERSION):
+            elif row[0] != str(SCHEMA_VERSION):
                 return f"its schema_version is {row[0]!r} and this hie-tasks understands {SCHEMA_VERSION}"
+            _migrate(conn)
         return None
 
     def _move_aside(self, problem: str) -> None:
@@ -411,12 +496,15 @@ class ResultStore:
         A row whose reason and inputs are what the table already holds (every replayed check of a no-op
         run) is left alone, so `run_id` is the run that first recorded the reason as it stands: rewriting
         ~1 KB of inputs (or even only the run id, which dirties every page) per check made this the most
-        expensive statement of a no-op run.
+        expensive statement of a no-op run. Only the rows of the given keys are read to compare, so a run
+        that reran two checks reads two rows, whatever the size of the table.
         """
+        if not reasons:
+            return
         encode = _SORTED_JSON
         rows = {k: (r, encode(i)) for k, (r, i) in reasons.items()}
         with self._write() as c:
-            for key, reason, inputs in c.execute("SELECT key, reason, inputs FROM last_reasons"):
+            for key, reason, inputs in _rows_of_keys(c, "SELECT key, reason, inputs FROM last_reasons", list(rows)):
                 if rows.get(key) == (reason, inputs):
                     del rows[key]
             c.executemany(
@@ -424,10 +512,13 @@ class ResultStore:
                 [(k, run_id, r, i) for k, (r, i) in rows.items()],
             )
 
-    def reason_heads(self) -> dict[str, tuple[str, int | None]]:
-        """Every reason row's (reason, run_id), without its inputs: enough to tell which rows a run must
-        rewrite."""
-        return {r[0]: (r[1], r[2]) for r in self._read("SELECT key, reason, run_id FROM last_reasons")}
+    def reason_heads(self, keys: Iterable[str] | None = None) -> dict[str, tuple[str, int | None]]:
+        """The reason rows' (reason, run_id), without their inputs: enough to tell which rows a run must
+        rewrite. Every row, or only those of `keys`."""
+        sql = "SELECT key, reason, run_id FROM last_reasons"
+        with self._lock:
+            found = self._conn.execute(sql).fetchall() if keys is None else _rows_of_keys(self._conn, sql, list(keys))
+        return {r[0]: (r[1], r[2]) for r in found}
 
     def get_reason(self, key: str) -> tuple[int | None, str, dict[str, str]] | None:
         rows = self._read("SELECT run_id, reason, inputs FROM last_reasons WHERE key = ?", (key,))
@@ -466,20 +557,47 @@ class ResultStore:
     def get_verdict_rows(self) -> dict[str, VerdictRow]:
         """Every stored verdict that verifies, by key, undecoded (`decode_verdict`), in one query: a run looks
         up nearly all of them, and one statement per check costs more than reading the whole table."""
-        return self._authentic(self._read(f"SELECT key, {self._VERDICT_COLUMNS}, mac FROM verdicts"))
+        return self.verdict_rows_since(None)[0]
+
+    def verdict_rows_since(self, seq: int | None) -> tuple[dict[str, VerdictRow], set[str], int]:
+        """The verdicts written after sequence number `seq` (every verdict for None), in one query: those
+        that verify by key (undecoded), the keys of those that do not, and the highest sequence number
+        seen (`seq` when none is newer), which the caller passes next time. Rows an older hie-tasks wrote
+        carry no number and are always included."""
+        if seq is None:
+            rows = self._read(f"SELECT key, {self._VERDICT_COLUMNS}, mac, seq FROM verdicts")
+        else:
+            rows = self._read(f"SELECT key, {self._VERDICT_COLUMNS}, mac, seq FROM verdicts"
+                              " WHERE seq > ? OR seq IS NULL", (seq,))
+        good = self._authentic(rows)
+        top = max((r[12] for r in rows if isinstance(r[12], int)), default=seq if seq is not None else 0)
+        return good, {r[0] for r in rows if r[0] not in good}, max(top, seq or 0)
+
+    def data_version(self) -> int:
+        """SQLite's `data_version` of this connection: it changes exactly when another connection (another
+        process, or another store object on the same file) committed a write since the last call."""
+        return int(self._read("PRAGMA data_version")[0][0])
 
     def take_warnings(self) -> list[str]:
-        """One warning for the rows rejected since the last call, naming how many."""
+        """One warning for the rows rejected since the last call, naming how many (and one for directory
+        records)."""
         with self._lock:
             count, self._rejected = len(self._rejected), set()
-        if not count:
-            return []
-        return [
-            f"warning: {count} stored result{'s' if count != 1 else ''} in '{self.path}' did not verify "
-            "(edited, copied from another machine, or written under another key) and "
-            f"{'were' if count != 1 else 'was'} ignored; the checks reran. Share a store between machines "
-            f"only with the same ${secret.ENV_SECRET}."
-        ]
+            dirs, self._rejected_digests = len(self._rejected_digests), set()
+        out: list[str] = []
+        if count:
+            out.append(
+                f"warning: {count} stored result{'s' if count != 1 else ''} in '{self.path}' did not verify "
+                "(edited, copied from another machine, or written under another key) and "
+                f"{'were' if count != 1 else 'was'} ignored; the checks reran. Share a store between machines "
+                f"only with the same ${secret.ENV_SECRET}."
+            )
+        if dirs:
+            out.append(
+                f"warning: {dirs} stored file digest record{'s' if dirs != 1 else ''} in '{self.path}' did not "
+                f"verify and {'were' if dirs != 1 else 'was'} ignored; the files were hashed again."
+            )
+        return out
 
     def put_verdict(self, key: str, v: StoredVerdict, scope_sets: Mapping[str, dict[str, str]] | None = None) -> None:
         """Replace the verdict for `key`, committed immediately (one transaction per verdict).
@@ -488,17 +606,37 @@ class ResultStore:
         content-addressed table because many checks share one scope (a 10k-file folder scope is ~1 MB of
         JSON; storing it per verdict would make the file grow with checks × files). Written in the same
         transaction as the verdict, so a verdict never points at a set that is not there.
+
+        Which verdict uses which set is kept in `scope_refs`, updated here: a set the replaced verdict used
+        and no verdict uses any more is deleted in the same transaction, so pruning costs what the write
+        replaced, not a pass over every verdict. Each write also takes the next `verdict_seq`, which lets a
+        long-lived reader fetch only the rows written since it last looked (`verdict_rows_since`).
         """
         sets = [(digest, self._scope_json(digest, paths)) for digest, paths in (scope_sets or {}).items()]
         columns = (v.fingerprint, json.dumps(v.breakdown, sort_keys=True), json.dumps(v.deps, sort_keys=True),
                    _trees_to_json(v.trees), v.status, v.message, float(v.duration_ms), json.dumps(v.output))
+        used = _scope_digests_of(v.breakdown)
         with self._write() as c:
+            seq = _next_seq(c)
             c.executemany("INSERT OR IGNORE INTO scope_sets (digest, paths) VALUES (?, ?)", sets)
             c.execute(
                 "INSERT OR REPLACE INTO verdicts (key, fingerprint, breakdown, deps, trees, status,"
-                " message, duration_ms, output, run_id, recorded_at, mac) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (key, *columns, v.run_id, v.recorded_at or time.time(), verdict_mac(key, *columns)),
+                " message, duration_ms, output, run_id, recorded_at, mac, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (key, *columns, v.run_id, v.recorded_at or time.time(), verdict_mac(key, *columns), seq),
             )
+            before = {r[0] for r in c.execute("SELECT digest FROM scope_refs WHERE key = ?", (key,))}
+            if before != used:
+                dropped = before - used
+                c.executemany("DELETE FROM scope_refs WHERE key = ? AND digest = ?", [(key, d) for d in dropped])
+                c.executemany("INSERT OR IGNORE INTO scope_refs (key, digest) VALUES (?, ?)",
+                              [(key, d) for d in used - before])
+                gone = [d for d in dropped if c.execute(
+                    "DELETE FROM scope_sets WHERE digest = ? AND NOT EXISTS"
+                    " (SELECT 1 FROM scope_refs WHERE digest = ?)", (d, d)).rowcount]
+                if gone:
+                    with self._lock:
+                        for d in gone:
+                            self._scope_json_memo.pop(d, None)
 
     def _scope_json(self, digest: str, paths: dict[str, str]) -> str:
         # Serialising a big set once per process instead of once per check that uses it.
@@ -513,18 +651,29 @@ class ResultStore:
         return json.loads(rows[0][0]) if rows else None
 
     def prune_scope_sets(self) -> int:
-        """Delete scope sets no verdict refers to any more; returns how many went."""
+        """Delete every scope set no verdict refers to; returns how many went. Not needed run by run
+        (`put_verdict` drops a set with its last user): a sweep for sets orphaned some other way, such as
+        an older hie-tasks replacing verdicts without keeping `scope_refs`. It rebuilds the references from
+        the verdicts themselves, so it costs a pass over every verdict."""
         with self._write() as c:
-            live: set[str] = set()
-            for (breakdown,) in c.execute("SELECT breakdown FROM verdicts"):
-                live.update(d for name, d in json.loads(breakdown).items() if name.startswith("scope["))
-            stored = [r[0] for r in c.execute("SELECT digest FROM scope_sets")]
-            dead = [(d,) for d in stored if d not in live]
+            refs: set[tuple[str, str]] = set()
+            for key, breakdown in c.execute("SELECT key, breakdown FROM verdicts"):
+                try:
+                    refs.update((key, d) for d in _scope_digests_of(json.loads(breakdown)))
+                except (ValueError, AttributeError):
+                    continue
+            c.execute("DELETE FROM scope_refs")
+            c.executemany("INSERT INTO scope_refs (key, digest) VALUES (?, ?)", sorted(refs))
+            live = {d for _k, d in refs}
+            dead = [(d,) for (d,) in c.execute("SELECT digest FROM scope_sets").fetchall() if d not in live]
             c.executemany("DELETE FROM scope_sets WHERE digest = ?", dead)
         with self._lock:
             for (d,) in dead:
                 self._scope_json_memo.pop(d, None)
         return len(dead)
+
+    def scope_set_digests(self) -> set[str]:
+        return {r[0] for r in self._read("SELECT digest FROM scope_sets")}
 
     def recorded_durations(self) -> dict[str, float]:
         """How long each stored verdict's check took when it last ran, by key: what `--shard` balances by."""
@@ -536,33 +685,75 @@ class ResultStore:
     # -- stat cache --------------------------------------------------------------------------------------
 
     def load_stat_cache(self) -> dict[str, StatEntry]:
-        rows = self._read("SELECT path, size, mtime_ns, ino, ctime_ns, digest FROM stat_cache")
-        return {r[0]: StatEntry(r[1], r[2], r[3], r[4], r[5]) for r in rows}
+        """Every stat-cache entry, unverified (`load_signed_stat_cache` is what a digester believes)."""
+        return {path: entry for path, (entry, _mac) in self.load_signed_stat_cache().items()}
+
+    def load_signed_stat_cache(self) -> dict[str, tuple[StatEntry, str]]:
+        """Every stat-cache entry with its MAC, not yet verified: the user checks an entry when a file's stat
+        matches it (`stat_entry_verifies`), so a run pays for the entries it relies on."""
+        self._stat_signer = secret.signer(_STAT_MAC)
+        rows = self._read("SELECT path, size, mtime_ns, ino, ctime_ns, digest, mac FROM stat_cache")
+        return {r[0]: (StatEntry(r[1], r[2], r[3], r[4], r[5]), r[6] if isinstance(r[6], str) else "") for r in rows}
+
+    def get_stat_entry(self, path: str) -> tuple[StatEntry, str] | None:
+        """One stat-cache entry with its MAC, unverified, or None."""
+        rows = self._read("SELECT size, mtime_ns, ino, ctime_ns, digest, mac FROM stat_cache WHERE path = ?", (path,))
+        if not rows:
+            return None
+        r = rows[0]
+        self._stat_signer = self._stat_signer or secret.signer(_STAT_MAC)
+        return StatEntry(r[0], r[1], r[2], r[3], r[4]), r[5] if isinstance(r[5], str) else ""
+
+    def stat_entry_verifies(self, path: str, entry: StatEntry, mac: str) -> bool:
+        """Whether a loaded stat-cache entry is one we wrote; one that is not is counted for a warning (a
+        forged entry matching a file's stat would stand in for its content)."""
+        sign = self._stat_signer or secret.signer(_STAT_MAC)
+        if mac and hmac.compare_digest(mac, _stat_mac(sign, path, entry)):
+            return True
+        with self._lock:
+            self._rejected_digests.add(path)
+        return False
 
     def put_stat_entries(self, entries: dict[str, StatEntry]) -> None:
         """Write a batch of stat-cache entries in one transaction."""
         if not entries:
             return
+        sign = secret.signer(_STAT_MAC)
         with self._write() as c:
             c.executemany(
-                "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, ino, ctime_ns, digest)"
-                " VALUES (?,?,?,?,?,?)",
-                [(p, e.size, e.mtime_ns, e.ino, e.ctime_ns, e.digest) for p, e in entries.items()],
+                "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, ino, ctime_ns, digest, mac)"
+                " VALUES (?,?,?,?,?,?,?)",
+                [(p, e.size, e.mtime_ns, e.ino, e.ctime_ns, e.digest, _stat_mac(sign, p, e)) for p, e in entries.items()],
             )
 
     # -- per-directory digests -----------------------------------------------------------------------------
 
-    def load_dir_digests(self) -> dict[str, tuple[str, str]]:
+    def load_dir_digests(self) -> dict[str, tuple[str, str, str]]:
         """Every per-directory record: key → (digest of the files' stat signatures, their digests joined
-        by newlines). See `FileDigester.scope_digests`."""
-        return {r[0]: (r[1], r[2]) for r in self._read("SELECT key, stats, digests FROM dir_digests")}
+        by newlines, MAC), not yet verified: a run uses few of them when few directories are scoped, so the
+        user checks each record it relies on (`dir_record_verifies`). See `FileDigester.scope_digests`."""
+        self._dir_signer = secret.signer(_DIR_MAC)
+        return {r[0]: (r[1], r[2], r[3] if isinstance(r[3], str) else "")
+                for r in self._read("SELECT key, stats, digests, mac FROM dir_digests")}
+
+    def dir_record_verifies(self, key: str, stats: str, digests: str, mac: str) -> bool:
+        """Whether a loaded directory record is one we wrote; one that is not is counted for a warning.
+        Its digests would otherwise stand in for the files' contents: a forged record pairing today's stat
+        signatures with yesterday's digests would replay verdicts about files that changed."""
+        sign = self._dir_signer or secret.signer(_DIR_MAC)
+        if mac and hmac.compare_digest(mac, sign(key, stats, digests)):
+            return True
+        with self._lock:
+            self._rejected_digests.add(key)
+        return False
 
     def put_dir_digests(self, records: Mapping[str, tuple[str, str]]) -> None:
         if not records:
             return
+        sign = secret.signer(_DIR_MAC)
         with self._write() as c:
-            c.executemany("INSERT OR REPLACE INTO dir_digests (key, stats, digests) VALUES (?,?,?)",
-                          [(k, stats, digests) for k, (stats, digests) in records.items()])
+            c.executemany("INSERT OR REPLACE INTO dir_digests (key, stats, digests, mac) VALUES (?,?,?,?)",
+                          [(k, stats, digests, sign(k, stats, digests)) for k, (stats, digests) in records.items()])
 
     # -- selector cache ----------------------------------------------------------------------------------
 
