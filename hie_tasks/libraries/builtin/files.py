@@ -154,15 +154,20 @@ def _max_size(args: Sequence[Value], ctx: CallContext, speller: PathSpeller) -> 
     scope = _scope_arg(args, "max_size", "E116")
     limit = integer_arg(args, 1, "E117", "max_size requires a number as second argument")
     # No deps recorded: every path read here is in the scope, whose contents are already an input.
-    # Upstream stops at the first file over the limit in its walk's order; that file is the one named.
-    for path in speller.visiting_order(scope):
+    over: dict[str, int] = {}
+    for path in scope.paths:
         try:
             size = os.stat(path).st_size
         except (OSError, ValueError):
             continue  # Vanished since selection: upstream skips it.
         if size > limit:
-            shown = speller.in_scope(scope, path)
-            return CheckResult.failed(f"File '{shown}' exceeds maximum size ({size} > {limit} bytes)")
+            over[path] = size
+    if over:
+        # Upstream stops at the first file over the limit in its walk's order; that file is the one named.
+        # Only the oversize files are put in that order (a passing check lists no directory).
+        first = speller.visiting_order(Scope(scope.kind, tuple(over)))[0] if len(over) > 1 else next(iter(over))
+        shown = speller.in_scope(scope, first)
+        return CheckResult.failed(f"File '{shown}' exceeds maximum size ({over[first]} > {limit} bytes)")
     return CheckResult.passed()
 
 

@@ -41,11 +41,18 @@ def listing_order(paths: Iterable[str]) -> list[str]:
             listings[parent] = listing
         return listing.get(name, len(listing))
 
-    def key(path: str) -> tuple[int, ...]:
-        parts = os.path.abspath(path).split(os.sep)
-        return tuple(index(os.sep.join(parts[:i]) or os.sep, parts[i]) for i in range(1, len(parts)))
+    ordered = sorted(os.path.abspath(p) for p in paths)
+    if len(ordered) < 2:
+        return ordered
+    # Directories above the paths' common one order nothing among them: they are not listed (`/tmp` can be
+    # large, and this runs per check).
+    skip = len(os.path.commonpath(ordered).rstrip(os.sep).split(os.sep))
 
-    return sorted(sorted(paths), key=key)
+    def key(path: str) -> tuple[int, ...]:
+        parts = path.split(os.sep)
+        return tuple(index(os.sep.join(parts[:i]) or os.sep, parts[i]) for i in range(skip, len(parts)))
+
+    return sorted(ordered, key=key)
 
 
 def glob_order(paths: Iterable[str]) -> list[str]:
