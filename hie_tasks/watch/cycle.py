@@ -38,6 +38,7 @@ from hie_tasks.watch.index import (
     CheckInputs,
     ReverseIndex,
     ScopeInputs,
+    absolute,
     build_index,
     check_inputs,
     plan_scope_inputs,
@@ -300,9 +301,13 @@ class CycleRunner:
             self._memo = None
         memo = self._selector_memo()
         previous = self.plan
-        if (previous is not None and not full and not previous.diagnostics and not memo.opaque
-                and memo.invalidate(classify(changed, memo.listed())) == 0):
-            return previous, False
+        if previous is not None and not full:
+            # Always drop what the burst affects, even when the spec is walked again anyway (the plan carries
+            # diagnostics, a plugin's selector made it opaque): the walk answers from the memo, and an answer
+            # kept past its change would carry the old scope — and its W010 "empty scope" — into the new plan.
+            dropped = memo.invalidate(classify(changed, memo.listed()))
+            if dropped == 0 and not previous.diagnostics and not memo.opaque:
+                return previous, False
         memo.begin_plan()
         plan = self.project.plan_with(self.spec, memo)
         cycle.selectors_evaluated = memo.evaluated
@@ -481,19 +486,19 @@ class CycleRunner:
             recorded = dict(self._recorded)
             for key, (planned, outcome) in current.items():
                 recorded.pop(key, None)
-                self._record_reads(recorded, store, key, planned, outcome)
+                self._record_reads(recorded, store, key, planned, outcome, self.workspace)
             self._recorded = recorded
             return
         current = {check_key(p): (p, o) for p, o in zip(_runnable(plan), report.outcomes, strict=True)}
         recorded = {k: v for k, v in self._recorded.items() if k in current and (ran is None or k not in ran)}
         for key, (planned, outcome) in current.items():
             if ran is None or key in ran:
-                self._record_reads(recorded, store, key, planned, outcome)
+                self._record_reads(recorded, store, key, planned, outcome, self.workspace)
         self._recorded = recorded
 
     @staticmethod
     def _record_reads(recorded: dict[CheckKey, CheckInputs], store: ResultStore | None, key: CheckKey,
-                      planned: PlannedCheck, outcome: CheckOutcome) -> None:
+                      planned: PlannedCheck, outcome: CheckOutcome, workspace: str) -> None:
         if store is None:
             return
         library = planned.library
@@ -501,9 +506,13 @@ class CycleRunner:
             return
         stored = store.get_verdict(key.storage_key())
         if stored is not None:
+            # The store keeps paths relative to the workspace (fingerprints survive moving it); the index and
+            # the file events speak absolute paths. Left relative, every recorded read would look like an
+            # input outside the workspace: never matched by an event, and stat-ed on every daemon request.
             recorded[key] = CheckInputs(
-                files=frozenset(stored.deps),
-                trees=frozenset(TreeDep(root, tuple(sfx), tuple(exc)) for root, sfx, exc, _d in stored.trees),
+                files=frozenset(absolute(workspace, p) for p in stored.deps),
+                trees=frozenset(TreeDep(absolute(workspace, root), tuple(sfx), tuple(exc))
+                                for root, sfx, exc, _d in stored.trees),
             )
 
     def close(self) -> None:

@@ -274,3 +274,48 @@ def test_replan_evaluates_only_the_selectors_a_change_can_affect(
     removed = h.next_cycle()
     assert removed.selectors_evaluated == 1
     assert verdicts(removed.report) == fresh_verdicts(workspace)
+
+
+def test_a_check_reading_beyond_its_scope_reruns_when_that_file_changes(
+    workspace: Path, harness_factory: Callable[[], Harness]
+) -> None:
+    """`files.exists(src, '../other/x.py')` reads a file no scope covers: only the reads recorded with its
+    verdict (workspace-relative in the store) tie it to `other/x.py`, and they must be taken as workspace paths."""
+    write_tree(workspace, {"src/a.py": "a = 1\n", "hielements.hie":
+                           "element app:\n    scope src = files.folder_selector('src')\n"
+                           "    check files.exists(src, '../other/x.py')\n"})
+    h = harness_factory()
+    first = h.start()
+    assert first.report is not None and [o.status.value for o in first.report.outcomes] == ["fail"]
+    index = h.watcher.runner.index
+    assert index is not None and index.outside == {}
+    assert index.knows(str(workspace / "other" / "x.py"))
+    h.write("other/x.py", "x = 1\n")
+    cycle = h.next_cycle()
+    assert cycle.changed == ["other/x.py"]
+    assert [o.status.value for o in cycle.reran] == ["pass"]
+    assert verdicts(cycle.report) == fresh_verdicts(workspace)
+
+
+def test_a_directory_renamed_away_and_back_clears_its_empty_scope_warning(
+    workspace: Path, harness_factory: Callable[[], Harness]
+) -> None:
+    """Renamed away, `pkg`'s scope is empty (W010) and the plan carries that diagnostic; renamed back, the
+    re-plan must not answer `folder_selector('src/pkg')` from the memo's empty listing."""
+    write_tree(workspace, {"src/a.py": "a = 1\n", "src/pkg/c.py": "c = 1\n", "hielements.hie":
+                           "element app:\n    scope src = files.folder_selector('src')\n"
+                           "    check files.exists(src, 'a.py')\n"
+                           "    element pkg:\n        scope p = files.folder_selector('src/pkg')\n"
+                           "        check files.exists(p, 'c.py')\n"})
+    h = harness_factory()
+    h.start()
+    runner = h.watcher.runner
+    (workspace / "src" / "pkg").rename(workspace / "src" / "pkg2")
+    away = h.next_cycle()
+    assert [d.code for d in away.diagnostics] == ["W010"]
+    assert runner.plan is not None and [d.code for d in runner.plan.diagnostics] == ["W010"]
+    (workspace / "src" / "pkg2").rename(workspace / "src" / "pkg")
+    back = h.next_cycle()
+    assert back.diagnostics == [] and runner.plan is not None and runner.plan.diagnostics == []
+    assert verdicts(back.report) == fresh_verdicts(workspace)
+    assert [o.status.value for o in back.report.outcomes] == ["pass", "pass"]
