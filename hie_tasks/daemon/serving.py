@@ -196,10 +196,10 @@ class RunService:
             raise Declined("the spec or the configuration does not load")
         if runner.last_report is None or runner.plan is None:
             raise Declined("nothing has run yet")
-        if runner.plan.diagnostics:
-            # Plan-time findings (an empty scope, a missing grant) are derived from the whole plan; a kept
-            # plan may carry one that a change has since cleared. A standalone run derives them afresh.
-            raise Declined("the plan carries diagnostics")
+        if not runner.diagnostics_current():
+            # A load failure or a plugin's finding may have been cured by something no event reports (a
+            # plugin installed on PATH); a standalone run derives them afresh.
+            raise Declined("the plan carries diagnostics the daemon cannot keep current")
         if runner.reader() is None:
             raise Declined("the result store is not available")
         # A cycle run for this request is what a fresh run would do now; one from before it has since

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from hie_tasks.config import ConfigError, ExternalLibraryConfig, WasmLibraryConfig
 from hie_tasks.diagnostics import Diagnostic
+from hie_tasks.engine.checksites import EMPTY_SCOPE
 from hie_tasks.engine.interpreter import Plan, PlannedCheck, direct_selector_call
 from hie_tasks.engine.project import Project
 from hie_tasks.engine.results import CheckOutcome, RunReport, Totals
@@ -337,6 +338,18 @@ class CycleRunner:
         for path, is_dir in changed.items():
             focus |= index.affected(path, is_dir)
         return focus
+
+    def diagnostics_current(self) -> bool:
+        """Whether the plan's diagnostics are those a fresh plan would derive now. Empty-scope warnings over
+        built-in selectors are: the memo drops an answer on any change to what it listed, and a plan with
+        diagnostics is re-walked on every change. A load failure, a selector error or a plugin's selector
+        (opaque: what it read is unknown) may be cured by something no file event reports."""
+        plan = self.plan
+        if plan is None or not plan.diagnostics:
+            return True
+        memo = self._memo
+        return (memo is not None and not memo.opaque
+                and all(d.code == EMPTY_SCOPE and not d.is_error for d in plan.diagnostics))
 
     def replay_differs(self) -> bool:
         """Whether a fresh run now would not just replay the last report: some verdict in it is not yet
