@@ -363,7 +363,9 @@ class CycleRunner:
             positions: Iterable[int] = range(len(self._keys))
         else:
             positions = [self._positions[key] for key in ran]
-            self._uncached -= set(positions)
+            # Both `_run_kept` and `_run` show every check that did not run as the replay it now is: only
+            # what ran this cycle can be fresh (left in, a cycle would run on every request to replay them).
+            self._uncached = set()
         for at in positions:
             outcome, library = report.outcomes[at], self._runnable[at].library
             self._always.discard(at)

@@ -319,3 +319,22 @@ def test_a_directory_renamed_away_and_back_clears_its_empty_scope_warning(
     assert back.diagnostics == [] and runner.plan is not None and runner.plan.diagnostics == []
     assert verdicts(back.report) == fresh_verdicts(workspace)
     assert [o.status.value for o in back.report.outcomes] == ["pass", "pass"]
+
+
+def test_after_a_replay_cycle_nothing_is_left_to_replay(workspace: Path, harness_factory: Callable[[], Harness]) -> None:
+    """What the daemon asks before answering a no-op: once a cycle has shown the last fresh verdicts as
+    replayed, a fresh run would just replay that report, so no further cycle is due."""
+    setup(workspace)
+    h = harness_factory()
+    h.start()
+    h.write("alpha/util.py", "x = 2\n")
+    cycle = h.next_cycle()
+    assert reran_set(cycle) == ALPHA
+    runner = h.watcher.runner
+    with h.watcher.lock:
+        assert runner.replay_differs()
+        replayed = runner.run_cycle(99, {})
+        assert replayed.report is not None and all(o.cached for o in replayed.report.outcomes)
+        assert replayed.report.totals.cached == replayed.report.totals.total == 4
+        assert not runner.replay_differs()
+    assert verdicts(replayed.report) == fresh_verdicts(workspace)
