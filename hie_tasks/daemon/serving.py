@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import io
 import os
 import sys
@@ -37,6 +38,9 @@ from hie_tasks.lang.loader import SpecSet
 from hie_tasks.libraries.registry import Registry
 from hie_tasks.watch.cycle import CycleRunner
 from hie_tasks.watch.loop import Watcher
+
+#: Parsed command lines kept (a user types a handful of them; the memo is cleared when it is full).
+_PARSED_KEPT = 64
 
 
 class Declined(Exception):
@@ -143,20 +147,29 @@ class RunService:
         #: the last answer's output, kept for the next identical request on the same report (a no-op run
         #: re-asked is answered without rendering thousands of results again)
         self._rendered: tuple[RunReport | None, tuple[object, ...], dict[str, Any], bytes] | None = None
+        self._parsed: dict[tuple[tuple[str, ...], str], argparse.Namespace] = {}
 
     # ------------------------------------------------------------------ checks
 
     def _parse(self, argv: list[str], cwd: str) -> argparse.Namespace:
-        from hie_tasks.cli.main import build_parser
+        # Building the parser costs more than the rest of a no-op answer; what it makes of a command line
+        # depends on nothing else (the environment is the daemon's own: see the identity check).
+        key = (tuple(argv), cwd)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            from hie_tasks.cli.main import build_parser
 
-        sink: list[list[Any]] = []
-        stream = _Stream(2, sink, {})
-        try:
-            with _as_caller(cwd, {}, stream, stream, None):
-                args = build_parser(argv).parse_args(argv)
-        except SystemExit as exc:
-            raise Declined("the command line does not parse") from exc
-        return args
+            sink: list[list[Any]] = []
+            stream = _Stream(2, sink, {})
+            try:
+                with _as_caller(cwd, {}, stream, stream, None):
+                    parsed = build_parser(argv).parse_args(argv)
+            except SystemExit as exc:
+                raise Declined("the command line does not parse") from exc
+            if len(self._parsed) >= _PARSED_KEPT:
+                self._parsed.clear()
+            self._parsed[key] = parsed
+        return copy.copy(parsed)  # `execute` may set attributes on its namespace
 
     def _check_servable(self, args: argparse.Namespace, cwd: str) -> None:
         from hie_tasks.cli.common import CliError, resolve_spec
