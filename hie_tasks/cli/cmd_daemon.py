@@ -43,8 +43,10 @@ def _check_runtime_dir() -> str:
 
 
 def _serve_argv(args: argparse.Namespace, workspace: str) -> list[str]:
-    # The spec as the user names it, from the user's directory: runs print its path in those words.
-    argv = [sys.executable, "-m", "hie_tasks", "daemon", "serve", resolve_spec(args.file), "-w", workspace]
+    # The spec and the workspace as the user names them, from the user's directory: runs print the spec's
+    # path and `files` messages spell file paths in those words (`workspace` is only checked here).
+    named = ["-w", args.workspace] if args.workspace else []
+    argv = [sys.executable, "-m", "hie_tasks", "daemon", "serve", resolve_spec(args.file), *named]
     if args.cache_dir:
         argv += ["--cache-dir", os.path.abspath(args.cache_dir)]
     if args.module_cache:

@@ -31,7 +31,7 @@ from typing import Any
 
 from hie_tasks.daemon.protocol import RENDER_ENV, identity_env
 from hie_tasks.engine.interpreter import Plan
-from hie_tasks.engine.project import Project, ProjectOptions, default_workspace
+from hie_tasks.engine.project import Project, ProjectOptions, default_workspace, default_workspace_text
 from hie_tasks.engine.results import RunReport
 from hie_tasks.engine.runner import ProgressCallback
 from hie_tasks.lang.loader import SpecSet
@@ -195,6 +195,9 @@ class RunService:
             # Messages and locations print the spec path as it was given: `hielements.hie` and
             # `./hielements.hie` name the same file in different words.
             raise Declined(f"the spec is named {given!r} here and {project.spec_path!r} in the daemon")
+        if default_workspace_text(given, args.workspace) != project.workspace_text:
+            # Messages spell file paths from the workspace as it was named (`./src/a.py` vs `/repo/src/a.py`).
+            raise Declined("the workspace is named in other words here than in the daemon")
         resolved = ProjectOptions(workspace=workspace, cache_dir=cache_dir)
         if Project(spec_path, resolved).result_cache_dir() != project.result_cache_dir():
             raise Declined("another result store")

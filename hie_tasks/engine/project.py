@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 RESULT_CACHE_ENV = "HIE_TASKS_CACHE_DIR"
 DEFAULT_RESULT_CACHE = ".hie-cache"
 
-__all__ = ["ConfigError", "Project", "ProjectOptions", "default_workspace"]
+__all__ = ["ConfigError", "Project", "ProjectOptions", "default_workspace", "default_workspace_text"]
 
 
 def default_workspace(spec_path: str, workspace: str | None) -> str:
@@ -46,6 +46,17 @@ def default_workspace(spec_path: str, workspace: str | None) -> str:
     if os.path.isdir(spec_path):
         return os.path.abspath(spec_path)
     return os.path.abspath(os.path.dirname(spec_path) or ".")
+
+
+def default_workspace_text(spec_path: str, workspace: str | None) -> str:
+    """The workspace as upstream spells it when it prints file paths: `-w` exactly as given, else the spec's
+    directory as given (`.` for a bare file name). `./src/a.py` and `/repo/src/a.py` name the same file, but
+    a message is text that users and their scripts compare, so it keeps their words."""
+    if workspace:
+        return workspace
+    if os.path.isdir(spec_path):
+        return spec_path
+    return os.path.dirname(spec_path) or "."
 
 
 @dataclass
@@ -79,6 +90,7 @@ class Project:
         self.spec_path = spec_path
         self.options = options or ProjectOptions()
         self.workspace = default_workspace(spec_path, self.options.workspace)
+        self.workspace_text = default_workspace_text(spec_path, self.options.workspace)
         self.config: WorkspaceConfig | None = None
         self.config_warnings: list[Diagnostic] = []
         self._registry: Registry | None = None
@@ -121,7 +133,8 @@ class Project:
                 module_cache = ModuleCache(self.options.module_cache_dir)
             self._module_cache = module_cache
             self._registry = build_registry(
-                self.workspace, config, module_cache=module_cache, protected=(self.result_cache_dir(),)
+                self.workspace, config, module_cache=module_cache, protected=(self.result_cache_dir(),),
+                workspace_text=self.workspace_text,
             )
         return self._registry
 

@@ -66,14 +66,15 @@ def builtin_names() -> set[str]:
 
 def build_registry(
     workspace: str, config: WorkspaceConfig, *, module_cache: ModuleCache | None = None,
-    protected: tuple[str, ...] = (),
+    protected: tuple[str, ...] = (), workspace_text: str | None = None,
 ) -> Registry:
     """`protected`: paths no plugin may be granted write access to (the result store), beyond the ones
-    known here (hielements.toml, every configured .wasm, the module cache)."""
+    known here (hielements.toml, every configured .wasm, the module cache). `workspace_text`: the workspace
+    as the user named it (see `default_workspace_text`)."""
     # Imported here so that commands which never run a check (parse, validate) do not pay for wasmtime.
     from hie_tasks.libraries.builtin import builtin_libraries
 
-    registry = Registry(builtin_libraries())
+    registry = Registry(builtin_libraries(workspace_text))
     guarded = (*protected, *(e.path for e in config.libraries if isinstance(e, WasmLibraryConfig)))
     if config.file is not None:
         guarded += (config.file,)

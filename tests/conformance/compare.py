@@ -51,6 +51,8 @@ class Case:
     name: str
     cwd: Path
     file: str  # relative to cwd
+    #: more arguments for `run` (how the workspace is named: `-w .`, `-w /abs`, …)
+    run_args: tuple[str, ...] = ()
 
     def text(self) -> str:
         return (self.cwd / self.file).read_text(encoding="utf-8", errors="replace")
@@ -302,7 +304,7 @@ def compare_case(
                 )
 
             for _ in range(40):
-                again = _results(_json(run_oracle(oracle, case, ["run", case.file, "--format", "json"]).out))
+                again = _results(_json(run_oracle(oracle, case, ["run", case.file, *case.run_args, "--format", "json"]).out))
                 if again is not None and again not in seen:
                     seen.append(again)
                     if explained():
@@ -329,7 +331,7 @@ def compare_all(cases: Sequence[Case], *, oracle: Path, workers: int = 2, fresh:
     jobs: list[tuple[Case, list[str]]] = []
     for case in cases:
         jobs.append((case, ["check", case.file, "--format", "json"]))
-        jobs.append((case, ["run", case.file, "--format", "json"]))
+        jobs.append((case, ["run", case.file, *case.run_args, "--format", "json"]))
     with ThreadPoolExecutor(4) as pool:
         theirs = list(pool.map(lambda job: run_oracle(oracle, job[0], job[1]), jobs))
     ours = run_ours(jobs, workers=workers, fresh=fresh)

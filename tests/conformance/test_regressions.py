@@ -130,3 +130,51 @@ def test_messages_and_error_order_follow_upstream(tmp_path: Path) -> None:
         _, theirs = _theirs(tmp_path, "run", "t.hie", "--format", "json")
         assert isinstance(theirs, dict)
         assert [(r["status"], r["message"]) for r in theirs["results"]] == ours
+
+
+PATHS = """\
+element e:
+    scope s = files.folder_selector('src')
+    scope r = files.folder_selector('.')
+    scope d = files.folder_selector('./src/')
+    scope g = files.glob_selector('./docs/*.md')
+    scope f = files.file_selector('./src//a.py')
+    check files.max_size(s, 10)
+    check files.max_size(r, 40)
+    check files.max_size(d, 10)
+    check files.max_size(g, 2)
+    check files.max_size(f, 2)
+    check files.no_files_matching(s, '**/*.py')
+    check files.no_files_matching(r, 'src/*.py')
+    check files.no_files_matching(f, '*.py')
+"""
+
+
+@pytest.mark.parametrize("naming", ["spec-dir", "-w .", "-w ./", "-w abs", "from-parent", "-w ../ws"])
+def test_files_messages_spell_paths_from_the_workspace_as_given(tmp_path: Path, naming: str) -> None:
+    """Class `files:path-rendering`: upstream joins its workspace string with the selector's text (no
+    resolving), the glob crate drops a leading `./`, and the first file is the first in listing order."""
+    ws = tmp_path / "ws"
+    for rel, size in (("src/a.py", 50), ("src/sub/c.py", 6), ("src/a-b/y.py", 6), ("docs/g.md", 6)):
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws / rel).write_text("x" * size)
+    (ws / "t.hie").write_text(PATHS)
+    cwd, spec, extra = {
+        "spec-dir": (ws, "t.hie", []), "-w .": (ws, "t.hie", ["-w", "."]), "-w ./": (ws, "t.hie", ["-w", "./"]),
+        "-w abs": (ws, "t.hie", ["-w", str(ws)]), "from-parent": (tmp_path, "ws/t.hie", []),
+        "-w ../ws": (ws, "t.hie", ["-w", "../ws"]),
+    }[naming]
+    _, doc = _ours(cwd, "run", spec, *extra, "--format", "json")
+    assert isinstance(doc, dict)
+    ours = [r.get("message") for r in doc["results"]]
+    prefix = {"spec-dir": ".", "-w .": ".", "-w ./": ".", "-w abs": str(ws), "from-parent": "ws",
+              "-w ../ws": "../ws"}[naming]
+    assert ours[0] == f"File '{prefix}/src/a.py' exceeds maximum size (50 > 10 bytes)"
+    assert ours[1] == f"File '{prefix}/./src/a.py' exceeds maximum size (50 > 40 bytes)"
+    glob_prefix = "" if prefix == "." else prefix + "/"
+    assert ours[5] == (f"Found 3 files matching pattern '**/*.py': [\"{glob_prefix}src/a-b/y.py\", "
+                       f"\"{glob_prefix}src/a.py\", \"{glob_prefix}src/sub/c.py\"]")
+    if oracle_path() is not None:
+        _, theirs = _theirs(cwd, "run", spec, *extra, "--format", "json")
+        assert isinstance(theirs, dict)
+        assert [r.get("message") for r in theirs["results"]] == ours

@@ -71,3 +71,45 @@ def test_a_moved_checkout_replays_everything_with_messages_rerooted(tmp_path: Pa
     (moved / "docs" / "guide.md").write_text("# Guide, edited\n")
     proc = subprocess.run(argv, cwd=ROOT, env=project.env(), capture_output=True, text=True, timeout=60)
     assert parse_run(proc.returncode, proc.stdout, proc.stderr).rerun() == {"docs", "missing"}
+
+
+def _run_in(cwd: Path, *args: str) -> dict[str, dict[str, object]]:
+    import json
+
+    proc = subprocess.run([sys.executable, "-m", "hie_tasks", "run", *args, "-f", "json"], cwd=cwd,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"},
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    return {r["check"]: r for r in json.loads(proc.stdout)["results"]}
+
+
+def test_messages_follow_how_the_workspace_is_named_and_stay_relocatable(tmp_path: Path) -> None:
+    """`files` messages spell paths from the workspace as given (upstream's `./src/a.py`); the spelling is an
+    input, so naming the workspace differently reruns instead of replaying other words, and a relative
+    spelling replays unchanged in a moved checkout."""
+    ws = tmp_path / "a" / "ws"
+    (ws / "src").mkdir(parents=True)
+    (ws / "src" / "big.py").write_text("x" * 100)
+    (ws / "spec.hie").write_text("element e:\n    scope s = files.folder_selector('src')\n"
+                                 "    check files.max_size(s, 10)\n    check files.no_files_matching(s, '*.py')\n")
+    size, match = "files.max_size(s, 10)", "files.no_files_matching(s, '*.py')"
+    first = _run_in(ws, "spec.hie")
+    assert first[size]["message"] == "File './src/big.py' exceeds maximum size (100 > 10 bytes)"
+    assert first[match]["message"] == "Found 1 files matching pattern '*.py': [\"src/big.py\"]"
+    assert _run_in(ws, "spec.hie")[size]["cached"] == "local"
+    absolute = _run_in(ws, "spec.hie", "-w", str(ws))
+    assert absolute[size]["cached"] is False
+    assert absolute[size]["message"] == f"File '{ws}/src/big.py' exceeds maximum size (100 > 10 bytes)"
+    from_parent = _run_in(ws.parent, "ws/spec.hie")
+    assert from_parent[size]["message"] == "File 'ws/src/big.py' exceeds maximum size (100 > 10 bytes)"
+    assert from_parent[size]["cached"] is False
+    # One verdict is kept per check, so coming back to the first naming reruns once, then replays.
+    assert _run_in(ws, "spec.hie")[size]["message"] == first[size]["message"]
+    again = _run_in(ws, "spec.hie")
+    assert again[size]["cached"] == "local" and again[size]["message"] == first[size]["message"]
+
+    moved = tmp_path / "b" / "elsewhere" / "ws"
+    shutil.copytree(ws, moved)
+    replay = _run_in(moved, "spec.hie")
+    assert replay[size]["cached"] == "local" and replay[match]["cached"] == "local"
+    assert replay[size]["message"] == first[size]["message"]

@@ -14,6 +14,7 @@ from hie_tasks.libraries.builtin.rust import RustLibrary
 __all__ = ["FilesLibrary", "PythonLibrary", "RustLibrary", "builtin_libraries"]
 
 
-def builtin_libraries() -> list[Library]:
-    """Fresh instances of the three built-in libraries, in name order."""
-    return [FilesLibrary(), PythonLibrary(), RustLibrary()]
+def builtin_libraries(workspace_text: str | None = None) -> list[Library]:
+    """Fresh instances of the three built-in libraries, in name order; `workspace_text` is the workspace as
+    the user named it, which messages spell file paths from (None: absolute paths)."""
+    return [FilesLibrary(workspace_text=workspace_text), PythonLibrary(), RustLibrary()]

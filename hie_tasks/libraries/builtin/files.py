@@ -1,19 +1,20 @@
 """The built-in `files` library: select files by path, folder or glob, and check existence and size.
 
-Scope paths are absolute (the workspace is resolved once), normalised and sorted, so fingerprints and
-messages are deterministic; upstream kept the workspace string as given and directory-listing order.
+Scope paths are absolute (the workspace is resolved once), normalised and sorted, so fingerprints are
+deterministic; messages spell paths as upstream does, from the workspace as the user gave it (`pathtext`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin import glob as globbing
 from hie_tasks.libraries.builtin.args import integer_arg, scope_arg, string_arg
 from hie_tasks.libraries.builtin.docs import FILES_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
+from hie_tasks.libraries.builtin.pathtext import PathSpeller, glob_match_text
 from hie_tasks.libraries.builtin.sources import MAX_LOCATIONS
 from hie_tasks.libraries.builtin.walk import TOOL_DIRS, WalkRules, walk_files
 from hie_tasks.model.values import CheckResult, Location, Scope, ScopeKind, ScopeKindTag, Value
@@ -121,7 +122,16 @@ def rust_debug_str(text: str) -> str:
 _DEBUG_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
 
 
-def _no_files_matching(args: Sequence[Value], ctx: CallContext) -> CheckResult:
+def _match_base_text(scope: Scope, speller: PathSpeller) -> str:
+    """`_match_base` as upstream spells it: Rust's `parent()` of a file scope is `dirname`."""
+    if scope.kind.tag is ScopeKindTag.FOLDER:
+        return os.path.join(speller.text, scope.kind.text)
+    if scope.kind.tag is ScopeKindTag.FILE:
+        return os.path.dirname(os.path.join(speller.text, scope.kind.text))
+    return speller.text
+
+
+def _no_files_matching(args: Sequence[Value], ctx: CallContext, speller: PathSpeller) -> CheckResult:
     scope = _scope_arg(args, "no_files_matching", "E114")
     pattern = _name_arg(args, "no_files_matching", "E115")
     base = _match_base(scope, ctx.workspace)
@@ -132,23 +142,27 @@ def _no_files_matching(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     ctx.record_tree(globbing.literal_directory(base, pattern))
     if not matches:
         return CheckResult.passed()
-    shown = sorted(os.path.normpath(p) for p in matches)[:_SHOWN_MATCHES]
+    # Upstream lists the first matches in the crate's order (duplicates and all), spelled from its base.
+    base_text = _match_base_text(scope, speller)
+    shown = [glob_match_text(base_text, base, p) for p in matches[:_SHOWN_MATCHES]]
     listed = "[" + ", ".join(rust_debug_str(p) for p in shown) + "]"
     located = tuple(Location(os.path.normpath(p)) for p in sorted(matches)[:MAX_LOCATIONS])
     return CheckResult.failed(f"Found {len(matches)} files matching pattern '{pattern}': {listed}", located)
 
 
-def _max_size(args: Sequence[Value], ctx: CallContext) -> CheckResult:
+def _max_size(args: Sequence[Value], ctx: CallContext, speller: PathSpeller) -> CheckResult:
     scope = _scope_arg(args, "max_size", "E116")
     limit = integer_arg(args, 1, "E117", "max_size requires a number as second argument")
-    for path in scope.paths:
-        ctx.record_dep(path)
+    # No deps recorded: every path read here is in the scope, whose contents are already an input.
+    # Upstream stops at the first file over the limit in its walk's order; that file is the one named.
+    for path in speller.visiting_order(scope):
         try:
             size = os.stat(path).st_size
         except (OSError, ValueError):
             continue  # Vanished since selection: upstream skips it.
         if size > limit:
-            return CheckResult.failed(f"File '{path}' exceeds maximum size ({size} > {limit} bytes)")
+            shown = speller.in_scope(scope, path)
+            return CheckResult.failed(f"File '{shown}' exceeds maximum size ({size} > {limit} bytes)")
     return CheckResult.passed()
 
 
@@ -157,18 +171,53 @@ _SELECTORS: dict[str, SelectorFn] = {
     "folder_selector": _folder_selector,
     "glob_selector": _glob_selector,
 }
-_CHECKS: dict[str, CheckFn] = {
-    "exists": _exists,
-    "contains": _contains,
+#: Checks whose messages name files, spelled from the workspace as given (`FilesLibrary(workspace_text=…)`).
+_SPELLING_CHECKS: dict[str, Callable[[Sequence[Value], CallContext, PathSpeller], CheckResult]] = {
     "no_files_matching": _no_files_matching,
     "max_size": _max_size,
 }
 
 
+def _spelled_absolute(name: str) -> CheckFn:
+    def check(args: Sequence[Value], ctx: CallContext) -> CheckResult:
+        return _SPELLING_CHECKS[name](args, ctx, PathSpeller(ctx.workspace, ctx.workspace))
+
+    return check
+
+
+_CHECKS: dict[str, CheckFn] = {
+    "exists": _exists,
+    "contains": _contains,
+    **{name: _spelled_absolute(name) for name in _SPELLING_CHECKS},
+}
+
+
 class FilesLibrary(BuiltinLibrary):
     canonical_name = "files"
-    semantics_version = 1
+    semantics_version = 2
     selectors = _SELECTORS
     checks = _CHECKS
     doc = FILES_DOC
     unknown = ("E199", "Unknown function: files.{}", "Unknown check function: files.{}")
+
+    def __init__(self, name: str | None = None, *, workspace_text: str | None = None) -> None:
+        """`workspace_text`: the workspace as the user named it (`-w`, else the spec's directory), which
+        upstream's messages start file paths with; None spells them absolute."""
+        super().__init__(name)
+        self.workspace_text = workspace_text
+        self._spellers: dict[str, PathSpeller] = {}
+
+    def check(self, function: str, args: list[Value], ctx: CallContext) -> CheckResult:
+        spelling = _SPELLING_CHECKS.get(function)
+        if spelling is None:
+            return super().check(function, args, ctx)
+        speller = self._spellers.get(ctx.workspace)
+        if speller is None:
+            speller = self._spellers[ctx.workspace] = PathSpeller(ctx.workspace, self.workspace_text or ctx.workspace)
+        return spelling(args, ctx, speller)
+
+    def identity(self) -> str:
+        # Messages depend on the spelling; an absolute spelling of the workspace itself is relocated to the
+        # root marker like every identity, so stores stay valid at any checkout path.
+        base = super().identity()
+        return base if self.workspace_text is None else f"{base}:{self.workspace_text}"

@@ -25,6 +25,7 @@ from hie_tasks.libraries.builtin import glob as globbing
 from hie_tasks.libraries.builtin.args import scope_arg, string_arg
 from hie_tasks.libraries.builtin.docs import RUST_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
+from hie_tasks.libraries.builtin.pathtext import listing_order
 from hie_tasks.libraries.builtin.sources import (
     any_text,
     match_locations,
@@ -300,30 +301,6 @@ def _no_dependency(args: Sequence[Value], ctx: CallContext) -> CheckResult:
 _PUB_STRUCT = re.compile(rf"pub{WS}+struct{WS}+(\w+)")
 _PUB_ENUM = re.compile(rf"pub{WS}+enum{WS}+(\w+)")
 _NAMED_KINDS = ("struct:", "enum:", "trait:")
-
-
-def listing_order(paths: Sequence[str]) -> list[str]:
-    """`paths` in the order upstream's directory walk yields them: depth first, each directory's entries in
-    the order the file system lists them (our scopes are sorted instead). Which file comes "first" names the
-    type in `type_compatible`/`pipeline_connects` messages, so this order is upstream's, found against the
-    oracle on Debian's regex crate; a path whose directory cannot be listed keeps its sorted place."""
-    listings: dict[str, dict[str, int]] = {}
-
-    def index(parent: str, name: str) -> int:
-        listing = listings.get(parent)
-        if listing is None:
-            try:
-                listing = {entry: i for i, entry in enumerate(os.listdir(parent))}
-            except OSError:
-                listing = {}
-            listings[parent] = listing
-        return listing.get(name, len(listing))
-
-    def key(path: str) -> tuple[int, ...]:
-        parts = os.path.abspath(path).split(os.sep)
-        return tuple(index(os.sep.join(parts[:i]) or os.sep, parts[i]) for i in range(1, len(parts)))
-
-    return sorted(paths, key=key)
 
 
 def _primary_type(scope: Scope, ctx: CallContext) -> str | None:
