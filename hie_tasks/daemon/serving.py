@@ -30,8 +30,15 @@ from dataclasses import replace
 from typing import Any
 
 from hie_tasks.daemon.protocol import RENDER_ENV, identity_env
+from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.interpreter import Plan
-from hie_tasks.engine.project import Project, ProjectOptions, default_workspace, default_workspace_text
+from hie_tasks.engine.project import (
+    Project,
+    ProjectOptions,
+    default_workspace,
+    default_workspace_text,
+    ignore_in_git,
+)
 from hie_tasks.engine.results import RunReport
 from hie_tasks.engine.runner import ProgressCallback
 from hie_tasks.lang.loader import SpecSet
@@ -148,6 +155,8 @@ class RunService:
         #: re-asked is answered without rendering thousands of results again)
         self._rendered: tuple[RunReport | None, tuple[object, ...], dict[str, Any], bytes] | None = None
         self._parsed: dict[tuple[tuple[str, ...], str], argparse.Namespace] = {}
+        #: the spec's diagnostics after its calls were resolved: (spec, project, mode, diagnostics)
+        self._resolved: tuple[SpecSet, Project, str, list[Diagnostic]] | None = None
 
     # ------------------------------------------------------------------ checks
 
@@ -280,10 +289,19 @@ class RunService:
         def loader(_path: str, _ws: str | None, _json: bool, _opts: ProjectOptions | None, *,
                    calls: str = "errors") -> tuple[SpecSet, Project]:
             # What `load_spec_or_exit` adds: every call resolved against the (warm) libraries' catalogs.
+            # That depends on the spec and the project's libraries only, both objects replaced when they
+            # change, so it is done once per pair (at 2k checks it cost more than the rest of an edit's cycle).
             if calls != "off":
                 from hie_tasks.cli.loading import resolve_spec_calls
 
-                resolve_spec_calls(served_spec, warm, as_errors=calls == "errors")
+                kept = self._resolved
+                if kept is not None and kept[0] is spec and kept[1] is runner.project and kept[2] == calls:
+                    served_spec.diagnostics[:] = kept[3]
+                    if warm.options.use_store and os.path.isdir(warm.result_cache_dir()):
+                        ignore_in_git(warm.result_cache_dir())  # as resolving does, should it have gone
+                else:
+                    resolve_spec_calls(served_spec, warm, as_errors=calls == "errors")
+                    self._resolved = (spec, runner.project, calls, list(served_spec.diagnostics))
             return served_spec, warm
 
         chunks: list[list[Any]] = []
