@@ -41,6 +41,7 @@ from hie_tasks.engine.project import (
 )
 from hie_tasks.engine.results import RunReport
 from hie_tasks.engine.runner import ProgressCallback
+from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.lang.loader import SpecSet
 from hie_tasks.libraries.registry import Registry
 from hie_tasks.watch.cycle import CycleRunner
@@ -94,6 +95,11 @@ class WarmProject(Project):
 
     def registry(self) -> Registry:
         return self._runner.project.registry()
+
+    def session(self) -> IncrementalSession:
+        # The warm session and its store: `execute` asks for a session (to put a remote cache behind it), and
+        # a store opened for each answer, never closed, cost two file descriptors per request.
+        return self._runner.project.session()
 
     def plan(self, spec: SpecSet) -> Plan:
         assert self._runner.plan is not None
@@ -212,6 +218,15 @@ class RunService:
             raise Declined("another result store")
         if module_cache is not None and module_cache != project.options.module_cache_dir:
             raise Declined("another module cache")
+        from hie_tasks.remote.settings import RemoteSettingsError, resolve
+
+        try:
+            remote = resolve(project.workspace, project.config.cache if project.config is not None else None)
+        except RemoteSettingsError as exc:
+            raise Declined("the remote cache settings are in error") from exc
+        if remote is not None:
+            # Its verdicts (and their counts in the report) come from a server the warm cycles never asked.
+            raise Declined("a remote verdict cache is configured")
 
     def _bring_up_to_date(self) -> None:
         watcher, runner = self.watcher, self.watcher.runner

@@ -379,3 +379,42 @@ def test_inputs_outside_the_workspace_are_confirmed_by_stat(
         assert [(r["check"], r["status"], r["cached"]) for r in got["results"]] == [
             (r["check"], r["status"], r["cached"]) for r in want["results"]]
         assert warm.code == cold.code and got == want
+
+
+def _store_descriptors(pid: int) -> int:
+    found = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found += "results.sqlite" in os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors through /proc")
+def test_answering_opens_no_store_per_request(workspace: Path, daemon_factory: DaemonFactory) -> None:
+    """A long-lived daemon answers thousands of runs: each answer uses the warm store, never a new one
+    (one per request, left open, ran a daemon out of file descriptors)."""
+    d = daemon_factory(workspace)
+    d.start()
+    assert d.pid is not None
+    assert d.cli("run", "-f", "json").code == 0
+    before = _store_descriptors(d.pid)
+    for n in range(5):
+        (workspace / "src/a.py").write_text(f"a = {n}\n")
+        assert d.cli("run", "-f", "json").code == 0
+        assert d.cli("run").code == 0
+    assert d.served() == 11
+    assert _store_descriptors(d.pid) == before
+
+
+def test_a_configured_remote_cache_is_left_to_standalone_runs(workspace: Path, daemon_factory: DaemonFactory) -> None:
+    """The daemon's cycles never ask a remote verdict cache: a run that would is not the daemon's to answer."""
+    d = daemon_factory(workspace)
+    d.env = {**d.env, "HIE_TASKS_REMOTE_CACHE": "grpc://127.0.0.1:1"}  # unreachable: runs go on without it
+    d.start()
+    warm = d.cli("run", "-f", "json")
+    cold = d.cli("run", "-f", "json", standalone=True)
+    assert d.served() == 0 and d.status()["last_declined"] == "a remote verdict cache is configured"
+    assert (warm.code, warm.err) == (cold.code, cold.err)
+    assert json_of(warm)["summary"]["total"] == json_of(cold)["summary"]["total"] == 4
