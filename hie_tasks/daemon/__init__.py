@@ -7,9 +7,9 @@ date with the journal and runs the very code of a standalone run on it, so the a
 byte for byte apart from durations. Whenever the daemon cannot be sure — no daemon, another version,
 another environment, events lost, any error at all — the client silently runs standalone.
 
-Rooms: `protocol` (framing, socket location, identity; standard library only), `client` (what `run`
-imports: standard library only, a few milliseconds), `server` (the socket loop), `serving` (a run request
-executed on the warm state).
+Rooms: `protocol` (framing, socket location, identity; standard library only), `wire` (the messages'
+JSON, without the `json` module and the `re` it brings), `client` (what `run` imports: standard library
+only, a few milliseconds), `server` (the socket loop), `serving` (a run request executed on the warm state).
 
 Protocol (version `PROTOCOL`): one request per connection over a Unix stream socket. Every message is a
 4-byte big-endian length followed by that many bytes of UTF-8 JSON (an object). The request carries the

@@ -2,18 +2,18 @@
 
 Imported by every `hie-tasks run` (through `client`), so it uses only modules that are already loaded at
 interpreter start or cost microseconds: `_socket` rather than `socket` (which pulls in `selectors` and
-`enum`), `json` for the messages.
+`enum`), `wire` rather than `json` (which pulls in `re` and compiles patterns), `int.to_bytes` rather
+than `struct`.
 """
 
 from __future__ import annotations
 
 import _socket
-import json
 import os
 import stat
-import struct
 import sys
 
+from hie_tasks.daemon import wire
 from hie_tasks.version import __version__
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
@@ -116,17 +116,19 @@ def send_message(sock: _socket.socket, message: dict[str, Any], payload: bytes |
     own, announced by the message's `payload` field, so it is never escaped into and out of JSON."""
     if payload is not None:
         message = {**message, "payload": len(payload)}
-    data = json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogateescape")
-    sock.sendall(struct.pack(">I", len(data)) + data)
+    data = wire.encode(message).encode("utf-8", "surrogateescape")
+    if len(data) > MAX_FRAME or (payload is not None and len(payload) > MAX_FRAME):
+        raise ProtocolError(f"a message over the limit of {MAX_FRAME} bytes")
+    sock.sendall(len(data).to_bytes(4, "big") + data)
     if payload is not None:
-        sock.sendall(struct.pack(">I", len(payload)) + payload)
+        sock.sendall(len(payload).to_bytes(4, "big") + payload)
 
 
 def recv_payload(sock: _socket.socket, message: dict[str, Any]) -> bytes:
     """The raw frame a message announced (b"" when it announced none)."""
     if "payload" not in message:
         return b""
-    (size,) = struct.unpack(">I", _recv_exact(sock, 4))
+    size = int.from_bytes(_recv_exact(sock, 4), "big")
     if size != message["payload"] or size > MAX_FRAME:
         raise ProtocolError("the payload frame does not match its announcement")
     return _recv_exact(sock, size)
@@ -144,11 +146,11 @@ def _recv_exact(sock: _socket.socket, size: int) -> bytes:
 
 
 def recv_message(sock: _socket.socket) -> dict[str, Any]:
-    (size,) = struct.unpack(">I", _recv_exact(sock, 4))
+    size = int.from_bytes(_recv_exact(sock, 4), "big")
     if size > MAX_FRAME:
         raise ProtocolError(f"a message of {size} bytes is over the limit of {MAX_FRAME}")
     try:
-        message = json.loads(_recv_exact(sock, size).decode("utf-8", "surrogateescape"))
+        message = wire.decode(_recv_exact(sock, size).decode("utf-8", "surrogateescape"))
     except ValueError as exc:
         raise ProtocolError(f"not a JSON message: {exc}") from exc
     if not isinstance(message, dict):
@@ -161,8 +163,9 @@ def peer_uid(sock: _socket.socket) -> int | None:
     option = getattr(_socket, "SO_PEERCRED", None)
     if option is None or not sys.platform.startswith("linux"):
         return None
-    _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(_socket.SOL_SOCKET, option, struct.calcsize("3i")))
-    return int(uid)
+    # struct ucred {pid_t pid; uid_t uid; gid_t gid;}: three native 32-bit integers
+    cred = sock.getsockopt(_socket.SOL_SOCKET, option, 12)
+    return int.from_bytes(cred[4:8], sys.byteorder)
 
 
 def check_peer(sock: _socket.socket) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import io
 import os
 import sys
@@ -29,14 +30,25 @@ from dataclasses import replace
 from typing import Any
 
 from hie_tasks.daemon.protocol import RENDER_ENV, identity_env
+from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.interpreter import Plan
-from hie_tasks.engine.project import Project, ProjectOptions, default_workspace, default_workspace_text
+from hie_tasks.engine.project import (
+    Project,
+    ProjectOptions,
+    default_workspace,
+    default_workspace_text,
+    ignore_in_git,
+)
 from hie_tasks.engine.results import RunReport
 from hie_tasks.engine.runner import ProgressCallback
+from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.lang.loader import SpecSet
 from hie_tasks.libraries.registry import Registry
 from hie_tasks.watch.cycle import CycleRunner
 from hie_tasks.watch.loop import Watcher
+
+#: Parsed command lines kept (a user types a handful of them; the memo is cleared when it is full).
+_PARSED_KEPT = 64
 
 
 class Declined(Exception):
@@ -83,6 +95,11 @@ class WarmProject(Project):
 
     def registry(self) -> Registry:
         return self._runner.project.registry()
+
+    def session(self) -> IncrementalSession:
+        # The warm session and its store: `execute` asks for a session (to put a remote cache behind it), and
+        # a store opened for each answer, never closed, cost two file descriptors per request.
+        return self._runner.project.session()
 
     def plan(self, spec: SpecSet) -> Plan:
         assert self._runner.plan is not None
@@ -143,20 +160,31 @@ class RunService:
         #: the last answer's output, kept for the next identical request on the same report (a no-op run
         #: re-asked is answered without rendering thousands of results again)
         self._rendered: tuple[RunReport | None, tuple[object, ...], dict[str, Any], bytes] | None = None
+        self._parsed: dict[tuple[tuple[str, ...], str], argparse.Namespace] = {}
+        #: the spec's diagnostics after its calls were resolved: (spec, project, mode, diagnostics)
+        self._resolved: tuple[SpecSet, Project, str, list[Diagnostic]] | None = None
 
     # ------------------------------------------------------------------ checks
 
     def _parse(self, argv: list[str], cwd: str) -> argparse.Namespace:
-        from hie_tasks.cli.main import build_parser
+        # Building the parser costs more than the rest of a no-op answer; what it makes of a command line
+        # depends on nothing else (the environment is the daemon's own: see the identity check).
+        key = (tuple(argv), cwd)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            from hie_tasks.cli.main import build_parser
 
-        sink: list[list[Any]] = []
-        stream = _Stream(2, sink, {})
-        try:
-            with _as_caller(cwd, {}, stream, stream, None):
-                args = build_parser(argv).parse_args(argv)
-        except SystemExit as exc:
-            raise Declined("the command line does not parse") from exc
-        return args
+            sink: list[list[Any]] = []
+            stream = _Stream(2, sink, {})
+            try:
+                with _as_caller(cwd, {}, stream, stream, None):
+                    parsed = build_parser(argv).parse_args(argv)
+            except SystemExit as exc:
+                raise Declined("the command line does not parse") from exc
+            if len(self._parsed) >= _PARSED_KEPT:
+                self._parsed.clear()
+            self._parsed[key] = parsed
+        return copy.copy(parsed)  # `execute` may set attributes on its namespace
 
     def _check_servable(self, args: argparse.Namespace, cwd: str) -> None:
         from hie_tasks.cli.common import CliError, resolve_spec
@@ -190,6 +218,15 @@ class RunService:
             raise Declined("another result store")
         if module_cache is not None and module_cache != project.options.module_cache_dir:
             raise Declined("another module cache")
+        from hie_tasks.remote.settings import RemoteSettingsError, resolve
+
+        try:
+            remote = resolve(project.workspace, project.config.cache if project.config is not None else None)
+        except RemoteSettingsError as exc:
+            raise Declined("the remote cache settings are in error") from exc
+        if remote is not None:
+            # Its verdicts (and their counts in the report) come from a server the warm cycles never asked.
+            raise Declined("a remote verdict cache is configured")
 
     def _bring_up_to_date(self) -> None:
         watcher, runner = self.watcher, self.watcher.runner
@@ -199,10 +236,10 @@ class RunService:
             raise Declined("the spec or the configuration does not load")
         if runner.last_report is None or runner.plan is None:
             raise Declined("nothing has run yet")
-        if runner.plan.diagnostics:
-            # Plan-time findings (an empty scope, a missing grant) are derived from the whole plan; a kept
-            # plan may carry one that a change has since cleared. A standalone run derives them afresh.
-            raise Declined("the plan carries diagnostics")
+        if not runner.diagnostics_current():
+            # A load failure or a plugin's finding may have been cured by something no event reports (a
+            # plugin installed on PATH); a standalone run derives them afresh.
+            raise Declined("the plan carries diagnostics the daemon cannot keep current")
         if runner.reader() is None:
             raise Declined("the result store is not available")
         # A cycle run for this request is what a fresh run would do now; one from before it has since
@@ -267,10 +304,19 @@ class RunService:
         def loader(_path: str, _ws: str | None, _json: bool, _opts: ProjectOptions | None, *,
                    calls: str = "errors") -> tuple[SpecSet, Project]:
             # What `load_spec_or_exit` adds: every call resolved against the (warm) libraries' catalogs.
+            # That depends on the spec and the project's libraries only, both objects replaced when they
+            # change, so it is done once per pair (at 2k checks it cost more than the rest of an edit's cycle).
             if calls != "off":
                 from hie_tasks.cli.loading import resolve_spec_calls
 
-                resolve_spec_calls(served_spec, warm, as_errors=calls == "errors")
+                kept = self._resolved
+                if kept is not None and kept[0] is spec and kept[1] is runner.project and kept[2] == calls:
+                    served_spec.diagnostics[:] = kept[3]
+                    if warm.options.use_store and os.path.isdir(warm.result_cache_dir()):
+                        ignore_in_git(warm.result_cache_dir())  # as resolving does, should it have gone
+                else:
+                    resolve_spec_calls(served_spec, warm, as_errors=calls == "errors")
+                    self._resolved = (spec, runner.project, calls, list(served_spec.diagnostics))
             return served_spec, warm
 
         chunks: list[list[Any]] = []

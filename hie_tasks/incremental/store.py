@@ -56,6 +56,13 @@ BUSY_TIMEOUT_MS = 30_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 #: Damaged stores moved aside that are kept for inspection; older ones are deleted (they would pile up).
 KEEP_CORRUPT = 3
+#: Store files this process has open connections to (real path → how many). POSIX record locks belong to the
+#: process, and closing *any* descriptor of a file drops all of them: a header read by a second store in the
+#: same process (the daemon's reader beside its session) would silently release SQLite's shared lock of the
+#: first, and another process closing its connection would then think itself the last one and delete the WAL
+#: under our feet ("file is not a database"). A file SQLite has open here was already checked.
+_LIVE: dict[str, int] = {}
+_LIVE_LOCK = threading.Lock()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -316,7 +323,20 @@ class ResultStore:
                 f"cannot create the result cache directory '{root_dir}': {exc.strerror or exc}; "
                 "run with --no-cache or point the cache at a writable directory"
             ) from exc
-        self._conn = self._open_checked()
+        self._live_key: str | None = os.path.realpath(self.path)
+        with _LIVE_LOCK:
+            self._conn = self._open_checked(skip_header=_LIVE.get(self._live_key, 0) > 0)
+            _LIVE[self._live_key] = _LIVE.get(self._live_key, 0) + 1
+
+    def _release_live(self) -> None:
+        key, self._live_key = self._live_key, None
+        if key is not None:
+            with _LIVE_LOCK:
+                left = _LIVE.get(key, 1) - 1
+                if left > 0:
+                    _LIVE[key] = left
+                else:
+                    _LIVE.pop(key, None)
 
     @classmethod
     def try_open(cls, root_dir: str) -> tuple[ResultStore | None, list[str]]:
@@ -353,8 +373,8 @@ class ResultStore:
             return "it is not a SQLite database (unexpected file header)"
         return None
 
-    def _open_checked(self) -> sqlite3.Connection:
-        header = self._header_problem()
+    def _open_checked(self, skip_header: bool = False) -> sqlite3.Connection:
+        header = None if skip_header else self._header_problem()
         if header is not None:
             self._move_aside(header)
         conn: sqlite3.Connection | None = None
@@ -787,6 +807,7 @@ class ResultStore:
                 self._conn.close()
             except sqlite3.Error:
                 pass
+            self._release_live()
             try:
                 self._move_aside(problem)
             except StoreUnavailable as exc:
@@ -795,6 +816,7 @@ class ResultStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+            self._release_live()
 
 
 def looks_corrupt(exc: sqlite3.Error) -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from hie_tasks.config import ConfigError, ExternalLibraryConfig, WasmLibraryConfig
 from hie_tasks.diagnostics import Diagnostic
+from hie_tasks.engine.checksites import EMPTY_SCOPE
 from hie_tasks.engine.interpreter import Plan, PlannedCheck, direct_selector_call
 from hie_tasks.engine.project import Project
 from hie_tasks.engine.results import CheckOutcome, RunReport, Totals
@@ -38,6 +39,7 @@ from hie_tasks.watch.index import (
     CheckInputs,
     ReverseIndex,
     ScopeInputs,
+    absolute,
     build_index,
     check_inputs,
     plan_scope_inputs,
@@ -300,9 +302,13 @@ class CycleRunner:
             self._memo = None
         memo = self._selector_memo()
         previous = self.plan
-        if (previous is not None and not full and not previous.diagnostics and not memo.opaque
-                and memo.invalidate(classify(changed, memo.listed())) == 0):
-            return previous, False
+        if previous is not None and not full:
+            # Always drop what the burst affects, even when the spec is walked again anyway (the plan carries
+            # diagnostics, a plugin's selector made it opaque): the walk answers from the memo, and an answer
+            # kept past its change would carry the old scope — and its W010 "empty scope" — into the new plan.
+            dropped = memo.invalidate(classify(changed, memo.listed()))
+            if dropped == 0 and not previous.diagnostics and not memo.opaque:
+                return previous, False
         memo.begin_plan()
         plan = self.project.plan_with(self.spec, memo)
         cycle.selectors_evaluated = memo.evaluated
@@ -333,6 +339,18 @@ class CycleRunner:
             focus |= index.affected(path, is_dir)
         return focus
 
+    def diagnostics_current(self) -> bool:
+        """Whether the plan's diagnostics are those a fresh plan would derive now. Empty-scope warnings over
+        built-in selectors are: the memo drops an answer on any change to what it listed, and a plan with
+        diagnostics is re-walked on every change. A load failure, a selector error or a plugin's selector
+        (opaque: what it read is unknown) may be cured by something no file event reports."""
+        plan = self.plan
+        if plan is None or not plan.diagnostics:
+            return True
+        memo = self._memo
+        return (memo is not None and not memo.opaque
+                and all(d.code == EMPTY_SCOPE and not d.is_error for d in plan.diagnostics))
+
     def replay_differs(self) -> bool:
         """Whether a fresh run now would not just replay the last report: some verdict in it is not yet
         shown as replayed, or some check (an error, an impure library) runs on every run."""
@@ -345,7 +363,9 @@ class CycleRunner:
             positions: Iterable[int] = range(len(self._keys))
         else:
             positions = [self._positions[key] for key in ran]
-            self._uncached -= set(positions)
+            # Both `_run_kept` and `_run` show every check that did not run as the replay it now is: only
+            # what ran this cycle can be fresh (left in, a cycle would run on every request to replay them).
+            self._uncached = set()
         for at in positions:
             outcome, library = report.outcomes[at], self._runnable[at].library
             self._always.discard(at)
@@ -481,19 +501,19 @@ class CycleRunner:
             recorded = dict(self._recorded)
             for key, (planned, outcome) in current.items():
                 recorded.pop(key, None)
-                self._record_reads(recorded, store, key, planned, outcome)
+                self._record_reads(recorded, store, key, planned, outcome, self.workspace)
             self._recorded = recorded
             return
         current = {check_key(p): (p, o) for p, o in zip(_runnable(plan), report.outcomes, strict=True)}
         recorded = {k: v for k, v in self._recorded.items() if k in current and (ran is None or k not in ran)}
         for key, (planned, outcome) in current.items():
             if ran is None or key in ran:
-                self._record_reads(recorded, store, key, planned, outcome)
+                self._record_reads(recorded, store, key, planned, outcome, self.workspace)
         self._recorded = recorded
 
     @staticmethod
     def _record_reads(recorded: dict[CheckKey, CheckInputs], store: ResultStore | None, key: CheckKey,
-                      planned: PlannedCheck, outcome: CheckOutcome) -> None:
+                      planned: PlannedCheck, outcome: CheckOutcome, workspace: str) -> None:
         if store is None:
             return
         library = planned.library
@@ -501,9 +521,13 @@ class CycleRunner:
             return
         stored = store.get_verdict(key.storage_key())
         if stored is not None:
+            # The store keeps paths relative to the workspace (fingerprints survive moving it); the index and
+            # the file events speak absolute paths. Left relative, every recorded read would look like an
+            # input outside the workspace: never matched by an event, and stat-ed on every daemon request.
             recorded[key] = CheckInputs(
-                files=frozenset(stored.deps),
-                trees=frozenset(TreeDep(root, tuple(sfx), tuple(exc)) for root, sfx, exc, _d in stored.trees),
+                files=frozenset(absolute(workspace, p) for p in stored.deps),
+                trees=frozenset(TreeDep(absolute(workspace, root), tuple(sfx), tuple(exc))
+                                for root, sfx, exc, _d in stored.trees),
             )
 
     def close(self) -> None:

@@ -35,7 +35,7 @@ class CheckInputs:
     trees: frozenset[TreeDep] = frozenset()
 
 
-def _absolute(workspace: str, path: str) -> str:
+def absolute(workspace: str, path: str) -> str:
     return os.path.normpath(os.path.join(workspace, path))
 
 
@@ -60,17 +60,17 @@ def kind_inputs(scope: Scope, workspace: str) -> CheckInputs:
     """A superset of what any selector of this kind can have read, from the text the spec wrote."""
     tag, text = scope.kind.tag, scope.kind.text
     if tag is ScopeKindTag.FILE:
-        return CheckInputs(files=frozenset({_absolute(workspace, text)}))
+        return CheckInputs(files=frozenset({absolute(workspace, text)}))
     if tag is ScopeKindTag.FOLDER:
-        return CheckInputs(trees=frozenset({TreeDep(_absolute(workspace, text))}))
+        return CheckInputs(trees=frozenset({TreeDep(absolute(workspace, text))}))
     return CheckInputs(trees=frozenset({TreeDep(literal_directory(workspace, text))}))
 
 
 def context_inputs(ctx: CallContext) -> CheckInputs:
     ws = ctx.workspace
     return CheckInputs(
-        files=frozenset(_absolute(ws, d) for d in ctx.deps),
-        trees=frozenset(TreeDep(_absolute(ws, t.root), t.suffixes, t.exclude) for t in ctx.trees),
+        files=frozenset(absolute(ws, d) for d in ctx.deps),
+        trees=frozenset(TreeDep(absolute(ws, t.root), t.suffixes, t.exclude) for t in ctx.trees),
     )
 
 
@@ -188,7 +188,7 @@ class ScopeInputs:
         found = self._memo.get(scope)
         if found is None:
             # Selectors return absolute, normalised paths; only other libraries' relative ones need joining.
-            files = frozenset(p if p.startswith(os.sep) else _absolute(self.workspace, p) for p in scope.paths)
+            files = frozenset(p if p.startswith(os.sep) else absolute(self.workspace, p) for p in scope.paths)
             selectors = self.sources.get(scope) or [kind_inputs(scope, self.workspace)]
             found = _merge([CheckInputs(files=files), *selectors])
             self._memo[scope] = found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -56,8 +57,8 @@ def _append(path: Path, text: str) -> None:
     path.write_text(path.read_text() + text)
 
 
-#: (what the step does, the edit, whether the daemon serves the run that follows)
-STEPS: list[tuple[str, Callable[[Path], object], bool | None]] = [
+#: (what the step does, the edit, whether the daemon serves the run that follows: all but a broken spec or config)
+STEPS: list[tuple[str, Callable[[Path], object], bool]] = [
     ("nothing changed", lambda ws: None, True),
     ("nothing changed again", lambda ws: None, True),
     ("edit a file", lambda ws: (ws / "src/a.py").write_text("a = 2\n"), True),
@@ -65,17 +66,24 @@ STEPS: list[tuple[str, Callable[[Path], object], bool | None]] = [
     ("add a file", lambda ws: (ws / "src/new.py").write_text("n = 1\n"), True),
     ("delete a file", lambda ws: (ws / "src/b.py").unlink(), True),
     ("rename a file", lambda ws: (ws / "src/new.py").rename(ws / "src/b.py"), True),
-    # With src/pkg gone its scope is empty (warning W010), and a plan carrying diagnostics is run standalone;
-    # from here on the daemon may serve or decline (None): either way the answer must equal standalone's.
-    ("rename a directory", lambda ws: (ws / "src/pkg").rename(ws / "src/pkg2"), None),
-    ("rename it back", lambda ws: (ws / "src/pkg2").rename(ws / "src/pkg"), None),
-    ("edit the spec", lambda ws: _append(ws / "hielements.hie", "    check files.exists(src, 'new.py')\n"), None),
-    ("edit the config", lambda ws: _append(ws / "hielements.toml", "# edited\n"), None),
+    # With src/pkg gone its scope is empty (warning W010); renamed back, the warning must be gone again.
+    ("rename a directory", lambda ws: (ws / "src/pkg").rename(ws / "src/pkg2"), True),
+    ("rename it back", lambda ws: (ws / "src/pkg2").rename(ws / "src/pkg"), True),
+    ("add a folder of files", lambda ws: write_tree(ws, {"src/sub/d.py": "d = 1\n", "src/sub/e.py": "e\n" * 30}), True),
+    ("replace a file by a directory", lambda ws: ((ws / "src/b.py").unlink(), (ws / "src/b.py").mkdir(),
+                                                   (ws / "src/b.py/inner.py").write_text("i = 1\n")), True),
+    ("delete a folder", lambda ws: shutil.rmtree(ws / "src/sub"), True),
+    ("and the directory back to a file", lambda ws: (shutil.rmtree(ws / "src/b.py"),
+                                                     (ws / "src/b.py").write_text("b = 1\n")), True),
+    ("edit the spec", lambda ws: _append(ws / "hielements.hie", "    check files.exists(src, 'new.py')\n"), True),
+    ("edit the config", lambda ws: _append(ws / "hielements.toml", "# edited\n"), True),
+    ("a config that warns", lambda ws: _append(ws / "hielements.toml",
+                                               '[libraries."not-a-name"]\nexecutable = "/bin/true"\n'), True),
     ("break the spec", lambda ws: _append(ws / "hielements.hie", "element broken(\n"), False),
-    ("fix the spec", lambda ws: (ws / "hielements.hie").write_text(SPEC), None),
+    ("fix the spec", lambda ws: (ws / "hielements.hie").write_text(SPEC), True),
     ("break the config", lambda ws: _append(ws / "hielements.toml", "[libraries\n"), False),
-    ("fix the config", lambda ws: (ws / "hielements.toml").write_text("# configuration\n"), None),
-    ("a file touched, same contents", lambda ws: os.utime(ws / "src/b.py"), None),
+    ("fix the config", lambda ws: (ws / "hielements.toml").write_text("# configuration\n"), True),
+    ("a file touched, same contents", lambda ws: os.utime(ws / "src/b.py"), True),
 ]
 
 
@@ -91,17 +99,15 @@ def test_daemon_and_standalone_give_the_same_json_across_edits(
         before = d.served()
         warm = d.cli("run", "-f", "json")
         cold = d.cli("run", "-f", "json", "--cache-dir", str(reference_store), standalone=True)
-        if served is not None:
-            assert d.served() == before + served, what
-        served = served if served is not None else d.served() > before
+        assert d.served() == before + served, (what, d.status()["last_declined"])
         assert (warm.code, warm.err) == (cold.code, cold.err), what
-        if warm.out or cold.out:
-            if served:
-                assert json_of(warm) == json_of(cold), what
-            else:
-                # Declined: the client ran standalone after the daemon's catch-up cycle recorded verdicts in
-                # the store, so it replays what the reference (an older copy of the store) reruns.
-                assert _uncached(json_of(warm)) == _uncached(json_of(cold)), what
+        assert warm.out and cold.out, what
+        if served:
+            assert json_of(warm) == json_of(cold), what
+        else:
+            # Declined: the client ran standalone after the daemon's catch-up cycle recorded verdicts in
+            # the store, so it replays what the reference (an older copy of the store) reruns.
+            assert _uncached(json_of(warm)) == _uncached(json_of(cold)), what
 
 
 def _uncached(doc: Any) -> Any:
@@ -210,6 +216,78 @@ def test_the_socket_is_private(workspace: Path, runtime: Path, daemon_factory: D
             protocol.connect(str(foreign / "x.sock"), 1.0)
 
 
+def _as_other_user(uid: int, cwd: str, attempt: Callable[[], str]) -> str:
+    """`attempt()` in a forked child running as `uid` from `cwd` (entered while still root, so only `cwd`'s
+    own permissions stand between it and a relative path; no interpreter to start: /root is not theirs)."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 0
+        try:
+            os.close(read_end)
+            os.chdir(cwd)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.write(write_end, attempt().encode())
+        except BaseException as exc:
+            os.write(write_end, f"child failed: {exc!r}".encode())
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as fh:
+        said = fh.read().decode()
+    os.waitpid(pid, 0)
+    return said
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can act as another user")
+def test_another_user_can_neither_reach_the_socket_nor_be_answered(
+    workspace: Path, runtime: Path, daemon_factory: DaemonFactory
+) -> None:
+    """A real other uid: the 0700 directory keeps it from the socket, and were the directory and the socket
+    opened up, the daemon's peer check (SO_PEERCRED) still closes the connection without an answer."""
+    import _socket
+    import struct
+
+    d = daemon_factory(workspace)
+    d.start()
+    sock_path = str(d.status()["socket"])
+    directory = os.path.dirname(sock_path)
+    request = {**protocol.hello(str(workspace), str(workspace / "hielements.hie"), "run"),
+               "argv": ["run", "-f", "json"], "cwd": str(workspace), "env": dict(d.env), "stdout": {}, "stderr": {}}
+    frame = json.dumps(request).encode()
+    frame = struct.pack(">I", len(frame)) + frame
+
+    def attempt() -> str:
+        conn = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        conn.settimeout(20)
+        try:
+            conn.connect(os.path.basename(sock_path))
+        except PermissionError:
+            return "refused"
+        try:  # the daemon checks the peer first and hangs up: the send itself may meet a closed socket
+            conn.sendall(frame)
+            answer = conn.recv(1 << 16)
+        except (BrokenPipeError, ConnectionResetError):
+            return "closed"
+        return "closed" if answer == b"" else "answered " + answer[:200].decode(errors="replace")
+
+    before = d.served()
+    assert _as_other_user(4242, directory, attempt) == "refused"
+    os.chmod(directory, 0o711)
+    os.chmod(sock_path, 0o666)
+    try:
+        assert _as_other_user(4242, directory, attempt) == "closed"
+    finally:
+        os.chmod(sock_path, 0o600)
+        os.chmod(directory, 0o700)
+    # We, the owner, are still answered by the very same daemon.
+    assert d.cli("run", "-f", "json").code == 0
+    assert d.served() == before + 1
+
+
 def test_a_daemon_of_another_version_is_ignored(workspace: Path, tmp_path: Path, daemon_factory: DaemonFactory
                                                 ) -> None:
     """A real daemon from another installation (a copy of the package reporting another version)."""
@@ -301,3 +379,42 @@ def test_inputs_outside_the_workspace_are_confirmed_by_stat(
         assert [(r["check"], r["status"], r["cached"]) for r in got["results"]] == [
             (r["check"], r["status"], r["cached"]) for r in want["results"]]
         assert warm.code == cold.code and got == want
+
+
+def _store_descriptors(pid: int) -> int:
+    found = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            found += "results.sqlite" in os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors through /proc")
+def test_answering_opens_no_store_per_request(workspace: Path, daemon_factory: DaemonFactory) -> None:
+    """A long-lived daemon answers thousands of runs: each answer uses the warm store, never a new one
+    (one per request, left open, ran a daemon out of file descriptors)."""
+    d = daemon_factory(workspace)
+    d.start()
+    assert d.pid is not None
+    assert d.cli("run", "-f", "json").code == 0
+    before = _store_descriptors(d.pid)
+    for n in range(5):
+        (workspace / "src/a.py").write_text(f"a = {n}\n")
+        assert d.cli("run", "-f", "json").code == 0
+        assert d.cli("run").code == 0
+    assert d.served() == 11
+    assert _store_descriptors(d.pid) == before
+
+
+def test_a_configured_remote_cache_is_left_to_standalone_runs(workspace: Path, daemon_factory: DaemonFactory) -> None:
+    """The daemon's cycles never ask a remote verdict cache: a run that would is not the daemon's to answer."""
+    d = daemon_factory(workspace)
+    d.env = {**d.env, "HIE_TASKS_REMOTE_CACHE": "grpc://127.0.0.1:1"}  # unreachable: runs go on without it
+    d.start()
+    warm = d.cli("run", "-f", "json")
+    cold = d.cli("run", "-f", "json", standalone=True)
+    assert d.served() == 0 and d.status()["last_declined"] == "a remote verdict cache is configured"
+    assert (warm.code, warm.err) == (cold.code, cold.err)
+    assert json_of(warm)["summary"]["total"] == json_of(cold)["summary"]["total"] == 4

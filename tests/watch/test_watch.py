@@ -274,3 +274,67 @@ def test_replan_evaluates_only_the_selectors_a_change_can_affect(
     removed = h.next_cycle()
     assert removed.selectors_evaluated == 1
     assert verdicts(removed.report) == fresh_verdicts(workspace)
+
+
+def test_a_check_reading_beyond_its_scope_reruns_when_that_file_changes(
+    workspace: Path, harness_factory: Callable[[], Harness]
+) -> None:
+    """`files.exists(src, '../other/x.py')` reads a file no scope covers: only the reads recorded with its
+    verdict (workspace-relative in the store) tie it to `other/x.py`, and they must be taken as workspace paths."""
+    write_tree(workspace, {"src/a.py": "a = 1\n", "hielements.hie":
+                           "element app:\n    scope src = files.folder_selector('src')\n"
+                           "    check files.exists(src, '../other/x.py')\n"})
+    h = harness_factory()
+    first = h.start()
+    assert first.report is not None and [o.status.value for o in first.report.outcomes] == ["fail"]
+    index = h.watcher.runner.index
+    assert index is not None and index.outside == {}
+    assert index.knows(str(workspace / "other" / "x.py"))
+    h.write("other/x.py", "x = 1\n")
+    cycle = h.next_cycle()
+    assert cycle.changed == ["other/x.py"]
+    assert [o.status.value for o in cycle.reran] == ["pass"]
+    assert verdicts(cycle.report) == fresh_verdicts(workspace)
+
+
+def test_a_directory_renamed_away_and_back_clears_its_empty_scope_warning(
+    workspace: Path, harness_factory: Callable[[], Harness]
+) -> None:
+    """Renamed away, `pkg`'s scope is empty (W010) and the plan carries that diagnostic; renamed back, the
+    re-plan must not answer `folder_selector('src/pkg')` from the memo's empty listing."""
+    write_tree(workspace, {"src/a.py": "a = 1\n", "src/pkg/c.py": "c = 1\n", "hielements.hie":
+                           "element app:\n    scope src = files.folder_selector('src')\n"
+                           "    check files.exists(src, 'a.py')\n"
+                           "    element pkg:\n        scope p = files.folder_selector('src/pkg')\n"
+                           "        check files.exists(p, 'c.py')\n"})
+    h = harness_factory()
+    h.start()
+    runner = h.watcher.runner
+    (workspace / "src" / "pkg").rename(workspace / "src" / "pkg2")
+    away = h.next_cycle()
+    assert [d.code for d in away.diagnostics] == ["W010"]
+    assert runner.plan is not None and [d.code for d in runner.plan.diagnostics] == ["W010"]
+    (workspace / "src" / "pkg2").rename(workspace / "src" / "pkg")
+    back = h.next_cycle()
+    assert back.diagnostics == [] and runner.plan is not None and runner.plan.diagnostics == []
+    assert verdicts(back.report) == fresh_verdicts(workspace)
+    assert [o.status.value for o in back.report.outcomes] == ["pass", "pass"]
+
+
+def test_after_a_replay_cycle_nothing_is_left_to_replay(workspace: Path, harness_factory: Callable[[], Harness]) -> None:
+    """What the daemon asks before answering a no-op: once a cycle has shown the last fresh verdicts as
+    replayed, a fresh run would just replay that report, so no further cycle is due."""
+    setup(workspace)
+    h = harness_factory()
+    h.start()
+    h.write("alpha/util.py", "x = 2\n")
+    cycle = h.next_cycle()
+    assert reran_set(cycle) == ALPHA
+    runner = h.watcher.runner
+    with h.watcher.lock:
+        assert runner.replay_differs()
+        replayed = runner.run_cycle(99, {})
+        assert replayed.report is not None and all(o.cached for o in replayed.report.outcomes)
+        assert replayed.report.totals.cached == replayed.report.totals.total == 4
+        assert not runner.replay_differs()
+    assert verdicts(replayed.report) == fresh_verdicts(workspace)
