@@ -292,7 +292,9 @@ def timed(argv: list[str]) -> Finished:
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
+    from bytecode import installed_env
+
+    return installed_env({**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def hie_run(ws: Path, store: Path, modcache: Path, jobs: int | None, profile: bool = False,

@@ -77,7 +77,9 @@ def _measure(tree: Tree, checks: int, repeat: int, work: Path) -> list[str]:
     spec_text = spec(lib, scan(lib, ws), checks, 20261201, argument_errors=False)
     spec_file = work / f"{lib}.hie"
     spec_file.write_text(spec_text)
-    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)}
+    from bytecode import installed_env
+
+    env = installed_env({**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT)})
     store = work / f"{lib}-store"
     ours = [sys.executable, "-m", "hie_tasks", "run", str(spec_file), "-w", str(ws), "-f", "json",
             "--cache-dir", str(store)]
