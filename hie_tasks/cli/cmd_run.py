@@ -268,11 +268,12 @@ def _attach_remote(project: Project, args: argparse.Namespace, upstream: bool) -
     """The shared verdict cache (hie_tasks.remote) behind the session, when one is configured."""
     if upstream or not project.options.use_store:
         return
-    from rich.text import Text
-
     from hie_tasks.remote.attach import RemoteSettingsError, attach
 
     def warn(text: str) -> None:
+        # rich only when there is something to say: without a remote cache this is every run's start-up.
+        from rich.text import Text
+
         error_console().print(Text(f"warning: {text}", style="yellow"))
 
     try:
