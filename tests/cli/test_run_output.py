@@ -126,3 +126,30 @@ def test_spec_defaults_to_hielements_hie_in_cwd(tmp_path: Path) -> None:
     r = run_cli("check", cwd=tmp_path)
     assert r.code == 0, r.out + r.err
     assert "1 passed" in r.out
+
+
+def test_json_run_that_passes_never_imports_rich(tmp_path: Path) -> None:
+    """A passing `run -f json` (cold, then the no-op that replays it) has nothing to say on the terminal, so
+    it must not pay for importing rich at start-up (the remote-cache hook used to import it unconditionally)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.cli.conftest import REPO
+
+    ws = tmp_path / "ws"
+    (ws / "src").mkdir(parents=True)
+    (ws / "src" / "a.py").write_text("x = 1\n")
+    (ws / "spec.hie").write_text("element app:\n    scope src = files.folder_selector('src')\n"
+                                 "    check files.exists(src, 'a.py')\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "hie_tasks", "run", str(ws / "spec.hie"),
+                               "-w", str(ws), "-f", "json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert json.loads(proc.stdout)["summary"]["passed"] == 1
+        imported = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                    if line.startswith("import time:")]
+        assert "hie_tasks.engine.runner" in imported  # the hook works: the run's own modules are listed
+        assert not [name for name in imported if name == "rich" or name.startswith("rich.")]
