@@ -14,7 +14,7 @@ from hie_tasks.libraries.builtin import glob as globbing
 from hie_tasks.libraries.builtin.args import integer_arg, scope_arg, string_arg
 from hie_tasks.libraries.builtin.docs import FILES_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
-from hie_tasks.libraries.builtin.pathtext import PathSpeller, glob_match_text
+from hie_tasks.libraries.builtin.pathtext import PathSpeller, glob_match_text, upstream_order
 from hie_tasks.libraries.builtin.sources import MAX_LOCATIONS
 from hie_tasks.libraries.builtin.walk import TOOL_DIRS, WalkRules, walk_files
 from hie_tasks.model.values import CheckResult, Location, Scope, ScopeKind, ScopeKindTag, Value
@@ -165,7 +165,7 @@ def _max_size(args: Sequence[Value], ctx: CallContext, speller: PathSpeller) -> 
     if over:
         # Upstream stops at the first file over the limit in its walk's order; that file is the one named.
         # Only the oversize files are put in that order (a passing check lists no directory).
-        first = speller.visiting_order(Scope(scope.kind, tuple(over)))[0] if len(over) > 1 else next(iter(over))
+        first = upstream_order(Scope(scope.kind, tuple(over)))[0]
         shown = speller.in_scope(scope, first)
         return CheckResult.failed(f"File '{shown}' exceeds maximum size ({over[first]} > {limit} bytes)")
     return CheckResult.passed()

@@ -61,6 +61,23 @@ def glob_order(paths: Iterable[str]) -> list[str]:
     return sorted(paths, key=lambda p: p.split(os.sep))
 
 
+#: Item selectors (rust `struct:`…, python `fn:`/`class:`) list files in walk order upstream; so do folder
+#: scopes (`crate_selector`, `files.folder_selector`). Module selectors sort; a glob lists in the crate's order.
+_WALKED_KINDS = ("struct:", "enum:", "fn:", "trait:", "impl:", "class:")
+
+
+def upstream_order(scope: Scope) -> Sequence[str]:
+    """`scope.paths` in the order upstream holds them: our scopes are sorted, upstream's walked ones are in
+    directory-listing order and its globs in the glob crate's. Which file comes first shows in messages (the
+    oversize file `max_size` names, the type the type-flow checks name, `depends_on`'s module names) and in
+    `depends_on`'s verdict when a file cannot be read."""
+    kind = scope.kind
+    if kind.tag is ScopeKindTag.GLOB:
+        return glob_order(scope.paths)
+    walked = kind.tag is ScopeKindTag.FOLDER or (kind.tag is ScopeKindTag.FILE and kind.text.startswith(_WALKED_KINDS))
+    return listing_order(scope.paths) if walked and len(scope.paths) > 1 else scope.paths
+
+
 def _is_current_dir(path: str) -> bool:
     """Rust's `Path::new(path) == Path::new(".")`: components compare, and inner `.`s normalise away."""
     return path.startswith(".") and all(piece in ("", ".") for piece in path.split("/"))
@@ -129,10 +146,3 @@ class PathSpeller:
             return os.path.join(self.text, path[len(self.workspace.rstrip("/")) + 1:])
         return path
 
-    def visiting_order(self, scope: Scope) -> Sequence[str]:
-        """The scope's paths in the order upstream iterates them."""
-        if scope.kind.tag is ScopeKindTag.GLOB:
-            return glob_order(scope.paths)
-        if len(scope.paths) < 2:
-            return scope.paths
-        return listing_order(scope.paths)

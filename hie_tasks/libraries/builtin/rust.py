@@ -26,7 +26,7 @@ from hie_tasks.libraries.builtin import glob as globbing
 from hie_tasks.libraries.builtin.args import scope_arg, string_arg
 from hie_tasks.libraries.builtin.docs import RUST_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
-from hie_tasks.libraries.builtin.pathtext import listing_order
+from hie_tasks.libraries.builtin.pathtext import upstream_order
 from hie_tasks.libraries.builtin.sources import (
     any_text,
     match_locations,
@@ -236,21 +236,6 @@ def _implements(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     if _workspace_has(ctx, lambda t: direct in t or ("impl<" in t and generic in t)):
         return CheckResult.passed()
     return CheckResult.failed(f"'{type_name}' does not implement '{trait}'")
-
-
-#: Item selectors (rust `struct:`…, python `fn:`/`class:`) list files in walk order upstream; so do folder
-#: scopes (`crate_selector`, `files.folder_selector`). Module selectors sort, and a glob lists sorted too.
-_WALKED_KINDS = ("struct:", "enum:", "fn:", "trait:", "impl:", "class:")
-
-
-def upstream_order(scope: Scope) -> Sequence[str]:
-    """`scope.paths` in the order upstream holds them: our scopes are sorted, upstream's walked ones are in
-    directory-listing order. Only messages depend on it (the type named by the type-flow checks, the order of
-    module names in `depends_on`'s failure), never a verdict."""
-    kind = scope.kind
-    if kind.tag is ScopeKindTag.FOLDER or (kind.tag is ScopeKindTag.FILE and kind.text.startswith(_WALKED_KINDS)):
-        return listing_order(scope.paths)
-    return scope.paths
 
 
 # --- dependencies ------------------------------------------------------------------------------------------
