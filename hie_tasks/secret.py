@@ -15,12 +15,16 @@ import functools
 import hashlib
 import hmac
 import os
-import secrets
 import stat
+import sys
 import threading
-from collections.abc import Callable
 
-import platformdirs
+# `typing`, `secrets` and `platformdirs` cost ~20 ms together; every run reaches this module before it knows
+# whether it can replay a whole run (hie_tasks/replay), so they load only where needed. mypy treats this as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 ENV_SECRET = "HIE_TASKS_SECRET"
 KEY_FILE = "secret.key"
@@ -33,7 +37,32 @@ warnings: list[str] = []
 
 
 def default_key_path() -> str:
-    return os.path.join(platformdirs.user_data_dir("hie-tasks"), KEY_FILE)
+    return os.path.join(_user_data_dir(), KEY_FILE)
+
+
+def _user_data_dir() -> str:
+    """`platformdirs.user_data_dir("hie-tasks")`; on Linux and the BSDs its XDG rule spelled out (tests pin the
+    two to one answer), elsewhere platformdirs itself."""
+    if sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        base = os.environ.get("XDG_DATA_HOME", "")
+        if not base.strip():
+            base = os.path.expanduser("~/.local/share")
+        return os.path.join(base, "hie-tasks")
+    import platformdirs
+
+    return platformdirs.user_data_dir("hie-tasks")
+
+
+def _token_hex(n: int) -> str:
+    import secrets
+
+    return secrets.token_hex(n)
+
+
+def _token_bytes(n: int) -> bytes:
+    import secrets
+
+    return secrets.token_bytes(n)
 
 
 def load_key_file(path: str) -> tuple[bytes, list[str]]:
@@ -51,7 +80,7 @@ def load_key_file(path: str) -> tuple[bytes, list[str]]:
             pass
         else:
             with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(_KEY_BYTES) + "\n")
+                f.write(_token_hex(_KEY_BYTES) + "\n")
         st = os.stat(path)
         if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             problems.append(
@@ -59,7 +88,7 @@ def load_key_file(path: str) -> tuple[bytes, list[str]]:
                 f"it is not used — run `chmod 600 {path}` (or delete it to get a new one); caches are not "
                 "trusted this run"
             )
-            return secrets.token_bytes(_KEY_BYTES), problems
+            return _token_bytes(_KEY_BYTES), problems
         with open(path, encoding="ascii") as f:
             text = f.read().strip()
         key = bytes.fromhex(text)
@@ -71,7 +100,7 @@ def load_key_file(path: str) -> tuple[bytes, list[str]]:
             f"warning: cannot use the cache key {path} ({getattr(exc, 'strerror', None) or exc}); set "
             f"${ENV_SECRET} or fix the file; nothing cached is trusted this run"
         )
-        return secrets.token_bytes(_KEY_BYTES), problems
+        return _token_bytes(_KEY_BYTES), problems
 
 
 def secret_key() -> bytes:

@@ -224,18 +224,56 @@ def execute(args: argparse.Namespace, *, upstream: bool = False, loader: SpecLoa
             report.shard, report.rules = shard_info, rules
             report.workspace, report.base_dir = project.workspace, os.getcwd()
             emit(report, args.format, output)
-        for warning in project.late_warnings():
+        late = project.late_warnings()
+        for warning in late:
             from rich.text import Text
 
             error_console().print(Text(warning, style="yellow"))
         if args.verbose:
             error_console().print(f"finished in {report.duration_ms:.1f} ms")
-        return EXIT_OK if report.ok else EXIT_FAILED
+        code = EXIT_OK if report.ok else EXIT_FAILED
+        if loader is None and not upstream:
+            _remember(args, spec_path, spec, project, plan, report, code,
+                      quiet_stderr=not late and not project.store_warnings and shard_info is None)
+        return code
+
+
+def _remember(args: argparse.Namespace, spec_path: str, spec: SpecSet, project: Project, plan: Plan,
+              report: RunReport, code: int, *, quiet_stderr: bool) -> None:
+    """The run memo (hie_tasks/replay): what the next identical `run` prints while nothing changed, rendered
+    here as a replaying run renders it."""
+    from hie_tasks.replay import memo
+
+    req = memo.current()
+    if req is None:
+        return
+    if not quiet_stderr:
+        memo.remove(req)  # this run printed warnings a replay would not repeat
+        return
+    from hie_tasks.replay.record import Capture, remember, replay_form
+
+    replayed = replay_form(report)
+    out, err = Capture(sys.stdout), Capture(sys.stderr)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        if spec.diagnostics:
+            print_diagnostics(error_console(), spec.diagnostics, spec.sources)
+        if args.format == "human":
+            _run_human(args, spec_path, spec, project, plan, None, replaying=replayed)
+        else:
+            emit(replayed, args.format, None)
+    finally:
+        sys.stdout, sys.stderr = saved
+    remember(req, project=project, plan=plan, exit_code=code, stdout=out, stderr=err,
+             implicit_spec=args.file is None)
 
 
 def _run_human(
-    args: argparse.Namespace, spec_path: str, spec: SpecSet, project: Project, plan: Plan, output: str | None
+    args: argparse.Namespace, spec_path: str, spec: SpecSet, project: Project, plan: Plan, output: str | None,
+    replaying: RunReport | None = None,
 ) -> RunReport:
+    """`replaying`: print this finished report as the run would have printed it, running nothing."""
     from hie_tasks.output.human import HumanReporter
 
     quiet = getattr(args, "quiet", False)
@@ -250,9 +288,15 @@ def _run_human(
                 reporter.header(spec_path, project.workspace, sum(not c.skipped for c in plan.checks))
             if plan.diagnostics:
                 reporter.diagnostics(plan.diagnostics, spec.sources)
-            report = project.run_plan(
-                plan, verbose_trace(reporter.on_outcome) if args.verbose else reporter.on_outcome
-            )
+            if replaying is not None:
+                total = len(replaying.outcomes)
+                for done, outcome in enumerate(replaying.outcomes, 1):
+                    reporter.on_outcome(outcome, done, total)
+                report = replaying
+            else:
+                report = project.run_plan(
+                    plan, verbose_trace(reporter.on_outcome) if args.verbose else reporter.on_outcome
+                )
             reporter.summary(report, cache_line=not quiet)
     except OSError as exc:
         raise CliError(f"cannot write the report to {output}: {exc.strerror or exc}") from None

@@ -2,7 +2,8 @@
 
 `python -X importtime` puts the CLI's own imports (argparse, the `run` command, the engine behind it) at
 ~90 ms, many times what a daemon needs to answer; so the daemon client (standard library only) is asked
-first, and `cli.main` is imported only when it declines.
+first, then the run memo (hie_tasks/replay: the previous run's answer while none of its inputs changed),
+and `cli.main` is imported only when both decline.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ def main(argv: list[str] | tuple[str, ...] | None = None) -> int:  # not `Sequen
     served = serve_run(args)
     if served is not None:
         return served
+    from hie_tasks.replay.memo import serve
+
+    answered = serve(args)
+    if answered is not None:
+        return answered
     from hie_tasks.cli.main import main as cli_main
 
     return cli_main(args)

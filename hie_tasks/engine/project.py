@@ -32,6 +32,7 @@ from hie_tasks.libraries.registry import Registry, build_registry, builtin_names
 if TYPE_CHECKING:
     from hie_tasks.engine.cachedplan import PlanCache
     from hie_tasks.engine.cachedspec import SpecCache
+    from hie_tasks.incremental.plancache import Vouched
     from hie_tasks.libraries.wasm.modcache import ModuleCache
 
 #: Environment overrides for CI, next to the `--cache-dir` / `--module-cache` flags.
@@ -287,6 +288,13 @@ class Project:
                     inner(outcome, done, total)
 
         return runner.run(plan, self.options.run, progress)
+
+    def vouched_inputs(self) -> list[Vouched] | None:
+        """What the spec and plan of the last `plan` were kept (or found valid) by, when both were; else None."""
+        if self._spec_cache is None or self._plan_cache is None or self.spec_not_cached or self.plan_not_cached:
+            return None
+        spec, plan = list(self._spec_cache.store.vouched.values()), list(self._plan_cache.store.vouched.values())
+        return [*spec, *plan] if spec and plan else None
 
     def late_warnings(self) -> list[str]:
         """Warnings that arise while checks run (rejected cache entries, a store that failed mid-run, the

@@ -65,6 +65,17 @@ class PlanInputs:
     started_ns: int = 0
 
 
+@dataclass
+class Vouched:
+    """What a stored payload was found (or made) valid by: files by digest, directories by signature, roots
+    that were no directory, paths that were no regular file."""
+
+    deps: set[str]
+    dirs: dict[str, DirSignature]
+    absent: set[str]
+    nofiles: set[str]
+
+
 def _signature(st: os.stat_result) -> DirSignature:
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
@@ -79,6 +90,8 @@ class PlanStore:
         self.racy_window_ns = WINDOW_NS if racy_window_ns is None else racy_window_ns
         #: problems to show the user (a forged or unreadable plan file), each once
         self.warnings: list[str] = []
+        #: what each payload loaded or saved by this store was vouched for by, by key (see `Vouched`)
+        self.vouched: dict[str, Vouched] = {}
 
     @staticmethod
     def make_key(parts: Iterable[str]) -> str:
@@ -112,6 +125,8 @@ class PlanStore:
                 return None
             if any(os.path.isfile(path) for path in record["nofiles"]):
                 return None
+            self.vouched[key] = Vouched(set(record["deps"]), {d[0]: tuple(d[1:]) for d in record["dirs"]},
+                                        set(record["absent"]), set(record["nofiles"]))
             return record["payload"]
         except (ValueError, KeyError, TypeError) as exc:
             self._warn(path, f"unreadable content ({exc})")
@@ -153,11 +168,12 @@ class PlanStore:
         dirs: dict[str, DirSignature] = {}
         absent: list[str] = []
         for tree in sorted(inputs.trees, key=lambda t: (t.root, t.suffixes, t.exclude)):
-            self._walk(tree, dirs, absent, limit)
+            walk_signatures(tree, dirs, absent, limit, self._skip)
         record = {"format": FORMAT, "key": key, "deps": deps,
                   "dirs": [[path, *sig] for path, sig in dirs.items()], "absent": absent,
                   "nofiles": sorted(inputs.nofiles), "payload": payload}
         body = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+        self.vouched[key] = Vouched(set(deps), dict(dirs), set(absent), set(inputs.nofiles))
         tag = secret.mac(PURPOSE, key, body)
         os.makedirs(self.directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".plan-", suffix=".tmp")
@@ -170,46 +186,51 @@ class PlanStore:
                 os.unlink(tmp)
             raise
 
-    def _walk(self, tree: TreeDep, dirs: dict[str, DirSignature], absent: list[str], limit: int) -> None:
-        root = os.path.normpath(tree.root)
-        try:
-            st = os.stat(root)
-        except OSError:
-            st = None
-        if st is None or not stat.S_ISDIR(st.st_mode):
-            if root not in absent:
-                absent.append(root)
-            return
-        names = frozenset(e for e in tree.exclude if not e.startswith("*"))
-        suffixes = tuple(e[1:] for e in tree.exclude if e.startswith("*"))
-        pending = [(root, st)]
-        seen: set[str] = set()  # per tree: another tree over the same directories may prune differently
-        while pending:
-            directory, dst = pending.pop()
-            if directory in seen:
-                continue
-            seen.add(directory)
-            if max(dst.st_mtime_ns, dst.st_ctime_ns) >= limit:
-                raise Uncacheable(f"directory {directory} changed while (or just before) planning")
-            dirs[directory] = _signature(dst)
-            try:
-                with os.scandir(directory) as listing:
-                    entries = list(listing)
-            except OSError as exc:
-                raise Uncacheable(f"cannot list {directory}: {exc.strerror or exc}") from None
-            for entry in entries:
-                if entry.is_symlink():
-                    raise Uncacheable(f"symlink {entry.path} in a listed tree")
-                if not entry.is_dir(follow_symlinks=False):
-                    continue
-                name = entry.name
-                if name in names or (suffixes and name.endswith(suffixes)) or entry.path == self._skip:
-                    continue
-                try:
-                    pending.append((entry.path, entry.stat(follow_symlinks=False)))
-                except OSError as exc:
-                    raise Uncacheable(f"cannot stat {entry.path}: {exc.strerror or exc}") from None
-
     def take_warnings(self) -> list[str]:
         out, self.warnings = self.warnings, []
         return out
+
+
+def walk_signatures(tree: TreeDep, dirs: dict[str, DirSignature], absent: list[str], limit: int,
+                    skip: str | None = None) -> None:
+    """Every directory of `tree` with its signature, into `dirs`; a root that is no directory into `absent`.
+    Raises Uncacheable for a directory modified at or after `limit`, a symlink, or a directory that cannot be
+    listed (see the module docstring); `skip` is not entered."""
+    root = os.path.normpath(tree.root)
+    try:
+        st = os.stat(root)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISDIR(st.st_mode):
+        if root not in absent:
+            absent.append(root)
+        return
+    names = frozenset(e for e in tree.exclude if not e.startswith("*"))
+    suffixes = tuple(e[1:] for e in tree.exclude if e.startswith("*"))
+    pending = [(root, st)]
+    seen: set[str] = set()  # per tree: another tree over the same directories may prune differently
+    while pending:
+        directory, dst = pending.pop()
+        if directory in seen:
+            continue
+        seen.add(directory)
+        if max(dst.st_mtime_ns, dst.st_ctime_ns) >= limit:
+            raise Uncacheable(f"directory {directory} changed while (or just before) planning")
+        dirs[directory] = _signature(dst)
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            raise Uncacheable(f"cannot list {directory}: {exc.strerror or exc}") from None
+        for entry in entries:
+            if entry.is_symlink():
+                raise Uncacheable(f"symlink {entry.path} in a listed tree")
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            name = entry.name
+            if name in names or (suffixes and name.endswith(suffixes)) or entry.path == skip:
+                continue
+            try:
+                pending.append((entry.path, entry.stat(follow_symlinks=False)))
+            except OSError as exc:
+                raise Uncacheable(f"cannot stat {entry.path}: {exc.strerror or exc}") from None

@@ -199,6 +199,9 @@ class IncrementalSession:
         self.remote: RemoteVerdicts | None = None
         #: this run's answers found by `prefetch` (None: looked up, nothing to replay)
         self._prefetched: dict[CheckKey, Replay | None] = {}
+        #: checks whose verdict this run stored (or took from the remote) and the next run replays:
+        #: the deps and listings it recorded
+        self._kept: dict[CheckKey, tuple[dict[str, str], list[TreeRecord]]] = {}
 
     # -- store access that degrades instead of failing ---------------------------------------------------
 
@@ -253,6 +256,7 @@ class IncrementalSession:
             self._snapshot_current = False
             self._scope_diffs.clear()
             self._prefetched.clear()
+            self._kept.clear()
         self._run_id = self._guard(lambda s: s.begin_run(), None)
 
     def end_run(self, counts: dict[str, int]) -> None:
@@ -283,6 +287,31 @@ class IncrementalSession:
             self._guard(lambda s: s.end_run(run_id, counts), None)
         # No pruning pass: a scope set goes with the last verdict that used it (`put_verdict`).
         self._run_id = None
+
+    def next_run_inputs(self, keys: list[CheckKey], workspace: str) -> tuple[set[str], set[TreeDep]] | None:
+        """What the next run compares to replay these checks — the files (absolute: scope members and
+        recorded deps) and the listings — when it replays every one of them as this run ended; None when
+        any would rerun (no verdict kept, an Error, an impure library, the store failed)."""
+        if not self.enabled or self.refresh:
+            return None
+        files: set[str] = set()
+        trees: set[TreeDep] = set()
+        with self._lock:
+            for key in keys:
+                kept = self._kept.get(key)
+                if kept is None:
+                    replayed = self._replayed.get(key)
+                    if replayed is None or self._reasons.get(key) != REPLAYED:
+                        return None
+                    kept = (replayed[1], replayed[2])
+                known = self._fingerprints.get(key)
+                if known is None:
+                    return None
+                for paths in known[2].scope_paths.values():
+                    files.update(abs_path(p, workspace) for p in paths)
+                files.update(abs_path(p, workspace) for p in kept[0])
+                trees.update(TreeDep(abs_path(root, workspace), sfx, exc) for root, sfx, exc, _d in kept[1])
+        return files, trees
 
     def recorded_durations(self) -> dict[str, float]:
         """Each stored check's last duration by storage key; empty without a usable store."""
@@ -364,8 +393,14 @@ class IncrementalSession:
         )
         sets = {fp.breakdown[name]: paths for name, paths in fp.scope_paths.items()}
         skey = key.storage_key()
-        self._guard(lambda s: s.put_verdict(skey, verdict, sets), None)
+        def put(s: ResultStore) -> bool:
+            s.put_verdict(skey, verdict, sets)
+            return True
+
+        stored = self._guard(put, False)
         with self._lock:
+            if stored and verdict.status != "error":
+                self._kept[key] = (deps, trees)
             self._inputs[key] = {**fp.breakdown, **_dynamic_inputs(deps, trees)}
             if self._verdicts is not None:
                 self._verdicts[skey] = verdict
@@ -418,6 +453,8 @@ class IncrementalSession:
                 if self._verdicts is not None:
                     self._verdicts[skey] = verdict
             self._set(key, REPLAYED_REMOTE, {**fp.breakdown, **_dynamic_inputs(entry.deps, entry.trees)})
+            with self._lock:
+                self._kept[key] = (entry.deps, entry.trees)
             ws = parts.workspace
             self._prefetched[key] = Replay(entry.status, reroot_optional(entry.message, ws), entry.duration_ms,
                                            [reroot_text(line, ws) for line in entry.output], source="remote")

@@ -139,6 +139,16 @@ class Library(ABC):
         """A string that changes whenever the library's behaviour may change (code digest, version,
         configuration that affects answers). Part of every fingerprint of a call into this library."""
 
+    def identity_files(self) -> tuple[str, ...]:
+        """Absolute paths of the files whose contents `identity` covers (a plugin's module, program and
+        scripts): a whole-run replay (hie_tasks/replay) stats them instead of asking for the identity."""
+        return ()
+
+    def identity_absent(self) -> tuple[str, ...]:
+        """Absolute paths that must go on naming no file for `identity` to stay as it is (a program looked
+        up on PATH)."""
+        return ()
+
     def purity(self) -> Purity:
         return Purity.READS_WORKSPACE
 

@@ -75,6 +75,7 @@ class ExternalLibrary(Library):
         #: bumped by close(); see _request
         self._generation = 0
         self._identity: str | None = None
+        self._identity_paths: tuple[str, ...] = ()
         self.breaker = FailureBreaker(config.name, config.max_consecutive_failures)
 
     # -- process --------------------------------------------------------------------------------------------
@@ -200,10 +201,30 @@ class ExternalLibrary(Library):
                 candidate = os.path.join(self.cwd, arg)
                 if os.path.isfile(candidate):
                     digests[os.path.normpath(candidate)] = _sha256_file(candidate)
+            self._identity_paths = tuple(os.path.abspath(p) for p in digests)
             self._identity = "external:" + dumps_canonical(
                 {"program": program or self.config.executable, "args": list(self.config.args), "files": digests}
             )
         return self._identity
+
+    def identity_files(self) -> tuple[str, ...]:
+        self.identity()
+        return self._identity_paths
+
+    def identity_absent(self) -> tuple[str, ...]:
+        """A bare program name found on PATH: the same name in every PATH directory searched before it must
+        still name nothing, or the next spawn would run another program."""
+        program = self.config.executable
+        if os.path.isabs(program) or os.sep in program:
+            return ()
+        found = self._program()
+        out: list[str] = []
+        for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+            candidate = os.path.join(directory or ".", program)
+            if found is not None and os.path.abspath(candidate) == os.path.abspath(found):
+                break
+            out.append(os.path.abspath(candidate))
+        return tuple(out)
 
     def purity(self) -> Purity:
         return Purity.READS_WORKSPACE

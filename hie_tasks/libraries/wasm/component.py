@@ -554,6 +554,9 @@ class ComponentLibrary(SandboxedPlugin["_Loaded"]):
             digest = "unreadable"
         return f"component:{digest}:{sandbox_settings(self.config)}"
 
+    def identity_files(self) -> tuple[str, ...]:
+        return (self.config.path,)
+
     def purity(self) -> Purity:
         return sandbox_purity(self.config.capabilities)
 

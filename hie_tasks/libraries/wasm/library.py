@@ -583,6 +583,9 @@ class WasmLibrary(SandboxedPlugin["_Loaded"]):
             digest = "unreadable"
         return f"wasm:{digest}:{sandbox_settings(self.config)}"
 
+    def identity_files(self) -> tuple[str, ...]:
+        return (self.config.path,)
+
     def purity(self) -> Purity:
         return sandbox_purity(self.config.capabilities)
 

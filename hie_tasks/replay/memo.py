@@ -1,0 +1,319 @@
+"""The run memo: a whole `run`, answered from the previous one without loading the engine.
+
+A no-op run still has to conclude, check by check, that nothing changed: parse arguments, load the cached spec
+and plan, build the libraries, fingerprint thousands of checks and read their verdicts — ~0.3 s of Python at
+10k files before a single file is stat'ed. Most of that is the same conclusion reached again. So the end of a
+standalone `run` whose next run would replay every check writes down *what that next run would print* and
+*everything that answer depends on*; the next `run` with the same request stats those inputs and, when every
+one is as recorded, prints the answer — before argparse, the spec, the plan or sqlite are imported.
+
+Contract.
+- Served only for the request it was made for: the key is hie-tasks' version and location, the command line
+  exactly, the working directory, the environment (all of it, minus the shell's own bookkeeping `_`, `OLDPWD`,
+  `SHLVL`) and, for stdout and stderr, whether each is a terminal, its size and its encoding.
+- Served only while every input is unchanged, each compared by `os.stat`: every file a check's fingerprint or
+  recorded dependencies cover, every spec file, `hielements.toml`, each plugin's module or program
+  (`Library.identity_files`), the files the selectors read (mode, size, mtime, inode, ctime); every directory
+  whose listing a selector or a check depended on (mtime, ctime, inode, device — creating, deleting or
+  renaming an entry changes them); paths that named nothing must still name nothing; and the result store
+  itself (its inode: a deleted or replaced store is a new one).
+- Written only when the answer is exactly what the next run would print: every check was replayed or
+  recorded with a verdict the next run replays (no Error, no impure library, no store failure), the spec and
+  the plan were kept by their caches, nothing but the spec's own diagnostics went to stderr, no remote cache,
+  sharding or `-o`/`-v`/`--dry-run`. And only when no input changed within `RACY_WINDOW_NS` of the run's
+  start: a file rewritten within one timestamp tick of being read would otherwise keep its recorded stat.
+  Every other run removes the memo of its request.
+- Authenticated like every cache here (hie_tasks/secret.py): one HMAC over the key and the body. The body is
+  `marshal` data and is never decoded before its MAC verifies; one that does not verify is ignored with a
+  warning and the run goes the full way (and rewrites it).
+- The answer is the bytes the previous run's replay rendering produced, with the run phase's duration (the
+  JSON summary's `duration_ms`, the human `Cache:` line) filled in with this run's own time.
+
+`hie-tasks run` with `HIE_TASKS_RUN_MEMO=0` neither reads nor writes memos.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+import stat
+import sys
+import time
+
+from hie_tasks import secret
+from hie_tasks.daemon.client import target
+from hie_tasks.version import __version__
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, TextIO
+
+FORMAT = 1
+PURPOSE = "run memo"
+MEMO_DIR = "runs"
+SWITCH_ENV = "HIE_TASKS_RUN_MEMO"
+#: as `hie_tasks.engine.project` (not imported: this module runs before the engine loads)
+CACHE_ENV = "HIE_TASKS_CACHE_DIR"
+DEFAULT_CACHE = ".hie-cache"
+STORE_FILE = "results.sqlite"
+#: as `hie_tasks.incremental.digests.RACY_WINDOW_NS`
+RACY_WINDOW_NS = 2_000_000_000
+#: A rendered answer carries the run phase's duration as this number; serving replaces it.
+SENTINEL_MS = 987654.321
+#: How the sentinel reads in each place a format prints the run phase's duration, by slot kind.
+SLOT_TEXTS = {"ms": repr(round(SENTINEL_MS, 3)), "s": f"{SENTINEL_MS / 1000:.2f}"}
+_SHELL_ENV = frozenset({"_", "OLDPWD", "SHLVL"})
+#: Options whose runs a memo never answers (`daemon.client.target` declines every other unusual one).
+_DECLINED = frozenset({"-o", "--output", "-v", "--verbose", "--dry-run"})
+
+
+class Request:
+    """A `run` command line a memo may answer: its key, where its memo lives, and when it started."""
+
+    __slots__ = ("argv", "cache_dir", "key", "path", "started_ns", "store")
+
+    def __init__(self, argv: list[str], cache_dir: str, key: str) -> None:
+        self.argv = argv
+        self.cache_dir = cache_dir
+        self.key = key
+        self.path = os.path.join(cache_dir, MEMO_DIR, key[:40] + ".memo")
+        self.store = os.path.join(cache_dir, STORE_FILE)
+        self.started_ns = time.time_ns()
+
+
+#: The request of this process's `run`, for the code that writes its memo at the end (None: not eligible).
+_current: list[Request | None] = [None]
+
+
+def current() -> Request | None:
+    return _current[0]
+
+
+def request(argv: Sequence[str]) -> Request | None:
+    """The memo request of a command line, or None when no memo may answer it."""
+    if os.environ.get(SWITCH_ENV, "1") == "0":
+        return None
+    items = list(argv)
+    if any(item.partition("=")[0] in _DECLINED for item in items[1:]):
+        return None
+    found = target(items)
+    if found is None:
+        return None
+    workspace, _spec = found
+    return Request(items, _cache_dir(items, workspace), _key(items))
+
+
+def _cache_dir(argv: list[str], workspace: str) -> str:
+    """`Project.result_cache_dir` from the command line: `--cache-dir`, `$HIE_TASKS_CACHE_DIR`, `WS/.hie-cache`."""
+    chosen: str | None = None
+    for i, item in enumerate(argv):
+        if item == "--cache-dir" and i + 1 < len(argv):
+            chosen = argv[i + 1]
+        elif item.startswith("--cache-dir="):
+            chosen = item.partition("=")[2]
+    chosen = chosen or os.environ.get(CACHE_ENV)
+    return os.path.abspath(chosen) if chosen else os.path.join(workspace, DEFAULT_CACHE)
+
+
+def _stream_facts(stream: Any) -> tuple[Any, ...]:
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):
+        tty = False
+    size: tuple[int, int] | None = None
+    if tty:
+        try:
+            columns, lines = os.get_terminal_size(stream.fileno())
+            size = (columns, lines)
+        except (OSError, ValueError, AttributeError):
+            pass
+    return (tty, size, getattr(stream, "encoding", None), getattr(stream, "errors", None))
+
+
+def _key(argv: list[str]) -> str:
+    env = tuple(sorted((k, v) for k, v in os.environ.items() if k not in _SHELL_ENV))
+    facts = (FORMAT, __version__, os.path.dirname(os.path.abspath(__file__)), tuple(argv), os.getcwd(), env,
+             _stream_facts(sys.stdout), _stream_facts(sys.stderr))
+    return hashlib.sha256(marshal.dumps(facts)).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------- serving
+
+
+def serve(argv: Sequence[str]) -> int | None:
+    """Answer `argv` from its memo: the exit code after printing the answer, or None to run in full."""
+    started = time.perf_counter()
+    req = request(argv)
+    _current[0] = req
+    if req is None:
+        return None
+    body = _read(req)
+    if body is None:
+        return None
+    try:
+        (fmt, key, exit_code, out_parts, slot, err, files, sigs, dirs, dir_sigs, absent, nofiles,
+         store) = marshal.loads(body)
+    except (ValueError, EOFError, TypeError):
+        return None
+    if fmt != FORMAT or key != req.key:
+        return None
+    if not _unchanged(files, sigs, dirs, dir_sigs, absent, nofiles, store, req.store):
+        return None
+    filler = b""
+    if slot is not None:
+        elapsed = (time.perf_counter() - started) * 1000
+        filler = (repr(round(elapsed, 3)) if slot == "ms" else f"{elapsed / 1000:.2f}").encode("ascii")
+    _write(sys.stderr, err)
+    _write(sys.stdout, filler.join(out_parts))
+    return int(exit_code)
+
+
+def _write(stream: TextIO, data: bytes) -> None:
+    if data:
+        stream.flush()
+        stream.buffer.write(data)
+        stream.buffer.flush()
+
+
+def _read(req: Request) -> bytes | None:
+    try:
+        with open(req.path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    tag, newline, body = data.partition(b"\n")
+    if not newline or not secret.verify(tag.decode("ascii", "replace"), PURPOSE, req.key, body):
+        sys.stderr.write(f"warning: ignoring the run memo {req.path}: it is not signed by this user's cache key "
+                         "(forged, truncated or from elsewhere); running in full\n")
+        return None
+    return body
+
+
+def file_sig(path: str) -> tuple[int, int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+def dir_sig(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) if stat.S_ISDIR(st.st_mode) else None
+
+
+def _store_sig(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_dev)
+
+
+def _unchanged(files: list[str], sigs: list[Any], dirs: list[str], dir_sigs: list[Any], absent: list[str],
+               nofiles: list[str], store: Any, store_path: str) -> bool:
+    # Directories first: a listing change (the commonest edit besides a save) is found in a few stats.
+    if [dir_sig(d) for d in dirs] != dir_sigs:
+        return False
+    if [file_sig(f) for f in files] != sigs:
+        return False
+    if any(os.path.isdir(p) for p in absent) or any(os.path.isfile(p) for p in nofiles):
+        return False
+    return store is not None and _store_sig(store_path) == tuple(store)
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+def split_slot(text: str) -> tuple[list[str], str | None] | None:
+    """`text` cut where the run phase's duration goes: (parts, slot kind); None when that is ambiguous."""
+    for kind, mark in SLOT_TEXTS.items():
+        count = text.count(mark)
+        if count == 1:
+            return text.split(mark), kind
+        if count > 1:
+            return None
+    return [text], None
+
+
+def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any], files: set[str],
+          dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
+          racy_window_ns: int = RACY_WINDOW_NS) -> str | None:
+    """Store the answer of `req`; returns why it was not stored (the old memo is then removed), or None."""
+    why = _write_memo(req, exit_code, stdout, stderr, encodings, files, dirs, absent, nofiles, racy_window_ns)
+    if why is not None:
+        remove(req)
+    return why
+
+
+def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
+                files: set[str], dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
+                racy_window_ns: int) -> str | None:
+    limit = req.started_ns - racy_window_ns
+    split = split_slot(stdout)
+    if split is None:
+        return "the output shows the sentinel duration more than once"
+    parts, slot = split
+    (out_enc, out_err), (err_enc, err_err) = encodings
+    try:
+        out_parts = [p.encode(out_enc or "utf-8", out_err or "strict") for p in parts]
+        err = stderr.encode(err_enc or "utf-8", err_err or "strict")
+    except (UnicodeError, LookupError) as exc:
+        return f"the output cannot be encoded ({exc})"
+    paths = sorted(files)
+    sigs = [file_sig(p) for p in paths]
+    for path, sig in zip(paths, sigs, strict=True):
+        if sig is not None and max(sig[2], sig[4]) >= limit:
+            return f"{path} changed while (or just before) the run"
+    for path, dsig in dirs.items():
+        if max(dsig[0], dsig[1]) >= limit:
+            return f"directory {path} changed while (or just before) the run"
+    store = _store_sig(req.store)
+    if store is None:
+        return "no result store"
+    dir_paths = sorted(dirs)
+    body = marshal.dumps((FORMAT, req.key, exit_code, out_parts, slot, err, paths, sigs, dir_paths,
+                          [dirs[d] for d in dir_paths], sorted(absent), sorted(nofiles), store))
+    tag = secret.mac(PURPOSE, req.key, body)
+    directory = os.path.dirname(req.path)
+    tmp = f"{req.path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            fh.write(tag.encode("ascii") + b"\n" + body)
+        os.replace(tmp, req.path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        return f"cannot write {req.path}: {exc.strerror or exc}"
+    return None
+
+
+def remove(req: Request) -> None:
+    try:
+        os.unlink(req.path)
+    except OSError:
+        pass
+
+
+def clear(cache_dir: str) -> None:
+    """Remove every memo under a store directory (the store was cleared, moved aside or rebuilt)."""
+    directory = os.path.join(cache_dir, MEMO_DIR)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.unlink(os.path.join(directory, name))
+        except OSError:
+            pass

@@ -1,0 +1,148 @@
+"""Writing a run's memo (hie_tasks/replay/memo.py): the answer its next run would print and what that rests on.
+
+`replay_form` turns this run's report into the next run's: every outcome replayed from the local store, with
+the duration its verdict was recorded with. `Capture` stands in for stdout and stderr while the command
+renders that report exactly as it renders a live one. `remember` gathers the inputs — the project's spec and
+plan caches vouch for what planning read, the session for what every check's fingerprint and recorded
+dependencies cover, the libraries for their modules and programs — and writes the memo, or removes the
+request's old one and says why not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from typing import TYPE_CHECKING, TextIO
+
+from hie_tasks.engine.results import RunReport, Totals
+from hie_tasks.engine.runner import check_key
+from hie_tasks.incremental.plancache import DirSignature, Uncacheable, walk_signatures
+from hie_tasks.replay import memo
+from hie_tasks.replay.memo import Request
+
+if TYPE_CHECKING:
+    from hie_tasks.engine.interpreter import Plan
+    from hie_tasks.engine.project import Project
+
+
+def replay_form(report: RunReport) -> RunReport:
+    """The report of the same run replayed: every check from the local store, the run phase's duration the
+    memo's sentinel."""
+    outcomes = [dataclasses.replace(o, cached=True, cache_source="local") for o in report.outcomes]
+    totals = Totals(skipped=report.totals.skipped)
+    for outcome in outcomes:
+        totals.add(outcome)
+    return dataclasses.replace(report, outcomes=outcomes, totals=totals, duration_ms=memo.SENTINEL_MS)
+
+
+class Capture(io.TextIOBase):
+    """Collects what is written, answering `isatty`, `encoding` and `errors` as the stream it stands for
+    (rich decides colours, width and escapes from them)."""
+
+    def __init__(self, real: TextIO) -> None:
+        super().__init__()
+        self._real = real
+        self._parts: list[str] = []
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._real, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self._real, "errors", None)
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._real.isatty())
+        except (AttributeError, ValueError):
+            return False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        return len(text)
+
+    def text(self) -> str:
+        return "".join(self._parts)
+
+
+def remember(req: Request, *, project: Project, plan: Plan, exit_code: int, stdout: Capture, stderr: Capture,
+             implicit_spec: bool) -> str | None:
+    """Write `req`'s memo; returns why not (its old memo is then removed), or None."""
+    why = _why_not(req, project)
+    found = _inputs(req, project, plan, implicit_spec) if why is None else why
+    if isinstance(found, str):
+        memo.remove(req)
+        return found
+    files, dirs, absent, nofiles = found
+    encodings = ((stdout.encoding, stdout.errors), (stderr.encoding, stderr.errors))
+    return memo.write(req, exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text(), encodings=encodings,
+                      files=files, dirs=dirs, absent=absent, nofiles=nofiles,
+                      racy_window_ns=project.session().digester.racy_window_ns)
+
+
+def _why_not(req: Request, project: Project) -> str | None:
+    options = project.options
+    if not options.use_store or options.refresh:
+        return "no result store in use"
+    if project.result_cache_dir() != req.cache_dir:
+        return "the store is not where the command line puts it"
+    if project.session().remote is not None:
+        return "a remote cache is attached"
+    return None
+
+
+_Inputs = tuple[set[str], dict[str, DirSignature], set[str], set[str]]
+
+
+def _inputs(req: Request, project: Project, plan: Plan, implicit_spec: bool) -> _Inputs | str:
+    vouched = project.vouched_inputs()
+    if vouched is None:
+        return "the spec or the plan was not kept"
+    keys = [check_key(p) for p in plan.checks if not p.skipped]
+    found = project.session().next_run_inputs(keys, project.workspace)
+    if found is None:
+        return "a check would run again"
+    files, trees = found
+    dirs: dict[str, DirSignature] = {}
+    absent: set[str] = set()
+    nofiles: set[str] = set()
+    for record in vouched:
+        files |= record.deps
+        dirs.update(record.dirs)
+        absent |= record.absent
+        nofiles |= record.nofiles
+    libraries = {id(p.library): p.library for p in plan.checks if p.library is not None}
+    for library in libraries.values():
+        files.update(library.identity_files())
+        nofiles.update(library.identity_absent())
+    config = project.load_config().file
+    if config:
+        files.add(config)
+    else:
+        nofiles.add(os.path.join(project.workspace, "hielements.toml"))
+    limit = req.started_ns - project.session().digester.racy_window_ns
+    listed: list[str] = []
+    try:
+        for tree in sorted(trees, key=lambda t: (t.root, t.suffixes, t.exclude)):
+            walk_signatures(tree, dirs, listed, limit, req.cache_dir)
+        if implicit_spec:
+            # Found by listing the working directory: a second *.hie there changes which spec runs.
+            walk_signatures_of_cwd(dirs, limit)
+    except Uncacheable as exc:
+        return str(exc)
+    absent.update(listed)
+    return files, dirs, absent, nofiles
+
+
+def walk_signatures_of_cwd(dirs: dict[str, DirSignature], limit: int) -> None:
+    cwd = os.getcwd()
+    sig = memo.dir_sig(cwd)
+    if sig is None or max(sig[0], sig[1]) >= limit:
+        raise Uncacheable(f"directory {cwd} changed while (or just before) the run")
+    dirs[cwd] = sig
+
