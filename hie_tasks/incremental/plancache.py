@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hie_tasks import secret
+import hie_tasks.secret as secret
 from hie_tasks.incremental.digests import RACY_WINDOW_NS, FileDigester, hash_text
 from hie_tasks.libraries.base import TreeDep
 

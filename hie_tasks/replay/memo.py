@@ -10,7 +10,7 @@ one is as recorded, prints the answer — before argparse, the spec, the plan or
 Contract.
 - Served only for the request it was made for: the key is hie-tasks' version and location, the command line
   exactly, the working directory, the environment (all of it, minus the shell's own bookkeeping `_`, `OLDPWD`,
-  `SHLVL`) and, for stdout and stderr, whether each is a terminal, its size and its encoding.
+  `SHLVL`, and `PYTEST_CURRENT_TEST`) and, for stdout and stderr, whether each is a terminal, its size and its encoding.
 - Served only while every input is unchanged, each compared by `os.stat`: every file a check's fingerprint or
   recorded dependencies cover, every spec file, `hielements.toml`, each plugin's module or program
   (`Library.identity_files`), the files the selectors read (mode, size, mtime, inode, ctime); every directory
@@ -41,7 +41,7 @@ import stat
 import sys
 import time
 
-from hie_tasks import secret
+import hie_tasks.secret as secret
 from hie_tasks.daemon.client import target
 from hie_tasks.version import __version__
 
@@ -66,7 +66,9 @@ RACY_WINDOW_NS = 2_000_000_000
 SENTINEL_MS = 987654.321
 #: How the sentinel reads in each place a format prints the run phase's duration, by slot kind.
 SLOT_TEXTS = {"ms": repr(round(SENTINEL_MS, 3)), "s": f"{SENTINEL_MS / 1000:.2f}"}
-_SHELL_ENV = frozenset({"_", "OLDPWD", "SHLVL"})
+#: Variables that say where the caller is, not what the run sees: the shell's own bookkeeping, and pytest's name
+#: of the test running (which changes between a fixture and its test when a test suite runs us).
+_SHELL_ENV = frozenset({"_", "OLDPWD", "SHLVL", "PYTEST_CURRENT_TEST"})
 #: Options whose runs a memo never answers (`daemon.client.target` declines every other unusual one).
 _DECLINED = frozenset({"-o", "--output", "-v", "--verbose", "--dry-run"})
 

@@ -36,3 +36,16 @@ def test_env_secret_overrides_and_separates_purposes(monkeypatch: pytest.MonkeyP
     assert not secret.verify(None, "verdict", "a", "b")
     monkeypatch.setenv(secret.ENV_SECRET, "two")
     assert not secret.verify(first, "verdict", "a", "b")
+
+
+@pytest.mark.parametrize("xdg", [None, "", "   ", "/tmp/xdg-data"])
+def test_the_key_directory_is_platformdirs_own(monkeypatch: pytest.MonkeyPatch, xdg: str | None) -> None:
+    # The key's place is spelled out for start-up's sake (platformdirs costs ~20 ms to import); it must stay
+    # where platformdirs puts it, or an upgrade would make every cached entry unverifiable.
+    import platformdirs
+
+    if xdg is None:
+        monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_DATA_HOME", xdg)
+    assert secret._user_data_dir() == platformdirs.user_data_dir("hie-tasks")
