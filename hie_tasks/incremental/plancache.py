@@ -70,7 +70,7 @@ class Vouched:
     """What a stored payload was found (or made) valid by: files by digest, directories by signature, roots
     that were no directory, paths that were no regular file."""
 
-    deps: set[str]
+    deps: dict[str, str]
     dirs: dict[str, DirSignature]
     absent: set[str]
     nofiles: set[str]
@@ -125,7 +125,7 @@ class PlanStore:
                 return None
             if any(os.path.isfile(path) for path in record["nofiles"]):
                 return None
-            self.vouched[key] = Vouched(set(record["deps"]), {d[0]: tuple(d[1:]) for d in record["dirs"]},
+            self.vouched[key] = Vouched(dict(record["deps"]), {d[0]: tuple(d[1:]) for d in record["dirs"]},
                                         set(record["absent"]), set(record["nofiles"]))
             return record["payload"]
         except (ValueError, KeyError, TypeError) as exc:
@@ -173,7 +173,7 @@ class PlanStore:
                   "dirs": [[path, *sig] for path, sig in dirs.items()], "absent": absent,
                   "nofiles": sorted(inputs.nofiles), "payload": payload}
         body = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
-        self.vouched[key] = Vouched(set(deps), dict(dirs), set(absent), set(inputs.nofiles))
+        self.vouched[key] = Vouched(dict(deps), dict(dirs), set(absent), set(inputs.nofiles))
         tag = secret.mac(PURPOSE, key, body)
         os.makedirs(self.directory, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".plan-", suffix=".tmp")

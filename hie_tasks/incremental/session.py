@@ -21,6 +21,7 @@ from typing import Final, Protocol, TypeVar
 
 from hie_tasks.incremental.digests import ABSENT, FileDigester, hash_text
 from hie_tasks.incremental.fingerprint import (
+    NOT_HASHED,
     Fingerprint,
     FingerprintMemo,
     FingerprintParts,
@@ -288,13 +289,15 @@ class IncrementalSession:
         # No pruning pass: a scope set goes with the last verdict that used it (`put_verdict`).
         self._run_id = None
 
-    def next_run_inputs(self, keys: list[CheckKey], workspace: str) -> tuple[set[str], set[TreeDep]] | None:
+    def next_run_inputs(self, keys: list[CheckKey], workspace: str
+                        ) -> tuple[dict[str, str | None], set[TreeDep]] | None:
         """What the next run compares to replay these checks — the files (absolute: scope members and
-        recorded deps) and the listings — when it replays every one of them as this run ended; None when
-        any would rerun (no verdict kept, an Error, an impure library, the store failed)."""
+        recorded deps, with the content digest this run used where it hashed them) and the listings — when
+        it replays every one of them as this run ended; None when any would rerun (no verdict kept, an
+        Error, an impure library, the store failed)."""
         if not self.enabled or self.refresh:
             return None
-        files: set[str] = set()
+        files: dict[str, str | None] = {}
         trees: set[TreeDep] = set()
         with self._lock:
             for key in keys:
@@ -308,8 +311,8 @@ class IncrementalSession:
                 if known is None:
                     return None
                 for paths in known[2].scope_paths.values():
-                    files.update(abs_path(p, workspace) for p in paths)
-                files.update(abs_path(p, workspace) for p in kept[0])
+                    files.update((abs_path(p, workspace), None if d == NOT_HASHED else d) for p, d in paths.items())
+                files.update((abs_path(p, workspace), d) for p, d in kept[0].items())
                 trees.update(TreeDep(abs_path(root, workspace), sfx, exc) for root, sfx, exc, _d in kept[1])
         return files, trees
 

@@ -20,9 +20,11 @@ Contract.
 - Written only when the answer is exactly what the next run would print: every check was replayed or
   recorded with a verdict the next run replays (no Error, no impure library, no store failure), the spec and
   the plan were kept by their caches, nothing but the spec's own diagnostics went to stderr, no remote cache,
-  sharding or `-o`/`-v`/`--dry-run`. And only when no input changed within `RACY_WINDOW_NS` of the run's
-  start: a file rewritten within one timestamp tick of being read would otherwise keep its recorded stat.
-  Every other run removes the memo of its request.
+  sharding or `-o`/`-v`/`--dry-run`. Racy inputs: a file rewritten within one timestamp tick of being read
+  keeps its stat, so a file changed within `RACY_WINDOW_NS` of the run's start is vouched for by content
+  instead — the memo keeps the digest the run used, and serving hashes the file again (a file just saved,
+  the common case after an edit). A racy file whose digest the run did not take (a spec file's, the
+  config's, a plugin's) or a racy directory means no memo. Every other run removes the memo of its request.
 - Authenticated like every cache here (hie_tasks/secret.py): one HMAC over the key and the body. The body is
   `marshal` data and is never decoded before its MAC verifies; one that does not verify is ignored with a
   warning and the run goes the full way (and rewrites it).
@@ -157,13 +159,15 @@ def serve(argv: Sequence[str]) -> int | None:
     if body is None:
         return None
     try:
-        (fmt, key, exit_code, out_parts, slot, err, files, sigs, dirs, dir_sigs, absent, nofiles,
-         store) = marshal.loads(body)
+        (fmt, key, exit_code, out_parts, slot, err, files, sigs, dirs, dir_sigs, absent, nofiles, store,
+         racy) = marshal.loads(body)
     except (ValueError, EOFError, TypeError):
         return None
     if fmt != FORMAT or key != req.key:
         return None
     if not _unchanged(files, sigs, dirs, dir_sigs, absent, nofiles, store, req.store):
+        return None
+    if not all(_content_is(path, digest) for path, digest in racy):
         return None
     filler = b""
     if slot is not None:
@@ -211,6 +215,14 @@ def dir_sig(path: str) -> tuple[int, int, int, int] | None:
     return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev) if stat.S_ISDIR(st.st_mode) else None
 
 
+def _content_is(path: str, digest: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest() == digest
+    except OSError:
+        return False
+
+
 def _store_sig(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -245,7 +257,8 @@ def split_slot(text: str) -> tuple[list[str], str | None] | None:
     return [text], None
 
 
-def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any], files: set[str],
+def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
+          files: dict[str, str | None],
           dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
           racy_window_ns: int = RACY_WINDOW_NS) -> str | None:
     """Store the answer of `req`; returns why it was not stored (the old memo is then removed), or None."""
@@ -256,8 +269,8 @@ def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: 
 
 
 def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
-                files: set[str], dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
-                racy_window_ns: int) -> str | None:
+                files: dict[str, str | None], dirs: dict[str, tuple[int, int, int, int]], absent: set[str],
+                nofiles: set[str], racy_window_ns: int) -> str | None:
     limit = req.started_ns - racy_window_ns
     split = split_slot(stdout)
     if split is None:
@@ -271,9 +284,13 @@ def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encoding
         return f"the output cannot be encoded ({exc})"
     paths = sorted(files)
     sigs = [file_sig(p) for p in paths]
+    racy: list[tuple[str, str]] = []
     for path, sig in zip(paths, sigs, strict=True):
         if sig is not None and max(sig[2], sig[4]) >= limit:
-            return f"{path} changed while (or just before) the run"
+            digest = files[path]
+            if digest is None or len(digest) != 64 or not stat.S_ISREG(sig[0]):
+                return f"{path} changed while (or just before) the run"
+            racy.append((path, digest))  # its stat cannot vouch for it: served only while its bytes hash to this
     for path, dsig in dirs.items():
         if max(dsig[0], dsig[1]) >= limit:
             return f"directory {path} changed while (or just before) the run"
@@ -282,7 +299,7 @@ def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encoding
         return "no result store"
     dir_paths = sorted(dirs)
     body = marshal.dumps((FORMAT, req.key, exit_code, out_parts, slot, err, paths, sigs, dir_paths,
-                          [dirs[d] for d in dir_paths], sorted(absent), sorted(nofiles), store))
+                          [dirs[d] for d in dir_paths], sorted(absent), sorted(nofiles), store, racy))
     tag = secret.mac(PURPOSE, req.key, body)
     directory = os.path.dirname(req.path)
     tmp = f"{req.path}.{os.getpid()}.tmp"

@@ -96,7 +96,7 @@ def _why_not(req: Request, project: Project) -> str | None:
     return None
 
 
-_Inputs = tuple[set[str], dict[str, DirSignature], set[str], set[str]]
+_Inputs = tuple[dict[str, str | None], dict[str, DirSignature], set[str], set[str]]
 
 
 def _inputs(req: Request, project: Project, plan: Plan, implicit_spec: bool) -> _Inputs | str:
@@ -112,17 +112,17 @@ def _inputs(req: Request, project: Project, plan: Plan, implicit_spec: bool) -> 
     absent: set[str] = set()
     nofiles: set[str] = set()
     for record in vouched:
-        files |= record.deps
+        files.update(record.deps)
         dirs.update(record.dirs)
         absent |= record.absent
         nofiles |= record.nofiles
     libraries = {id(p.library): p.library for p in plan.checks if p.library is not None}
     for library in libraries.values():
-        files.update(library.identity_files())
+        files.update(dict.fromkeys(library.identity_files()))
         nofiles.update(library.identity_absent())
     config = project.load_config().file
     if config:
-        files.add(config)
+        files[config] = None
     else:
         nofiles.add(os.path.join(project.workspace, "hielements.toml"))
     limit = req.started_ns - project.session().digester.racy_window_ns
