@@ -31,7 +31,7 @@ from hie_tasks.engine.results import (
     split_locations,
 )
 from hie_tasks.incremental.fingerprint import FingerprintParts
-from hie_tasks.incremental.session import MISS, CheckKey, IncrementalSession
+from hie_tasks.incremental.session import MISS, STABLE_ERROR, CheckKey, IncrementalSession
 from hie_tasks.libraries.base import CallContext, Library, Purity
 from hie_tasks.libraries.limits import run_deadline
 from hie_tasks.model.codec import dumps_canonical, encode_value
@@ -381,7 +381,9 @@ class Runner:
         outcome.output = list(ctx.output)
         if session is not None and recordable:
             ctx.output.extend(pack_locations(outcome.locations))
-            session.record(key, parts, purity, result.status.value, result.message, ctx, duration_ms)
+            # Only a built-in's word is taken that an Error is its answer, not a failure to give one.
+            status = STABLE_ERROR if result.stable and library.kind == "builtin" else result.status.value
+            session.record(key, parts, purity, status, result.message, ctx, duration_ms)
         return outcome
 
 

@@ -50,7 +50,7 @@ from hie_tasks.incremental.store import (
 from hie_tasks.libraries.base import CallContext, Purity, TreeDep
 from hie_tasks.model.codec import decode_value, dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
-from hie_tasks.model.values import Value
+from hie_tasks.model.values import Scope, Value
 
 T = TypeVar("T")
 
@@ -72,6 +72,8 @@ _COMPONENT_TEXT = {
 }
 
 REPLAYED = "replayed: inputs unchanged"
+#: The stored status of an Error a built-in gave as its answer (`CheckResult.stable`): replayed as "error".
+STABLE_ERROR = "error:stable"
 REPLAYED_REMOTE = "replayed from the remote cache: inputs unchanged"
 DISABLED = "cache disabled"
 
@@ -299,6 +301,7 @@ class IncrementalSession:
             return None
         files: dict[str, str | None] = {}
         trees: set[TreeDep] = set()
+        seen: dict[int, Scope] = {}  # the Scope objects kept alive, so their ids stay theirs
         with self._lock:
             for key in keys:
                 kept = self._kept.get(key)
@@ -310,10 +313,22 @@ class IncrementalSession:
                 known = self._fingerprints.get(key)
                 if known is None:
                     return None
-                for paths in known[2].scope_paths.values():
-                    files.update((abs_path(p, workspace), None if d == NOT_HASHED else d) for p, d in paths.items())
-                files.update((abs_path(p, workspace), d) for p, d in kept[0].items())
-                trees.update(TreeDep(abs_path(root, workspace), sfx, exc) for root, sfx, exc, _d in kept[1])
+                parts, _purity, fp = known
+                # Each scope once (checks share a few), by its own absolute paths: the component's relative
+                # names are in the same order (`fingerprint._scope`).
+                for i, scope in enumerate(iter_scopes(parts.args)):
+                    if id(scope) in seen:
+                        continue
+                    seen[id(scope)] = scope
+                    digests = list(fp.scope_paths.get(f"scope[{i}]", {}).values())
+                    if len(digests) != len(scope.paths):
+                        digests = [NOT_HASHED] * len(scope.paths)  # then vouched for by stat alone
+                    files.update((p, None if d == NOT_HASHED else d)
+                                 for p, d in zip(scope.paths, digests, strict=True))
+                if kept[0]:
+                    files.update((abs_path(p, workspace), d) for p, d in kept[0].items())
+                if kept[1]:
+                    trees.update(TreeDep(abs_path(root, workspace), sfx, exc) for root, sfx, exc, _d in kept[1])
         return files, trees
 
     def recorded_durations(self) -> dict[str, float]:
@@ -376,7 +391,8 @@ class IncrementalSession:
             self._reasons[key] = REPLAYED
             self._replayed[key] = (fp.breakdown, stored.deps, stored.trees, stored.run_id)
         ws = parts.workspace
-        return Replay(stored.status, reroot_optional(stored.message, ws), stored.duration_ms,
+        return Replay("error" if stored.status == STABLE_ERROR else stored.status,
+                      reroot_optional(stored.message, ws), stored.duration_ms,
                       [reroot_text(line, ws) for line in stored.output])
 
     def record(self, key: CheckKey, parts: FingerprintParts, purity: Purity, status: str,
@@ -407,7 +423,7 @@ class IncrementalSession:
             self._inputs[key] = {**fp.breakdown, **_dynamic_inputs(deps, trees)}
             if self._verdicts is not None:
                 self._verdicts[skey] = verdict
-        if self.remote is not None and verdict.status != "error" and shareable(parts, purity):
+        if self.remote is not None and verdict.status not in ("error", STABLE_ERROR) and shareable(parts, purity):
             self.remote.offer(skey, verdict)
 
     def prefetch(self, checks: list[tuple[CheckKey, FingerprintParts, Purity]]) -> None:
@@ -442,7 +458,7 @@ class IncrementalSession:
                           wanted: dict[str, tuple[CheckKey, FingerprintParts, Fingerprint]]) -> None:
         for skey, entry in found.items():
             key, parts, fp = wanted[skey]
-            if entry.status == "error" or entry.fingerprint != fp.value:
+            if entry.status in ("error", STABLE_ERROR) or entry.fingerprint != fp.value:
                 continue
             if self._dynamic_changes(parts.workspace, entry.deps, entry.trees):
                 continue  # another runner's files differed in what the check read beyond its scopes

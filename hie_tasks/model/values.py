@@ -133,6 +133,10 @@ class CheckResult:
     status: Status
     message: str | None = None
     locations: tuple[Location, ...] = field(default=(), compare=False)
+    #: an Error that is the library's answer to these inputs, as repeatable as a Pass (a built-in's "Source
+    #: scope has no paths"), not a failure to answer (a file that could not be read, a crashed plugin):
+    #: the result store replays it like any verdict
+    stable: bool = field(default=False, compare=False)
 
     @classmethod
     def passed(cls) -> CheckResult:
@@ -143,8 +147,8 @@ class CheckResult:
         return cls(Status.FAIL, message, locations)
 
     @classmethod
-    def errored(cls, message: str) -> CheckResult:
-        return cls(Status.ERROR, message)
+    def errored(cls, message: str, *, stable: bool = False) -> CheckResult:
+        return cls(Status.ERROR, message, stable=stable)
 
     @property
     def ok(self) -> bool:

@@ -78,7 +78,7 @@ _DECLINED = frozenset({"-o", "--output", "-v", "--verbose", "--dry-run"})
 class Request:
     """A `run` command line a memo may answer: its key, where its memo lives, and when it started."""
 
-    __slots__ = ("argv", "cache_dir", "key", "path", "started_ns", "store")
+    __slots__ = ("argv", "cache_dir", "key", "observed", "path", "started_ns", "store")
 
     def __init__(self, argv: list[str], cache_dir: str, key: str) -> None:
         self.argv = argv
@@ -87,6 +87,8 @@ class Request:
         self.path = os.path.join(cache_dir, MEMO_DIR, key[:40] + ".memo")
         self.store = os.path.join(cache_dir, STORE_FILE)
         self.started_ns = time.time_ns()
+        #: the stat of each file of the memo that did not match, taken as this run started
+        self.observed: dict[str, tuple[int, int, int, int, int] | None] = {}
 
 
 #: The request of this process's `run`, for the code that writes its memo at the end (None: not eligible).
@@ -165,7 +167,7 @@ def serve(argv: Sequence[str]) -> int | None:
         return None
     if fmt != FORMAT or key != req.key:
         return None
-    if not _unchanged(files, sigs, dirs, dir_sigs, absent, nofiles, store, req.store):
+    if not _unchanged(files, sigs, dirs, dir_sigs, absent, nofiles, store, req.store, req):
         return None
     if not all(_content_is(path, digest) for path, digest in racy):
         return None
@@ -232,11 +234,15 @@ def _store_sig(path: str) -> tuple[int, int] | None:
 
 
 def _unchanged(files: list[str], sigs: list[Any], dirs: list[str], dir_sigs: list[Any], absent: list[str],
-               nofiles: list[str], store: Any, store_path: str) -> bool:
+               nofiles: list[str], store: Any, store_path: str, req: Request) -> bool:
     # Directories first: a listing change (the commonest edit besides a save) is found in a few stats.
     if [dir_sig(d) for d in dirs] != dir_sigs:
         return False
-    if [file_sig(f) for f in files] != sigs:
+    now = [file_sig(f) for f in files]
+    if now != sigs:
+        # Taken before this run reads anything: the full run's memo may pair them with what it reads (an
+        # older stat than the bytes read can only make a memo that never matches, never a wrong one).
+        req.observed = dict(zip(files, now, strict=True))
         return False
     if any(os.path.isdir(p) for p in absent) or any(os.path.isfile(p) for p in nofiles):
         return False
@@ -283,7 +289,8 @@ def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encoding
     except (UnicodeError, LookupError) as exc:
         return f"the output cannot be encoded ({exc})"
     paths = sorted(files)
-    sigs = [file_sig(p) for p in paths]
+    observed = req.observed
+    sigs = [observed[p] if p in observed else file_sig(p) for p in paths]
     racy: list[tuple[str, str]] = []
     for path, sig in zip(paths, sigs, strict=True):
         if sig is not None and max(sig[2], sig[4]) >= limit:

@@ -138,7 +138,7 @@ def _no_files_matching(args: Sequence[Value], ctx: CallContext, speller: PathSpe
     try:
         matches = globbing.glob(base, pattern)
     except globbing.GlobPatternError:
-        return CheckResult.errored(f"Invalid glob pattern: {pattern}")
+        return CheckResult.errored(f"Invalid glob pattern: {pattern}", stable=True)
     ctx.record_tree(globbing.literal_directory(base, pattern))
     if not matches:
         return CheckResult.passed()

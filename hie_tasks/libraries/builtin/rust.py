@@ -263,9 +263,9 @@ def _dependency(source: Scope, target: Scope, ctx: CallContext) -> CheckResult:
     """`depends_on`'s verdict: Pass, Fail or Error (Errors pass through `no_dependency` unchanged)."""
     targets = _target_names(target)
     if not targets:
-        return CheckResult.errored("Could not determine target module names")
+        return CheckResult.errored("Could not determine target module names", stable=True)
     if not source.paths:
-        return CheckResult.errored("Source scope has no paths")
+        return CheckResult.errored("Source scope has no paths", stable=True)
     needles = _dependency_needles(targets)
     # Upstream's order: the first unreadable file errs before a later file could pass.
     for path in upstream_order(source):
@@ -325,7 +325,7 @@ def _pipeline_connects(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     input_ = scope_arg(args, 1, "E328", "pipeline_connects requires an input scope as second argument")
     type_name = _primary_type(output, ctx)
     if type_name is None:
-        return CheckResult.errored("Could not determine output type")
+        return CheckResult.errored("Could not determine output type", stable=True)
 
     def uses_type(text: str) -> bool:
         return type_name in text
@@ -345,10 +345,10 @@ def _type_compatible(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     second = scope_arg(args, 1, "E330", "type_compatible requires a scope as second argument")
     a = _primary_type(first, ctx)
     if a is None:
-        return CheckResult.errored("Could not determine type from first scope")
+        return CheckResult.errored("Could not determine type from first scope", stable=True)
     b = _primary_type(second, ctx)
     if b is None:
-        return CheckResult.errored("Could not determine type from second scope")
+        return CheckResult.errored("Could not determine type from second scope", stable=True)
     if (
         a == b
         or any_text(ctx, second.paths, lambda t: a in t)
