@@ -13,7 +13,8 @@ times:
 
 - `upstream`: `../shared/oracle/hielements run SPEC -w WS -f json` (it keeps no cache: a full run every time);
 - `cold`: `python -m hie_tasks run SPEC -w WS -f json` with an empty result store;
-- `no-op`: the same again, nothing changed.
+- `no-op`: the same again, nothing changed (answered by the run memo, hie_tasks/replay);
+- `no-op, memo off`: the same with `HIE_TASKS_RUN_MEMO=0`: the full path that replays check by check.
 
 The table gives median wall and CPU seconds and the ratios to upstream measured in the same run, and checks
 that both sides gave the same verdicts. Run: `python bench/realtree_bench.py [--checks 200] [--repeat 5]`.
@@ -84,17 +85,23 @@ def _measure(tree: Tree, checks: int, repeat: int, work: Path) -> list[str]:
     ours = [sys.executable, "-m", "hie_tasks", "run", str(spec_file), "-w", str(ws), "-f", "json",
             "--cache-dir", str(store)]
     upstream = [str(ORACLE), "run", str(spec_file), "-w", str(ws), "-f", "json"]
-    rows: dict[str, list[Timing]] = {"upstream": [], "cold": [], "no-op": []}
+    rows: dict[str, list[Timing]] = {"upstream": [], "cold": [], "no-op": [], "no-op, memo off": []}
+    # A checked-out tree is older than the racy window (2 s); one copied a moment ago is not, and its run
+    # memo would not be written (hie_tasks/replay/memo.py).
+    time.sleep(2.2)
     agree = True
+    full_env = {**env, "HIE_TASKS_RUN_MEMO": "0"}
     for _ in range(repeat):
         t_up, r_up = _run(upstream, work, env)
         shutil.rmtree(store, ignore_errors=True)
         t_cold, r_cold = _run(ours, work, env)
         t_noop, r_noop = _run(ours, work, env)
+        t_full, r_full = _run(ours, work, full_env)
         rows["upstream"].append(t_up)
         rows["cold"].append(t_cold)
         rows["no-op"].append(t_noop)
-        agree = agree and _verdicts(r_up) == _verdicts(r_cold) == _verdicts(r_noop)
+        rows["no-op, memo off"].append(t_full)
+        agree = agree and _verdicts(r_up) == _verdicts(r_cold) == _verdicts(r_noop) == _verdicts(r_full)
     up_wall = statistics.median(t.wall for t in rows["upstream"])
     up_cpu = statistics.median(t.cpu for t in rows["upstream"])
     out = []

@@ -25,7 +25,8 @@ The rule, as it should read in the README:
     and, checked after that, every input the check reported while it ran:
       - each file it read beyond its scopes (deps) has the same content digest;
       - each directory listing it depended on (trees) still lists the same file names.
-    A check always reruns when there is no stored verdict, when the stored verdict is an Error, with
+    A check always reruns when there is no stored verdict, when the stored verdict is an Error (other than
+    the answer a built-in gives to its inputs, `CheckResult.stable`), with
     `--refresh`, and when its library is impure (e.g. a WASM plugin with fs = "write"). With `--no-cache`
     nothing is replayed or recorded.
 
