@@ -130,12 +130,16 @@ class FileDigester:
         #: before relying on it — None once checked or when written by this process); None = not loaded
         self._dirs: dict[str, tuple[str, str, str | None]] | None = None
         self._pending_dirs: dict[str, tuple[str, str]] = {}
+        #: this run's stat of each regular file it digested, taken before its bytes (or its record) were
+        #: used: (mode, size, mtime_ns, inode, ctime_ns) — what the run memo (hie_tasks/replay) vouches by
+        self.stats: dict[str, tuple[int, int, int, int, int]] = {}
 
     def begin_run(self) -> None:
         """Forget this process's snapshot of the file system; the persistent stat cache stays."""
         with self._lock:
             self._memo.clear()
             self._tree_memo.clear()
+            self.stats.clear()
 
     def digest(self, path: str) -> str:
         # No lock to read: a dict lookup is atomic, and entries are never changed once set (first wins).
@@ -161,6 +165,7 @@ class FileDigester:
             return DIR
         if not stat.S_ISREG(st.st_mode):
             return SPECIAL
+        self.stats.setdefault(path, (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
         found = self._persisted_entry(path)
         if found is not None:
             cached = found[0]
@@ -318,6 +323,10 @@ class FileDigester:
         key = dir_record_key(directory, paths)
         record = self._trusted_record(key, signature)
         if record is not None:
+            known = self.stats
+            for path, st in zip(paths, stats, strict=True):
+                if path not in known:
+                    known[path] = (st.st_mode, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
             digests = record[1].split("\n")
             # Join this run's snapshot; a path observed earlier with another digest keeps its first answer.
             agreed = True

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import hashlib
 import marshal
+import operator
 import os
 import stat
 import sys
@@ -51,7 +52,7 @@ from hie_tasks.version import __version__
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from typing import Any, TextIO
 
 FORMAT = 1
@@ -78,7 +79,7 @@ _DECLINED = frozenset({"-o", "--output", "-v", "--verbose", "--dry-run"})
 class Request:
     """A `run` command line a memo may answer: its key, where its memo lives, and when it started."""
 
-    __slots__ = ("argv", "cache_dir", "key", "observed", "path", "started_ns", "store")
+    __slots__ = ("argv", "cache_dir", "key", "path", "started_ns", "store")
 
     def __init__(self, argv: list[str], cache_dir: str, key: str) -> None:
         self.argv = argv
@@ -87,8 +88,6 @@ class Request:
         self.path = os.path.join(cache_dir, MEMO_DIR, key[:40] + ".memo")
         self.store = os.path.join(cache_dir, STORE_FILE)
         self.started_ns = time.time_ns()
-        #: the stat of each file of the memo that did not match, taken as this run started
-        self.observed: dict[str, tuple[int, int, int, int, int] | None] = {}
 
 
 #: The request of this process's `run`, for the code that writes its memo at the end (None: not eligible).
@@ -238,11 +237,8 @@ def _unchanged(files: list[str], sigs: list[Any], dirs: list[str], dir_sigs: lis
     # Directories first: a listing change (the commonest edit besides a save) is found in a few stats.
     if [dir_sig(d) for d in dirs] != dir_sigs:
         return False
-    now = [file_sig(f) for f in files]
-    if now != sigs:
-        # Taken before this run reads anything: the full run's memo may pair them with what it reads (an
-        # older stat than the bytes read can only make a memo that never matches, never a wrong one).
-        req.observed = dict(zip(files, now, strict=True))
+    # Stops at the first difference: a run that goes the full way takes its own stats.
+    if not all(map(operator.eq, map(file_sig, files), sigs)):
         return False
     if any(os.path.isdir(p) for p in absent) or any(os.path.isfile(p) for p in nofiles):
         return False
@@ -264,18 +260,19 @@ def split_slot(text: str) -> tuple[list[str], str | None] | None:
 
 
 def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
-          files: dict[str, str | None],
+          files: dict[str, str | None], observed: Mapping[str, tuple[int, int, int, int, int]],
           dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
           racy_window_ns: int = RACY_WINDOW_NS) -> str | None:
     """Store the answer of `req`; returns why it was not stored (the old memo is then removed), or None."""
-    why = _write_memo(req, exit_code, stdout, stderr, encodings, files, dirs, absent, nofiles, racy_window_ns)
+    why = _write_memo(req, exit_code, stdout, stderr, encodings, files, observed, dirs, absent, nofiles,
+                      racy_window_ns)
     if why is not None:
         remove(req)
     return why
 
 
 def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
-                files: dict[str, str | None], dirs: dict[str, tuple[int, int, int, int]], absent: set[str],
+                files: dict[str, str | None], observed: Mapping[str, tuple[int, int, int, int, int]], dirs: dict[str, tuple[int, int, int, int]], absent: set[str],
                 nofiles: set[str], racy_window_ns: int) -> str | None:
     limit = req.started_ns - racy_window_ns
     split = split_slot(stdout)
@@ -289,8 +286,10 @@ def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encoding
     except (UnicodeError, LookupError) as exc:
         return f"the output cannot be encoded ({exc})"
     paths = sorted(files)
-    observed = req.observed
-    sigs = [observed[p] if p in observed else file_sig(p) for p in paths]
+    # A stat the run took before it read the file (the digester's) pairs a signature with the bytes the run
+    # used; for the other files (spec, config, plugins: read before now) a stat now is no younger than them
+    # unless they changed, which the racy rule below catches.
+    sigs = [observed.get(p) or file_sig(p) for p in paths]
     racy: list[tuple[str, str]] = []
     for path, sig in zip(paths, sigs, strict=True):
         if sig is not None and max(sig[2], sig[4]) >= limit:

@@ -10,6 +10,7 @@ request's old one and says why not.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import io
 import os
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 def replay_form(report: RunReport) -> RunReport:
     """The report of the same run replayed: every check from the local store, the run phase's duration the
     memo's sentinel."""
-    outcomes = [dataclasses.replace(o, cached=True, cache_source="local") for o in report.outcomes]
+    outcomes = [copy.copy(o) for o in report.outcomes]  # dataclasses.replace costs 5x more per outcome
+    for outcome in outcomes:
+        outcome.cached, outcome.cache_source = True, "local"
     totals = Totals(skipped=report.totals.skipped)
     for outcome in outcomes:
         totals.add(outcome)
@@ -80,9 +83,10 @@ def remember(req: Request, *, project: Project, plan: Plan, exit_code: int, stdo
         return found
     files, dirs, absent, nofiles = found
     encodings = ((stdout.encoding, stdout.errors), (stderr.encoding, stderr.errors))
+    digester = project.session().digester
     return memo.write(req, exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text(), encodings=encodings,
-                      files=files, dirs=dirs, absent=absent, nofiles=nofiles,
-                      racy_window_ns=project.session().digester.racy_window_ns)
+                      files=files, observed=digester.stats, dirs=dirs, absent=absent, nofiles=nofiles,
+                      racy_window_ns=digester.racy_window_ns)
 
 
 def _why_not(req: Request, project: Project) -> str | None:
