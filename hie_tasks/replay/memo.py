@@ -174,8 +174,13 @@ def serve(argv: Sequence[str]) -> int | None:
     if slot is not None:
         elapsed = (time.perf_counter() - started) * 1000
         filler = (repr(round(elapsed, 3)) if slot == "ms" else f"{elapsed / 1000:.2f}").encode("ascii")
-    _write(sys.stderr, err)
-    _write(sys.stdout, filler.join(out_parts))
+    try:
+        _write(sys.stderr, err)
+        _write(sys.stdout, filler.join(out_parts))
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as the full run does (cli/main.py).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return int(exit_code)
 
 

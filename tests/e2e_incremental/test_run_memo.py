@@ -275,3 +275,14 @@ def test_a_terminal_gets_the_same_coloured_answer(memoized: Workspace) -> None:
         return re.sub(rb"\(\d+\.\d\d s\)", b"(T s)", data)
 
     assert masked(answered) == masked(truth)
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(memoized: Workspace) -> None:
+    # `hie-tasks run | head -1`: the answer is larger than a pipe buffer only with padding, so close at once.
+    proc = subprocess.Popen(memoized.argv("run"), cwd=ROOT, env=memoized.env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=CLI_TIMEOUT_S)
+    assert "Traceback" not in err, err
