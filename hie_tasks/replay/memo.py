@@ -59,6 +59,8 @@ FORMAT = 1
 PURPOSE = "run memo"
 MEMO_DIR = "runs"
 SWITCH_ENV = "HIE_TASKS_RUN_MEMO"
+#: Memos kept per store, the most recently written (see `_prune`).
+KEEP = 8
 #: as `hie_tasks.engine.project` (not imported: this module runs before the engine loads)
 CACHE_ENV = "HIE_TASKS_CACHE_DIR"
 DEFAULT_CACHE = ".hie-cache"
@@ -319,6 +321,7 @@ def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encoding
         with open(tmp, "wb") as fh:
             fh.write(tag.encode("ascii") + b"\n" + body)
         os.replace(tmp, req.path)
+        _prune(directory, keep=req.path)
     except OSError as exc:
         try:
             os.unlink(tmp)
@@ -326,6 +329,22 @@ def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encoding
             pass
         return f"cannot write {req.path}: {exc.strerror or exc}"
     return None
+
+
+def _prune(directory: str, keep: str) -> None:
+    """At most `KEEP` memos per store: each command line, terminal size and environment has its own, and a
+    memo is as big as the run's inputs (1.5 MB at 10k files)."""
+    try:
+        entries = [(e.stat().st_mtime_ns, e.path) for e in os.scandir(directory) if e.name.endswith(".memo")]
+    except OSError:
+        return
+    entries.sort(reverse=True)
+    for _mtime, path in entries[KEEP:]:
+        if path != keep:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
 
 def remove(req: Request) -> None:

@@ -286,3 +286,14 @@ def test_a_reader_that_goes_away_gets_no_traceback(memoized: Workspace) -> None:
     err = proc.stderr.read().decode()
     proc.wait(timeout=CLI_TIMEOUT_S)
     assert "Traceback" not in err, err
+
+
+def test_a_store_keeps_only_the_most_recent_memos(memoized: Workspace) -> None:
+    from hie_tasks.replay.memo import KEEP
+
+    (first,) = memos(memoized)
+    for jobs in range(1, KEEP + 2):  # each -j N is a command line of its own, with a memo of its own
+        memoized.run("-j", str(jobs))
+    kept = memos(memoized)
+    assert len(kept) == KEEP
+    assert first not in kept, "the oldest memo goes first"
