@@ -16,6 +16,8 @@ the run phase it reports itself (`summary.duration_ms`: executing/replaying chec
 2k checks, `--packages 10000 --files 10` = 100k / 20k), one folder scope and two built-in `files` checks per
 folder, and doit with one task per check beside it. Every row shows the process's own CPU seconds (user + sys,
 from wait4) and peak RSS, with `cpu/doit` the ratio to doit's same phase in the same invocation.
+The `noop-full` row is a no-op with the run memo off (`HIE_TASKS_RUN_MEMO=0`): the per-check replay path
+that the plain `noop` rows skip when nothing changed (hie_tasks/replay/memo.py).
 `--layout jobs`: cold runs at `-j 1`, `-j 4` and the default, on 200 checks of an external plugin sleeping
 10 ms per call and on the flat built-in workspace, with ratios against `-j 1` in the same invocation.
 
@@ -277,11 +279,11 @@ class Finished:
     rss_mb: float
 
 
-def timed(argv: list[str]) -> Finished:
+def timed(argv: list[str], env_extra: dict[str, str] | None = None) -> Finished:
     """Run a process to completion; its own CPU time (user + sys) and peak RSS from the kernel (wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=ROOT, env=_env(), stdout=out, stderr=err)
+        proc = subprocess.Popen(argv, cwd=ROOT, env={**_env(), **(env_extra or {})}, stdout=out, stderr=err)
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -298,14 +300,14 @@ def _env() -> dict[str, str]:
 
 
 def hie_run(ws: Path, store: Path, modcache: Path, jobs: int | None, profile: bool = False,
-            spec: str = "bench.hie", fmt: str = "json") -> Measure:
+            spec: str = "bench.hie", fmt: str = "json", env_extra: dict[str, str] | None = None) -> Measure:
     argv = ["-m", "hie_tasks", "run", str(ws / spec), "-w", str(ws), "--cache-dir", str(store),
             "--module-cache", str(modcache), "-f", fmt]
     if jobs is not None:
         argv += ["-j", str(jobs)]
     if profile:
         argv = ["-m", "cProfile", "-s", "cumtime", "-m", "hie_tasks", *argv[2:]]
-    proc = timed([sys.executable, *argv])
+    proc = timed([sys.executable, *argv], env_extra)
     if fmt != "json":
         if proc.returncode != 0:
             raise SystemExit(f"hie-tasks run failed ({proc.returncode}):\n{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}")
@@ -341,16 +343,16 @@ def doit_run(ws: Path, packages: int, db_file: Path, layout: str = "wasm") -> Me
 def print_table(rows: dict[str, dict[str, Measure]]) -> None:
     """Wall and CPU seconds per phase; `cpu/doit` is the CPU ratio against doit's same phase (same run)."""
     doit = rows.get("doit", {})
-    print(f"\n{'tool':<16} {'phase':<8} {'wall s':>7} {'cpu s':>7} {'cpu/doit':>8} {'cpu/no-op':>9} {'ran':>6}"
+    print(f"\n{'tool':<16} {'phase':<9} {'wall s':>7} {'cpu s':>7} {'cpu/doit':>8} {'cpu/no-op':>9} {'ran':>6}"
           f" {'rss MB':>7} {'run phase ms':>12}")
     for tool, phases in rows.items():
         noop = phases.get("noop")
         for phase, m in phases.items():
             inner = f"{m.run_phase_ms:12.0f}" if m.run_phase_ms is not None else f"{'-':>12}"
-            peer = doit.get(phase)
+            peer = doit.get("noop" if phase == "noop-full" else phase)
             vs_doit = f"{m.cpu_s / peer.cpu_s:8.2f}" if peer is not None and peer.cpu_s else f"{'-':>8}"
             vs_noop = f"{m.cpu_s / noop.cpu_s:9.2f}" if noop is not None and noop.cpu_s else f"{'-':>9}"
-            print(f"{tool:<16} {phase:<8} {m.wall_s:7.2f} {m.cpu_s:7.2f} {vs_doit} {vs_noop} {m.ran:>6}"
+            print(f"{tool:<16} {phase:<9} {m.wall_s:7.2f} {m.cpu_s:7.2f} {vs_doit} {vs_noop} {m.ran:>6}"
                   f" {m.rss_mb:7.0f} {inner}")
 
 
@@ -496,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
                                                fmt=args.format)
         # A second no-op and a no-op after the edit: the noise of one process start is large at this size.
         rows["hie-tasks"]["noop2"] = hie_run(ws, store, modcache, args.jobs, fmt=args.format)
+        # The same no-op without the run memo (hie_tasks/replay): the path that replays check by check.
+        rows["hie-tasks"]["noop-full"] = hie_run(ws, store, modcache, args.jobs, fmt=args.format,
+                                                 env_extra={"HIE_TASKS_RUN_MEMO": "0"})
         # doit on a pristine copy of the same graph, so its "change" is the same single edit.
         shutil.rmtree(ws)
         if args.layout == "flat":
