@@ -19,8 +19,9 @@ import stat
 import sys
 import threading
 
-# `typing`, `secrets` and `platformdirs` cost ~20 ms together; every run reaches this module before it knows
-# whether it can replay a whole run (hie_tasks/replay), so they load only where needed. mypy treats this as true.
+# `typing` and `platformdirs` cost ~20 ms together, and every run reaches this module before it knows whether it
+# can replay a whole run (hie_tasks/replay): they load only where needed, and new keys come from os.urandom (what
+# `secrets` draws from) rather than importing `secrets`. mypy treats TYPE_CHECKING as true.
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
@@ -53,18 +54,6 @@ def _user_data_dir() -> str:
     return platformdirs.user_data_dir("hie-tasks")
 
 
-def _token_hex(n: int) -> str:
-    import secrets
-
-    return secrets.token_hex(n)
-
-
-def _token_bytes(n: int) -> bytes:
-    import secrets
-
-    return secrets.token_bytes(n)
-
-
 def load_key_file(path: str) -> tuple[bytes, list[str]]:
     """The key in `path`, created (0600, exclusively) when absent. Returns (key, warnings).
 
@@ -80,7 +69,7 @@ def load_key_file(path: str) -> tuple[bytes, list[str]]:
             pass
         else:
             with os.fdopen(fd, "w") as f:
-                f.write(_token_hex(_KEY_BYTES) + "\n")
+                f.write(os.urandom(_KEY_BYTES).hex() + "\n")
         st = os.stat(path)
         if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
             problems.append(
@@ -88,7 +77,7 @@ def load_key_file(path: str) -> tuple[bytes, list[str]]:
                 f"it is not used — run `chmod 600 {path}` (or delete it to get a new one); caches are not "
                 "trusted this run"
             )
-            return _token_bytes(_KEY_BYTES), problems
+            return os.urandom(_KEY_BYTES), problems
         with open(path, encoding="ascii") as f:
             text = f.read().strip()
         key = bytes.fromhex(text)
@@ -100,7 +89,7 @@ def load_key_file(path: str) -> tuple[bytes, list[str]]:
             f"warning: cannot use the cache key {path} ({getattr(exc, 'strerror', None) or exc}); set "
             f"${ENV_SECRET} or fix the file; nothing cached is trusted this run"
         )
-        return _token_bytes(_KEY_BYTES), problems
+        return os.urandom(_KEY_BYTES), problems
 
 
 def secret_key() -> bytes:

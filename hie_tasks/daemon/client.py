@@ -83,7 +83,9 @@ def target(argv: Sequence[str]) -> tuple[str, str] | None:
     return os.path.abspath(root), os.path.abspath(spec)
 
 
-def _terminal(stream: Any) -> dict[str, Any]:
+def terminal_facts(stream: Any) -> dict[str, Any]:
+    """What output to `stream` depends on: a terminal or not, its encoding and size (the run memo keys by
+    them too)."""
     try:
         tty = bool(stream.isatty())
     except (AttributeError, ValueError):
@@ -131,8 +133,8 @@ def serve_run(argv: Sequence[str]) -> int | None:
             "argv": list(argv),
             "cwd": os.getcwd(),
             "env": dict(os.environ),
-            "stdout": _terminal(sys.stdout),
-            "stderr": _terminal(sys.stderr),
+            "stdout": terminal_facts(sys.stdout),
+            "stderr": terminal_facts(sys.stderr),
         })
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")

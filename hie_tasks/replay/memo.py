@@ -45,7 +45,7 @@ import sys
 import time
 
 import hie_tasks.secret as secret
-from hie_tasks.daemon.client import target
+from hie_tasks.daemon.client import target, terminal_facts
 from hie_tasks.version import __version__
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
@@ -81,10 +81,9 @@ _DECLINED = frozenset({"-o", "--output", "-v", "--verbose", "--dry-run"})
 class Request:
     """A `run` command line a memo may answer: its key, where its memo lives, and when it started."""
 
-    __slots__ = ("argv", "cache_dir", "key", "path", "started_ns", "store")
+    __slots__ = ("cache_dir", "key", "path", "started_ns", "store")
 
-    def __init__(self, argv: list[str], cache_dir: str, key: str) -> None:
-        self.argv = argv
+    def __init__(self, cache_dir: str, key: str) -> None:
         self.cache_dir = cache_dir
         self.key = key
         self.path = os.path.join(cache_dir, MEMO_DIR, key[:40] + ".memo")
@@ -111,7 +110,7 @@ def request(argv: Sequence[str]) -> Request | None:
     if found is None:
         return None
     workspace, _spec = found
-    return Request(items, _cache_dir(items, workspace), _key(items))
+    return Request(_cache_dir(items, workspace), _key(items))
 
 
 def _cache_dir(argv: list[str], workspace: str) -> str:
@@ -127,18 +126,8 @@ def _cache_dir(argv: list[str], workspace: str) -> str:
 
 
 def _stream_facts(stream: Any) -> tuple[Any, ...]:
-    try:
-        tty = bool(stream.isatty())
-    except (AttributeError, ValueError):
-        tty = False
-    size: tuple[int, int] | None = None
-    if tty:
-        try:
-            columns, lines = os.get_terminal_size(stream.fileno())
-            size = (columns, lines)
-        except (OSError, ValueError, AttributeError):
-            pass
-    return (tty, size, getattr(stream, "encoding", None), getattr(stream, "errors", None))
+    # The daemon's facts about a stream, plus its error handler (it decides how the answer is encoded).
+    return (*sorted(terminal_facts(stream).items()), getattr(stream, "errors", None))
 
 
 def _key(argv: list[str]) -> str:
@@ -168,7 +157,7 @@ def serve(argv: Sequence[str]) -> int | None:
         return None
     if fmt != FORMAT or key != req.key:
         return None
-    if not _unchanged(files, sigs, dirs, dir_sigs, absent, nofiles, store, req.store, req):
+    if not _unchanged(files, sigs, dirs, dir_sigs, absent, nofiles, store, req.store):
         return None
     if not all(_content_is(path, digest) for path, digest in racy):
         return None
@@ -240,7 +229,7 @@ def _store_sig(path: str) -> tuple[int, int] | None:
 
 
 def _unchanged(files: list[str], sigs: list[Any], dirs: list[str], dir_sigs: list[Any], absent: list[str],
-               nofiles: list[str], store: Any, store_path: str, req: Request) -> bool:
+               nofiles: list[str], store: Any, store_path: str) -> bool:
     # Directories first: a listing change (the commonest edit besides a save) is found in a few stats.
     if [dir_sig(d) for d in dirs] != dir_sigs:
         return False
@@ -279,8 +268,9 @@ def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: 
 
 
 def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
-                files: dict[str, str | None], observed: Mapping[str, tuple[int, int, int, int, int]], dirs: dict[str, tuple[int, int, int, int]], absent: set[str],
-                nofiles: set[str], racy_window_ns: int) -> str | None:
+                files: dict[str, str | None], observed: Mapping[str, tuple[int, int, int, int, int]],
+                dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
+                racy_window_ns: int) -> str | None:
     limit = req.started_ns - racy_window_ns
     split = split_slot(stdout)
     if split is None:
@@ -353,16 +343,3 @@ def remove(req: Request) -> None:
     except OSError:
         pass
 
-
-def clear(cache_dir: str) -> None:
-    """Remove every memo under a store directory (the store was cleared, moved aside or rebuilt)."""
-    directory = os.path.join(cache_dir, MEMO_DIR)
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        try:
-            os.unlink(os.path.join(directory, name))
-        except OSError:
-            pass

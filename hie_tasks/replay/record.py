@@ -31,10 +31,9 @@ def replay_form(report: RunReport) -> RunReport:
     """The report of the same run replayed: every check from the local store, the run phase's duration the
     memo's sentinel."""
     outcomes = [copy.copy(o) for o in report.outcomes]  # dataclasses.replace costs 5x more per outcome
-    for outcome in outcomes:
-        outcome.cached, outcome.cache_source = True, "local"
     totals = Totals(skipped=report.totals.skipped)
     for outcome in outcomes:
+        outcome.cached, outcome.cache_source = True, "local"
         totals.add(outcome)
     return dataclasses.replace(report, outcomes=outcomes, totals=totals, duration_ms=memo.SENTINEL_MS)
 
@@ -134,19 +133,16 @@ def _inputs(req: Request, project: Project, plan: Plan, implicit_spec: bool) -> 
     try:
         for tree in sorted(trees, key=lambda t: (t.root, t.suffixes, t.exclude)):
             walk_signatures(tree, dirs, listed, limit, req.cache_dir)
-        if implicit_spec:
-            # Found by listing the working directory: a second *.hie there changes which spec runs.
-            walk_signatures_of_cwd(dirs, limit)
     except Uncacheable as exc:
         return str(exc)
+    if implicit_spec:
+        # Found by listing the working directory: a second *.hie there changes which spec runs. (A directory
+        # changed within the racy window is refused by `memo.write`.)
+        cwd = os.getcwd()
+        sig = memo.dir_sig(cwd)
+        if sig is None:
+            return f"the working directory {cwd} cannot be stat'ed"
+        dirs[cwd] = sig
     absent.update(listed)
     return files, dirs, absent, nofiles
-
-
-def walk_signatures_of_cwd(dirs: dict[str, DirSignature], limit: int) -> None:
-    cwd = os.getcwd()
-    sig = memo.dir_sig(cwd)
-    if sig is None or max(sig[0], sig[1]) >= limit:
-        raise Uncacheable(f"directory {cwd} changed while (or just before) the run")
-    dirs[cwd] = sig
 
