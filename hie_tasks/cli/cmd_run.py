@@ -32,7 +32,7 @@ from hie_tasks.output.formats import FORMATS, format_help
 
 if TYPE_CHECKING:
 
-    from hie_tasks.engine.interpreter import Plan
+    from hie_tasks.engine.planned import Plan
     from hie_tasks.engine.project import Project
     from hie_tasks.engine.results import CheckOutcome, RuleDoc, RunReport, ShardInfo
     from hie_tasks.lang.loader import SpecSet
@@ -266,7 +266,7 @@ def _remember(args: argparse.Namespace, spec_path: str, spec: SpecSet, project: 
     finally:
         sys.stdout, sys.stderr = saved
     remember(req, project=project, plan=plan, exit_code=code, stdout=out, stderr=err,
-             implicit_spec=args.file is None)
+             implicit_spec=args.file is None, fmt=args.format, replayed=replayed)
 
 
 def _run_human(

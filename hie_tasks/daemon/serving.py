@@ -31,7 +31,7 @@ from typing import Any
 
 from hie_tasks.daemon.protocol import RENDER_ENV, identity_env
 from hie_tasks.diagnostics import Diagnostic
-from hie_tasks.engine.interpreter import Plan
+from hie_tasks.engine.planned import Plan
 from hie_tasks.engine.project import (
     Project,
     ProjectOptions,

@@ -22,7 +22,8 @@ from typing import Any
 
 from hie_tasks.diagnostics import Diagnostic, Severity, Span
 from hie_tasks.engine.cachedspec import source_digests
-from hie_tasks.engine.interpreter import Plan, PlannedCheck, SelectorCall
+from hie_tasks.engine.interpreter import SelectorCall
+from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.incremental.digests import FileDigester, hash_bytes
 from hie_tasks.incremental.plancache import PlanInputs, PlanStore, Uncacheable
 from hie_tasks.lang.loader import SpecSet

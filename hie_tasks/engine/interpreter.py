@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from hie_tasks.diagnostics import Diagnostic, Span, error
+from hie_tasks.diagnostics import Span, error
+from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.engine.scopes import ScopeStore
 from hie_tasks.lang import ast
 from hie_tasks.lang.printer import expr_text
@@ -33,31 +33,6 @@ class EvalError(Exception):
         self.code = code
         self.message = message
         self.span = span
-
-
-@dataclass
-class PlannedCheck:
-    element: str
-    #: index of the check among its element's checks: with `spec_file`, `element` and `text`, a stable key
-    index: int
-    text: str
-    spec_file: str
-    span: Span
-    library: Library | None = None
-    function: str = ""
-    args: list[Value] = field(default_factory=list)
-    #: set when the arguments could not be evaluated: the check is an Error verdict without calling anything
-    error: str | None = None
-    skipped: bool = False
-
-
-@dataclass
-class Plan:
-    checks: list[PlannedCheck] = field(default_factory=list)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    scopes: ScopeStore = field(default_factory=ScopeStore)
-    #: what each evaluated scope's selectors read: scope key → (deps, trees); used by watch and explain
-    scope_inputs: dict[str, CallContext] = field(default_factory=dict)
 
 
 #: A selector cache the runner may supply: (library, function, args, ctx, compute) → value.

@@ -14,8 +14,9 @@ from hie_tasks.config import ConfigError, WasmLibraryConfig, WorkspaceConfig, lo
 from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.checksites import empty_scope_warnings
 from hie_tasks.engine.grants import annotate_denied_diagnostics, annotate_denied_read, no_file_access_hints
-from hie_tasks.engine.interpreter import Interpreter, Plan, SelectorCall, direct_selector_call
+from hie_tasks.engine.interpreter import Interpreter, SelectorCall, direct_selector_call
 from hie_tasks.engine.libload import load_failures, shorten_load_diagnostics, shorten_load_error
+from hie_tasks.engine.planned import Plan
 from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.engine.runner import (
     ProgressCallback,

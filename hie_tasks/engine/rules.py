@@ -7,7 +7,7 @@ that fails to load) or that does not list the function still gets a rule, saying
 
 from __future__ import annotations
 
-from hie_tasks.engine.interpreter import PlannedCheck
+from hie_tasks.engine.planned import PlannedCheck
 from hie_tasks.engine.results import RuleDoc
 from hie_tasks.libraries.base import FunctionDoc, Library, LibraryDoc
 from hie_tasks.model.errors import LibraryError

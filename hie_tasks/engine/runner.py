@@ -22,10 +22,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hie_tasks.engine.interpreter import Plan, PlannedCheck
+from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.engine.results import (
     CheckOutcome,
     RunReport,
+    Totals,
     pack_locations,
     relative_locations,
     split_locations,
@@ -163,7 +164,10 @@ class Runner:
         self._lane_caps: dict[int, int] = {}
         self._siblings: list[Library] = []
 
-    def run(self, plan: Plan, options: RunOptions, progress: ProgressCallback | None = None) -> RunReport:
+    def run(self, plan: Plan, options: RunOptions, progress: ProgressCallback | None = None, *,
+            others: Totals | None = None) -> RunReport:
+        """`others`: the rest of a run whose other checks were answered elsewhere (the run memo's partial
+        rerun), counted into the run's row in the store as this run's checks are."""
         started = time.perf_counter()
         report = RunReport(diagnostics=list(plan.diagnostics))
         runnable: list[PlannedCheck] = []
@@ -202,10 +206,10 @@ class Runner:
             report.outcomes.append(outcome)
             report.totals.add(outcome)
         if self.session is not None:
-            t = report.totals
-            self.session.end_run(
-                {"total": t.total, "passed": t.passed, "failed": t.failed, "errors": t.errors, "cached": t.cached}
-            )
+            t, o = report.totals, others or Totals()
+            self.session.end_run({"total": t.total + o.total, "passed": t.passed + o.passed,
+                                  "failed": t.failed + o.failed, "errors": t.errors + o.errors,
+                                  "cached": t.cached + o.cached})
         report.duration_ms = (time.perf_counter() - started) * 1000
         return report
 

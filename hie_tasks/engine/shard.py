@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hie_tasks.diagnostics import Diagnostic
-from hie_tasks.engine.interpreter import Plan, PlannedCheck
+from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.engine.results import ShardInfo
 from hie_tasks.incremental.session import CheckKey
 from hie_tasks.version import __version__

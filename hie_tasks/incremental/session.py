@@ -168,12 +168,14 @@ class IncrementalSession:
     `store` None or `enabled` False: lookups always miss and nothing is recorded (`--no-cache`).
     `refresh` True: lookups always miss but results are recorded (`--refresh`).
     `digester` may be passed to share one across sessions or to observe reads; by default the session makes
-    its own backed by `store`. `close` also closes the store.
+    its own backed by `store`. `close` also closes the store. `snapshot` False: each lookup reads its own
+    row instead of the whole table at the first lookup (a run that looks up a few checks of thousands).
     """
 
     def __init__(self, store: ResultStore | None, *, refresh: bool = False, enabled: bool = True,
-                 digester: FileDigester | None = None) -> None:
+                 digester: FileDigester | None = None, snapshot: bool = True) -> None:
         self._store = store
+        self._snapshot = snapshot
         self.enabled = enabled and store is not None
         self.refresh = refresh
         self.digester = digester if digester is not None else FileDigester(store if self.enabled else None)
@@ -485,6 +487,8 @@ class IncrementalSession:
     def _stored_verdict(self, storage_key: str, fp: Fingerprint) -> StoredVerdict | None:
         """The stored verdict for a key: from the session's snapshot of the whole table, else from the store
         itself, so that a verdict another process recorded since the snapshot is still found."""
+        if not self._snapshot:
+            return self._guard(lambda s: s.get_verdict(storage_key), None)
         verdicts = self._current_snapshot()
         if verdicts is None:
             return None

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from json.encoder import INFINITY, encode_basestring
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hie_tasks.engine.results import CheckOutcome, RunReport
+if TYPE_CHECKING:
+    from hie_tasks.engine.results import CheckOutcome, RunReport
 
 
 def outcome_json(outcome: CheckOutcome) -> dict[str, Any]:
@@ -78,6 +79,32 @@ def invalid_spec_json(report: RunReport) -> dict[str, Any]:
 
 def render(report: RunReport) -> str:
     return pretty_json(report_json(report))
+
+
+#: How `render` separates the entries of `results`, each rendered by `result_text`.
+RESULT_SEPARATOR = ",\n    "
+_MARK = "\x00results\x00"
+
+
+def result_text(outcome: CheckOutcome) -> str:
+    """One entry of `results` exactly as `render` writes it, indented in place."""
+    return _pretty(outcome_json(outcome), "\n    ")
+
+
+def split_render(report: RunReport) -> tuple[str, str] | None:
+    """`render(report)` around its results: (head, tail), with `render(report)` equal to
+    `head + RESULT_SEPARATOR.join(result_text(o) for o in report.outcomes) + tail` when there are outcomes.
+    The run memo (hie_tasks/replay) rewrites a few results of a kept report without rendering the rest."""
+    data = report_json(report)
+    if "results" not in data:
+        return None
+    data["results"] = [_MARK]
+    try:
+        text = _pretty(data, "\n")
+    except _Unknown:
+        return None
+    head, mark, tail = text.partition(encode_basestring(_MARK))
+    return (head, tail) if mark and _MARK not in tail else None
 
 
 def pretty_json(data: Any) -> str:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import operator
 import os
 import stat
 import sys
@@ -55,10 +54,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from typing import Any, TextIO
 
-FORMAT = 1
+FORMAT = 2
 PURPOSE = "run memo"
 MEMO_DIR = "runs"
 SWITCH_ENV = "HIE_TASKS_RUN_MEMO"
+#: More files changed than this and the run goes the full way rather than rerunning their checks.
+PARTIAL_MAX = 64
 #: Memos kept per store, the most recently written (see `_prune`).
 KEEP = 8
 #: as `hie_tasks.engine.project` (not imported: this module runs before the engine loads)
@@ -151,23 +152,35 @@ def serve(argv: Sequence[str]) -> int | None:
     if body is None:
         return None
     try:
+        loaded = marshal.loads(body)
         (fmt, key, exit_code, out_parts, slot, err, files, sigs, dirs, dir_sigs, absent, nofiles, store,
-         racy) = marshal.loads(body)
+         racy, partial) = loaded
     except (ValueError, EOFError, TypeError):
         return None
     if fmt != FORMAT or key != req.key:
         return None
-    if not _unchanged(files, sigs, dirs, dir_sigs, absent, nofiles, store, req.store):
+    if not _unchanged(dirs, dir_sigs, absent, nofiles, store, req.store):
         return None
-    if not all(_content_is(path, digest) for path, digest in racy):
+    now = list(map(file_sig, files))
+    changed = [] if now == sigs else [i for i, (a, b) in enumerate(zip(now, sigs, strict=True)) if a != b]
+    if len(changed) > PARTIAL_MAX:
         return None
+    racy_changed = [path for path, digest in racy if not _content_is(path, digest)]
+    if changed or racy_changed:
+        if partial is None:
+            return None
+        # A few files edited in place: rerun the checks that read them, answer the rest from the memo.
+        from hie_tasks.replay.partial import rerun
+
+        edited = sorted({files[i] for i in changed} | set(racy_changed))
+        return rerun(req, loaded, edited, now, started)
     filler = b""
     if slot is not None:
         elapsed = (time.perf_counter() - started) * 1000
         filler = (repr(round(elapsed, 3)) if slot == "ms" else f"{elapsed / 1000:.2f}").encode("ascii")
     try:
-        _write(sys.stderr, err)
-        _write(sys.stdout, filler.join(out_parts))
+        put(sys.stderr, err)
+        put(sys.stdout, filler.join(out_parts))
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as the full run does (cli/main.py).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -175,7 +188,7 @@ def serve(argv: Sequence[str]) -> int | None:
     return int(exit_code)
 
 
-def _write(stream: TextIO, data: bytes) -> None:
+def put(stream: TextIO, data: bytes) -> None:
     if data:
         stream.flush()
         stream.buffer.write(data)
@@ -228,13 +241,10 @@ def _store_sig(path: str) -> tuple[int, int] | None:
     return (st.st_ino, st.st_dev)
 
 
-def _unchanged(files: list[str], sigs: list[Any], dirs: list[str], dir_sigs: list[Any], absent: list[str],
-               nofiles: list[str], store: Any, store_path: str) -> bool:
-    # Directories first: a listing change (the commonest edit besides a save) is found in a few stats.
+def _unchanged(dirs: list[str], dir_sigs: list[Any], absent: list[str], nofiles: list[str], store: Any,
+               store_path: str) -> bool:
+    """Everything but the files: every listing, every path that named nothing, the store."""
     if [dir_sig(d) for d in dirs] != dir_sigs:
-        return False
-    # Stops at the first difference: a run that goes the full way takes its own stats.
-    if not all(map(operator.eq, map(file_sig, files), sigs)):
         return False
     if any(os.path.isdir(p) for p in absent) or any(os.path.isfile(p) for p in nofiles):
         return False
@@ -258,10 +268,11 @@ def split_slot(text: str) -> tuple[list[str], str | None] | None:
 def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
           files: dict[str, str | None], observed: Mapping[str, tuple[int, int, int, int, int]],
           dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
-          racy_window_ns: int = RACY_WINDOW_NS) -> str | None:
-    """Store the answer of `req`; returns why it was not stored (the old memo is then removed), or None."""
+          racy_window_ns: int = RACY_WINDOW_NS, partial: bytes | None = None) -> str | None:
+    """Store the answer of `req`; returns why it was not stored (the old memo is then removed), or None.
+    `partial`: what rerunning the checks of a few edited files needs (hie_tasks/replay/partial.py)."""
     why = _write_memo(req, exit_code, stdout, stderr, encodings, files, observed, dirs, absent, nofiles,
-                      racy_window_ns)
+                      racy_window_ns, partial)
     if why is not None:
         remove(req)
     return why
@@ -270,7 +281,7 @@ def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: 
 def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
                 files: dict[str, str | None], observed: Mapping[str, tuple[int, int, int, int, int]],
                 dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
-                racy_window_ns: int) -> str | None:
+                racy_window_ns: int, partial: bytes | None) -> str | None:
     limit = req.started_ns - racy_window_ns
     split = split_slot(stdout)
     if split is None:
@@ -302,7 +313,7 @@ def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encoding
         return "no result store"
     dir_paths = sorted(dirs)
     body = marshal.dumps((FORMAT, req.key, exit_code, out_parts, slot, err, paths, sigs, dir_paths,
-                          [dirs[d] for d in dir_paths], sorted(absent), sorted(nofiles), store, racy))
+                          [dirs[d] for d in dir_paths], sorted(absent), sorted(nofiles), store, racy, partial))
     tag = secret.mac(PURPOSE, req.key, body)
     directory = os.path.dirname(req.path)
     tmp = f"{req.path}.{os.getpid()}.tmp"

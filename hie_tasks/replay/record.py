@@ -14,7 +14,7 @@ import copy
 import dataclasses
 import io
 import os
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from hie_tasks.engine.results import RunReport, Totals
 from hie_tasks.engine.runner import check_key
@@ -23,7 +23,7 @@ from hie_tasks.replay import memo
 from hie_tasks.replay.memo import Request
 
 if TYPE_CHECKING:
-    from hie_tasks.engine.interpreter import Plan
+    from hie_tasks.engine.planned import Plan
     from hie_tasks.engine.project import Project
 
 
@@ -73,19 +73,66 @@ class Capture(io.TextIOBase):
 
 
 def remember(req: Request, *, project: Project, plan: Plan, exit_code: int, stdout: Capture, stderr: Capture,
-             implicit_spec: bool) -> str | None:
-    """Write `req`'s memo; returns why not (its old memo is then removed), or None."""
+             implicit_spec: bool, fmt: str = "human", replayed: RunReport | None = None) -> str | None:
+    """Write `req`'s memo; returns why not (its old memo is then removed), or None. `replayed`: the report
+    as replayed, which a `-f json` memo keeps for rerunning the checks of a few edited files."""
     why = _why_not(req, project)
     found = _inputs(req, project, plan, implicit_spec) if why is None else why
     if isinstance(found, str):
         memo.remove(req)
         return found
-    files, dirs, absent, nofiles = found
+    files, dirs, absent, nofiles, planning = found
     encodings = ((stdout.encoding, stdout.errors), (stderr.encoding, stderr.errors))
     digester = project.session().digester
+    blob = None
+    if fmt == "json" and replayed is not None:
+        blob = _partial(project, plan, replayed, stdout.text(), stderr.text(), encodings, planning)
     return memo.write(req, exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text(), encodings=encodings,
                       files=files, observed=digester.stats, dirs=dirs, absent=absent, nofiles=nofiles,
-                      racy_window_ns=digester.racy_window_ns)
+                      racy_window_ns=digester.racy_window_ns, partial=blob)
+
+
+def _partial(project: Project, plan: Plan, replayed: RunReport, stdout: str, stderr: str,
+             encodings: tuple[Any, Any], planning: set[str]) -> bytes | None:
+    """What rerunning the checks of a few edited files needs (hie_tasks/replay/partial.py), or None when
+    this run's answer cannot be cut into its results."""
+    from hie_tasks.libraries.builtin.library import BuiltinLibrary
+    from hie_tasks.output.json_report import RESULT_SEPARATOR, result_text, split_render
+    from hie_tasks.replay.partial import BUILTINS, Blob, encode_check
+
+    runnable = [c for c in plan.checks if not c.skipped]
+    if not runnable or len(runnable) != len(replayed.outcomes) or any(c.library is None for c in runnable):
+        return None
+    split = split_render(replayed)
+    if split is None:
+        return None
+    chunks = [result_text(o) for o in replayed.outcomes]
+    before = split[0] + RESULT_SEPARATOR.join(chunks)
+    if not stdout.startswith(before):
+        return None
+    registry = project.registry()
+    builtins = []
+    for name, (module, cls) in BUILTINS.items():
+        library = registry.get(name)
+        if (isinstance(library, BuiltinLibrary) and type(library).__module__ == module
+                and type(library).__name__ == cls and library.name == name):
+            builtins.append(name)
+    session = project.session()
+    owners: dict[str, list[int]] = {}
+    for pos, check in enumerate(runnable):
+        found = session.next_run_inputs([check_key(check)], project.workspace)
+        if found is None:
+            return None
+        for path in found[0]:
+            owners.setdefault(path, []).append(pos)
+    for path in planning:
+        owners.pop(path, None)
+    blob = Blob(workspace=project.workspace, workspace_text=project.workspace_text,
+                owners={path: tuple(owned) for path, owned in owners.items()},
+                checks=[encode_check(c) for c in runnable], statuses=[o.status.value for o in replayed.outcomes],
+                skipped=replayed.totals.skipped, chunks=chunks, tail=stdout[len(before):],
+                builtins=tuple(builtins), jobs=project.options.run.jobs, stderr=stderr, encodings=encodings)
+    return blob.dumps()
 
 
 def _why_not(req: Request, project: Project) -> str | None:
@@ -99,7 +146,9 @@ def _why_not(req: Request, project: Project) -> str | None:
     return None
 
 
-_Inputs = tuple[dict[str, str | None], dict[str, DirSignature], set[str], set[str]]
+#: (files with the digest the run used, directories, paths naming nothing, paths naming no file, the files
+#: planning read: spec, config, plugins, selectors' reads)
+_Inputs = tuple[dict[str, str | None], dict[str, DirSignature], set[str], set[str], set[str]]
 
 
 def _inputs(req: Request, project: Project, plan: Plan, implicit_spec: bool) -> _Inputs | str:
@@ -114,18 +163,19 @@ def _inputs(req: Request, project: Project, plan: Plan, implicit_spec: bool) -> 
     dirs: dict[str, DirSignature] = {}
     absent: set[str] = set()
     nofiles: set[str] = set()
+    #: plugins and the config, vouched for by their stat alone (a racy one means no memo)
+    stat_only: set[str] = set()
     for record in vouched:
-        files.update(record.deps)
         dirs.update(record.dirs)
         absent |= record.absent
         nofiles |= record.nofiles
     libraries = {id(p.library): p.library for p in plan.checks if p.library is not None}
     for library in libraries.values():
-        files.update(dict.fromkeys(library.identity_files()))
+        stat_only.update(library.identity_files())
         nofiles.update(library.identity_absent())
     config = project.load_config().file
     if config:
-        files[config] = None
+        stat_only.add(config)
     else:
         nofiles.add(os.path.join(project.workspace, "hielements.toml"))
     limit = req.started_ns - project.session().digester.racy_window_ns
@@ -144,5 +194,10 @@ def _inputs(req: Request, project: Project, plan: Plan, implicit_spec: bool) -> 
             return f"the working directory {cwd} cannot be stat'ed"
         dirs[cwd] = sig
     absent.update(listed)
-    return files, dirs, absent, nofiles
+    planning = set(stat_only)
+    for record in vouched:
+        files.update(record.deps)
+        planning.update(record.deps)
+    files.update(dict.fromkeys(stat_only))
+    return files, dirs, absent, nofiles, planning
 

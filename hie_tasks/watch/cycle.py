@@ -26,7 +26,8 @@ from dataclasses import dataclass, field, replace
 from hie_tasks.config import ConfigError, ExternalLibraryConfig, WasmLibraryConfig
 from hie_tasks.diagnostics import Diagnostic
 from hie_tasks.engine.checksites import EMPTY_SCOPE
-from hie_tasks.engine.interpreter import Plan, PlannedCheck, direct_selector_call
+from hie_tasks.engine.interpreter import direct_selector_call
+from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.engine.project import Project
 from hie_tasks.engine.results import CheckOutcome, RunReport, Totals
 from hie_tasks.engine.runner import cached_selector_call, check_key

@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from hie_tasks.engine.interpreter import Plan, PlannedCheck
+from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.engine.runner import check_key
 from hie_tasks.incremental.fingerprint import iter_scopes
 from hie_tasks.incremental.session import CheckKey

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from hie_tasks.engine.interpreter import Plan
+from hie_tasks.engine.planned import Plan
 from hie_tasks.engine.project import Project
 from hie_tasks.libraries.builtin import sourcecache
 from hie_tasks.libraries.builtin.sourcecache import SourceCache

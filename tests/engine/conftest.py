@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hie_tasks.engine.interpreter import Interpreter, Plan
+from hie_tasks.engine.interpreter import Interpreter
+from hie_tasks.engine.planned import Plan
 from hie_tasks.engine.results import RunReport
 from hie_tasks.engine.runner import Runner, RunOptions
 from hie_tasks.lang.parser import parse

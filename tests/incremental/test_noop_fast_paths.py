@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from hie_tasks.engine.interpreter import Plan, PlannedCheck
+from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.engine.results import CheckOutcome
 from hie_tasks.engine.runner import Runner, RunOptions
 from hie_tasks.incremental.digests import FileDigester, hash_text
