@@ -51,7 +51,7 @@ from hie_tasks.version import __version__
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
     from typing import Any, TextIO
 
 FORMAT = 2
@@ -170,10 +170,14 @@ def serve(argv: Sequence[str]) -> int | None:
         if partial is None:
             return None
         # A few files edited in place: rerun the checks that read them, answer the rest from the memo.
+        from bisect import bisect_left
+
         from hie_tasks.replay.partial import rerun
 
-        edited = sorted({files[i] for i in changed} | set(racy_changed))
-        return rerun(req, loaded, edited, now, started)
+        at = [bisect_left(files, path) for path in racy_changed]  # `files` is sorted
+        if any(i >= len(files) or files[i] != path for i, path in zip(at, racy_changed, strict=True)):
+            return None
+        return rerun(req, loaded, sorted({*changed, *at}), now, started)
     filler = b""
     if slot is not None:
         elapsed = (time.perf_counter() - started) * 1000
@@ -298,13 +302,34 @@ def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encoding
     # used; for the other files (spec, config, plugins: read before now) a stat now is no younger than them
     # unless they changed, which the racy rule below catches.
     sigs = [observed.get(p) or file_sig(p) for p in paths]
+    racy = racy_entries(paths, sigs, files, limit)
+    if isinstance(racy, str):
+        return racy
+    return store_body(req, exit_code=exit_code, out_parts=out_parts, slot=slot, err=err, paths=paths, sigs=sigs,
+                      racy=racy, dirs=dirs, absent=absent, nofiles=nofiles, racy_window_ns=racy_window_ns,
+                      partial=partial)
+
+
+def racy_entries(paths: Sequence[str], sigs: Sequence[Any], digests: Mapping[str, str | None], limit: int
+                 ) -> list[tuple[str, str]] | str:
+    """(path, digest) of each file changed since `limit` (its stat cannot vouch for it: served only while
+    its bytes hash to the digest the run used), or why there is no memo."""
     racy: list[tuple[str, str]] = []
     for path, sig in zip(paths, sigs, strict=True):
         if sig is not None and max(sig[2], sig[4]) >= limit:
-            digest = files[path]
+            digest = digests.get(path)
             if digest is None or len(digest) != 64 or not stat.S_ISREG(sig[0]):
                 return f"{path} changed while (or just before) the run"
-            racy.append((path, digest))  # its stat cannot vouch for it: served only while its bytes hash to this
+            racy.append((path, digest))
+    return racy
+
+
+def store_body(req: Request, *, exit_code: int, out_parts: list[bytes], slot: str | None, err: bytes,
+               paths: list[str], sigs: list[Any], racy: list[tuple[str, str]],
+               dirs: Mapping[str, tuple[int, int, int, int]], absent: Iterable[str], nofiles: Iterable[str],
+               racy_window_ns: int, partial: bytes | None) -> str | None:
+    """Sign and write a memo from its parts (`paths` sorted, `sigs` theirs); returns why not, or None."""
+    limit = req.started_ns - racy_window_ns
     for path, dsig in dirs.items():
         if max(dsig[0], dsig[1]) >= limit:
             return f"directory {path} changed while (or just before) the run"

@@ -54,12 +54,16 @@ EXIT_OK, EXIT_FAILED = 0, 1
 
 
 def encode_value(value: Value) -> Any:
-    """A check argument as marshal data: a Scope is a tuple, a list a list, a connection point the
-    codec's tagged dict; scalars stand for themselves."""
+    """A check argument as marshal data: a Scope is a tuple (its paths as a common directory prefix and
+    names), a list a list, a connection point the codec's tagged dict; scalars stand for themselves."""
     from hie_tasks.model.values import ConnectionPoint, Scope
 
     if isinstance(value, Scope):
-        return (value.kind.tag.value, value.kind.text, value.resolved, tuple(value.paths))
+        paths = value.paths
+        prefix = os.path.commonprefix(list(paths)) if paths else ""  # noqa: RUF071 - then cut to a separator
+        prefix = prefix[:prefix.rfind("/") + 1]
+        cut = len(prefix)
+        return (value.kind.tag.value, value.kind.text, value.resolved, prefix, tuple([p[cut:] for p in paths]))
     if isinstance(value, list):
         return [encode_value(v) for v in value]
     if isinstance(value, ConnectionPoint):
@@ -73,8 +77,8 @@ def decode_value(data: Any) -> Value:
     from hie_tasks.model.values import Scope, ScopeKind, ScopeKindTag
 
     if isinstance(data, tuple):
-        tag, text, resolved, paths = data
-        return Scope(ScopeKind(ScopeKindTag(tag), text), tuple(paths), bool(resolved))
+        tag, text, resolved, prefix, names = data
+        return Scope(ScopeKind(ScopeKindTag(tag), text), tuple([prefix + n for n in names]), bool(resolved))
     if isinstance(data, list):
         return [decode_value(v) for v in data]
     if isinstance(data, dict):
@@ -108,44 +112,86 @@ def library_name(data: bytes) -> str:
 
 
 class Blob:
-    """What a memo keeps for a partial rerun (marshal data inside the memo's signed body)."""
+    """What a memo keeps for a partial rerun: marshal data inside the memo's signed body, decoded only when
+    files changed. The memo's answer is `out_parts[0] + duration + out_parts[1]`; every result entry of the
+    JSON report lies in `out_parts[1]`, entry i at `[starts[i], ends[i])`."""
 
-    __slots__ = ("builtins", "checks", "chunks", "encodings", "jobs", "owners", "skipped", "statuses",
-                 "stderr", "tail", "workspace", "workspace_text")
+    __slots__ = ("builtins", "checks", "encoding", "ends", "jobs", "owners", "skipped", "starts", "statuses",
+                 "workspace", "workspace_text")
 
-    def __init__(self, *, workspace: str, workspace_text: str, owners: dict[str, tuple[int, ...]],
-                 checks: list[bytes], statuses: list[str], skipped: int, chunks: list[str], tail: str,
-                 builtins: tuple[str, ...], jobs: int, stderr: str, encodings: tuple[Any, Any]) -> None:
+    def __init__(self, *, workspace: str, workspace_text: str, owners: list[tuple[int, ...] | None],
+                 checks: list[bytes], statuses: list[str], skipped: int, starts: list[int], ends: list[int],
+                 builtins: tuple[str, ...], jobs: int, encoding: tuple[Any, Any]) -> None:
         self.workspace, self.workspace_text = workspace, workspace_text
-        #: file (absolute) → positions of the checks whose verdicts rest on it; a file planning read is not here
+        #: per file of the memo (in its order): the positions of the checks whose verdicts rest on it; None
+        #: for a file planning read (spec, config, plugin, a selector's read)
         self.owners = owners
-        #: per position in the report: the planned check (`encode_check`), its status, its JSON entry as a
-        #: replaying run prints it
-        self.checks, self.statuses, self.chunks = checks, statuses, chunks
+        #: per position in the report: the planned check (`encode_check`), its status, where its entry is
+        self.checks, self.statuses, self.starts, self.ends = checks, statuses, starts, ends
         self.skipped = skipped
-        #: the report after its results (diagnostics …) and the stderr the run printed before it
-        self.tail, self.stderr = tail, stderr
         #: the names under which this workspace's registry holds the built-ins themselves
         self.builtins = builtins
-        self.jobs, self.encodings = jobs, encodings
+        #: `-j`, and stdout's encoding and error handler
+        self.jobs, self.encoding = jobs, encoding
 
     def dumps(self) -> bytes:
         return marshal.dumps((FORMAT, self.workspace, self.workspace_text, self.owners, self.checks,
-                              self.statuses, self.skipped, self.chunks, self.tail, self.builtins, self.jobs,
-                              self.stderr, self.encodings))
+                              self.statuses, self.skipped, self.starts, self.ends, self.builtins, self.jobs,
+                              self.encoding))
 
     @classmethod
     def loads(cls, data: bytes) -> Blob | None:
         try:
-            (fmt, workspace, workspace_text, owners, checks, statuses, skipped, chunks, tail, builtins, jobs,
-             stderr, encodings) = marshal.loads(data)
+            (fmt, workspace, workspace_text, owners, checks, statuses, skipped, starts, ends, builtins, jobs,
+             encoding) = marshal.loads(data)
         except (ValueError, EOFError, TypeError):
             return None
         if fmt != FORMAT:
             return None
         return cls(workspace=workspace, workspace_text=workspace_text, owners=owners, checks=checks,
-                   statuses=statuses, skipped=skipped, chunks=chunks, tail=tail, builtins=builtins, jobs=jobs,
-                   stderr=stderr, encodings=encodings)
+                   statuses=statuses, skipped=skipped, starts=starts, ends=ends, builtins=builtins, jobs=jobs,
+                   encoding=encoding)
+
+
+def offsets(after_head: bytes, entries: list[bytes], separator: bytes) -> tuple[list[int], list[int]]:
+    """Where each entry lies in `after_head + separator.join(entries) + …`."""
+    starts: list[int] = []
+    ends: list[int] = []
+    cursor = len(after_head)
+    step = len(separator)
+    for entry in entries:
+        starts.append(cursor)
+        cursor += len(entry)
+        ends.append(cursor)
+        cursor += step
+    return starts, ends
+
+
+def splice(body: bytes, starts: list[int], ends: list[int], new: dict[int, bytes], head: bytes
+           ) -> tuple[bytes, list[int], list[int]]:
+    """`head` and the entries of `body` (at `starts`/`ends`) with those in `new` replaced, then what followed
+    the last entry; and where each entry now lies."""
+    pieces = [head]
+    cursor = starts[0]
+    shift = len(head) - starts[0]
+    new_starts, new_ends = list(starts), list(ends)
+    last = 0
+    for pos in sorted(new):
+        for i in range(last, pos):
+            new_starts[i] += shift
+            new_ends[i] += shift
+        pieces.append(body[cursor:starts[pos]])
+        pieces.append(new[pos])
+        new_starts[pos] = starts[pos] + shift
+        shift += len(new[pos]) - (ends[pos] - starts[pos])
+        new_ends[pos] = ends[pos] + shift
+        cursor = ends[pos]
+        last = pos + 1
+    for i in range(last, len(starts)):
+        new_starts[i] += shift
+        new_ends[i] += shift
+    pieces.append(body[cursor:])
+    return b"".join(pieces), new_starts, new_ends
 
 
 def totals_of(statuses: list[str], skipped: int, cached: int) -> Totals:
@@ -156,34 +202,32 @@ def totals_of(statuses: list[str], skipped: int, cached: int) -> Totals:
                   skipped=skipped, cached=cached)
 
 
-def render(blob: Blob, totals: Totals, duration_ms: float) -> str | None:
-    """The JSON report: its head for these totals, then the kept entries, then the kept tail."""
+def head_text(totals: Totals, duration_ms: float) -> str | None:
+    """The JSON report up to its first result entry, for these totals."""
     from hie_tasks.engine.results import RunReport
-    from hie_tasks.output.json_report import RESULT_SEPARATOR, split_render
+    from hie_tasks.output.json_report import split_render
 
     split = split_render(RunReport(totals=totals, duration_ms=duration_ms))
-    if split is None:
-        return None
-    return split[0] + RESULT_SEPARATOR.join(blob.chunks) + blob.tail
+    return None if split is None else split[0]
 
 
 # ---------------------------------------------------------------------------------------------- serving
 
 
-def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[str], now: list[Any], started: float
+def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: list[Any], started: float
           ) -> int | None:
-    """Answer `req` after the files `edited` changed; the exit code, or None to run in full (nothing has
-    been printed then)."""
-    (_fmt, _key, _code, _out, _slot, _err, files, _sigs, dirs, dir_sigs, absent, nofiles, _store, racy,
+    """Answer `req` after the memo's files at `edited` changed (`now`: every file's stat taken at the start);
+    the exit code, or None to run in full (nothing has been printed then)."""
+    (_fmt, _key, _code, out_parts, _slot, err, files, _sigs, dirs, dir_sigs, absent, nofiles, _store, racy,
      partial) = loaded
     blob = Blob.loads(partial)
-    if blob is None:
+    if blob is None or len(out_parts) != 2 or len(blob.owners) != len(files):
         return None
     affected: set[int] = set()
-    for path in edited:
-        owned = blob.owners.get(path)
+    for i in edited:
+        owned = blob.owners[i]
         if owned is None:
-            return None  # planning read it (or nothing recorded it): the plan itself may change
+            return None  # planning read it: the plan itself may change
         affected.update(owned)
     positions = sorted(affected)
     names = {library_name(blob.checks[p]) for p in positions}
@@ -218,41 +262,34 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[str], now: li
             statuses[pos] = outcome.status.value
         totals = totals_of(statuses, blob.skipped, others.cached + report.totals.cached)
         code = EXIT_OK if totals.failed == 0 and totals.errors == 0 else EXIT_FAILED
-        old_chunks = blob.chunks
-        blob.chunks = list(old_chunks)
         from hie_tasks.output.json_report import result_text
 
-        for pos, outcome in zip(positions, outcomes, strict=True):
-            blob.chunks[pos] = result_text(outcome)
-        text = render(blob, totals, (time.perf_counter() - started) * 1000)
-        if text is None:
+        enc, errors = blob.encoding[0] or "utf-8", blob.encoding[1] or "strict"
+        head = head_text(totals, (time.perf_counter() - started) * 1000)
+        if head is None:
             return None
-        (out_enc, out_err), _ = blob.encodings
         try:
-            data = text.encode(out_enc or "utf-8", out_err or "strict")
+            entries = {pos: result_text(o).encode(enc, errors) for pos, o in zip(positions, outcomes, strict=True)}
+            data = splice(out_parts[1], blob.starts, blob.ends, entries, head.encode(enc, errors))[0]
         except (UnicodeError, LookupError):
             return None
         try:
-            memo.put(sys.stderr, blob.stderr.encode(*_codec(blob.encodings[1])))
+            memo.put(sys.stderr, err)
             memo.put(sys.stdout, data)
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             memo.remove(req)
             return EXIT_FAILED
-        except (UnicodeError, LookupError):
-            return None
         blob.statuses = statuses
-        _remember(req, blob, positions, planned, outcomes, session, files, now, racy, edited,
-                  dict(zip(dirs, dir_sigs, strict=True)), set(absent), set(nofiles), code)
+        why = _remember(req, blob, out_parts, err, positions, planned, outcomes, session, files, now, racy,
+                        edited, dict(zip(dirs, dir_sigs, strict=True)), absent, nofiles, code)
+        if why is not None:
+            memo.remove(req)
         return code
     finally:
         session.close()
         for library in libraries.values():
             library.close()
-
-
-def _codec(encoding: tuple[Any, Any]) -> tuple[str, str]:
-    return encoding[0] or "utf-8", encoding[1] or "strict"
 
 
 def _builtin(name: str, workspace_text: str) -> Library:
@@ -264,46 +301,81 @@ def _builtin(name: str, workspace_text: str) -> Library:
     return library
 
 
-def _remember(req: memo.Request, blob: Blob, positions: list[int], planned: list[PlannedCheck],
-              outcomes: list[CheckOutcome], session: Any, files: list[str], now: list[Any],
-              racy: list[tuple[str, str]], edited: list[str], dirs: dict[str, Any], absent: set[str],
-              nofiles: set[str], code: int) -> None:
+def _remember(req: memo.Request, blob: Blob, out_parts: list[bytes], err: bytes, positions: list[int],
+              planned: list[PlannedCheck], outcomes: list[CheckOutcome], session: Any, files: list[str],
+              now: list[Any], racy: list[tuple[str, str]], edited: list[int], dirs: dict[str, Any],
+              absent: list[str], nofiles: list[str], code: int) -> str | None:
     """The memo again, for the next run: the rerun checks' entries as a replaying run prints them, their
-    inputs as they now are, every other input as verified at the start of this run."""
+    inputs as they now are, every other input as verified at the start of this run. Returns why not."""
     from hie_tasks.engine.runner import check_key
     from hie_tasks.output.json_report import result_text
 
     workspace = blob.workspace
-    changed = set(edited)
-    kept: dict[str, str | None] = dict.fromkeys(files)
-    kept.update((path, digest) for path, digest in racy if path not in changed)
-    owners = {path: set(owned) for path, owned in blob.owners.items()}
+    changed = {files[i] for i in edited}
+    digests: dict[str, str | None] = {}
+    added: dict[str, set[int]] = {}
+    owners = list(blob.owners)
     for pos, check in zip(positions, planned, strict=True):
         found = session.next_run_inputs([check_key(check)], workspace)
         if found is None:
-            memo.remove(req)  # it would run again (an Error, the store failed): no answer to keep
-            return
+            return "a rerun check would run again"
         inputs, trees = found
         if any(tree.root not in dirs for tree in trees):
-            memo.remove(req)  # a listing the memo does not cover
-            return
+            return "a rerun check lists a directory the memo does not cover"
         for path, digest in inputs.items():
-            if path in kept and path not in owners:
-                memo.remove(req)  # planning read it too
-                return
-            kept[path] = digest
-            owners.setdefault(path, set()).add(pos)
-    for pos, outcome in zip(positions, outcomes, strict=True):
+            i = _find(files, path)
+            if i is None:
+                added.setdefault(path, set()).add(pos)
+            else:
+                owned = owners[i]
+                if owned is None:
+                    return "planning read a file a rerun check reads"
+                if pos not in owned:
+                    owners[i] = tuple(sorted({*owned, pos}))
+            digests[path] = digest
+    enc, errors = blob.encoding[0] or "utf-8", blob.encoding[1] or "strict"
+    for outcome in outcomes:
         outcome.cached, outcome.cache_source = True, "local"
-        blob.chunks[pos] = result_text(outcome)
-    blob.owners = {path: tuple(sorted(owned)) for path, owned in owners.items()}
-    text = render(blob, totals_of(blob.statuses, blob.skipped, len(blob.statuses)), memo.SENTINEL_MS)
-    if text is None:
-        memo.remove(req)
-        return
+    head = head_text(totals_of(blob.statuses, blob.skipped, len(blob.statuses)), memo.SENTINEL_MS)
+    split = memo.split_slot(head) if head is not None else None
+    if split is None or len(split[0]) != 2:
+        return "the report's head cannot be cut at its duration"
+    try:
+        entries = {pos: result_text(o).encode(enc, errors) for pos, o in zip(positions, outcomes, strict=True)}
+        before, after = (part.encode(enc, errors) for part in split[0])
+    except (UnicodeError, LookupError):
+        return "the output cannot be encoded"
+    body, blob.starts, blob.ends = splice(out_parts[1], blob.starts, blob.ends, entries, after)
     # Unchanged files keep the stat verified at the start; the rerun ones the stat taken before they were read.
-    observed = {path: sig for path, sig in zip(files, now, strict=True) if path not in changed}
-    observed.update(session.digester.stats)
-    memo.write(req, exit_code=code, stdout=text, stderr=blob.stderr, encodings=blob.encodings, files=kept,
-               observed=observed, dirs=dirs, absent=absent, nofiles=nofiles,
-               racy_window_ns=session.digester.racy_window_ns, partial=blob.dumps())
+    stats = session.digester.stats
+    sigs = list(now)
+    for i in edited:
+        sigs[i] = stats.get(files[i]) or memo.file_sig(files[i])
+    paths = files
+    if added:
+        merged = sorted({*files, *added})
+        old = dict(zip(files, zip(sigs, owners, strict=True), strict=True))
+        sigs, owners = [], []
+        for path in merged:
+            sig, owned = old.get(path) or (stats.get(path) or memo.file_sig(path), tuple(sorted(added[path])))
+            sigs.append(sig)
+            owners.append(owned)
+        paths = merged
+        changed |= set(added)
+    blob.owners = owners
+    limit = req.started_ns - session.digester.racy_window_ns
+    fresh = [(p, s) for p, s in zip(paths, sigs, strict=True) if p in changed]
+    new_racy = memo.racy_entries([p for p, _s in fresh], [s for _p, s in fresh], digests, limit)
+    if isinstance(new_racy, str):
+        return new_racy
+    racy_now = sorted([*(entry for entry in racy if entry[0] not in changed), *new_racy])
+    return memo.store_body(req, exit_code=code, out_parts=[before, body], slot=split[1], err=err, paths=paths,
+                           sigs=sigs, racy=racy_now, dirs=dirs, absent=absent, nofiles=nofiles,
+                           racy_window_ns=session.digester.racy_window_ns, partial=blob.dumps())
+
+
+def _find(files: list[str], path: str) -> int | None:
+    from bisect import bisect_left
+
+    i = bisect_left(files, path)
+    return i if i < len(files) and files[i] == path else None

@@ -86,30 +86,45 @@ def remember(req: Request, *, project: Project, plan: Plan, exit_code: int, stdo
     digester = project.session().digester
     blob = None
     if fmt == "json" and replayed is not None:
-        blob = _partial(project, plan, replayed, stdout.text(), stderr.text(), encodings, planning)
+        blob = _partial(project, plan, replayed, stdout.text(), encodings[0], files, planning)
     return memo.write(req, exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text(), encodings=encodings,
                       files=files, observed=digester.stats, dirs=dirs, absent=absent, nofiles=nofiles,
                       racy_window_ns=digester.racy_window_ns, partial=blob)
 
 
-def _partial(project: Project, plan: Plan, replayed: RunReport, stdout: str, stderr: str,
-             encodings: tuple[Any, Any], planning: set[str]) -> bytes | None:
+def _partial(project: Project, plan: Plan, replayed: RunReport, stdout: str, encoding: tuple[Any, Any],
+             files: dict[str, str | None], planning: set[str]) -> bytes | None:
     """What rerunning the checks of a few edited files needs (hie_tasks/replay/partial.py), or None when
     this run's answer cannot be cut into its results."""
+    import codecs
+
     from hie_tasks.libraries.builtin.library import BuiltinLibrary
     from hie_tasks.output.json_report import RESULT_SEPARATOR, result_text, split_render
-    from hie_tasks.replay.partial import BUILTINS, Blob, encode_check
+    from hie_tasks.replay.partial import BUILTINS, Blob, encode_check, offsets
 
     runnable = [c for c in plan.checks if not c.skipped]
     if not runnable or len(runnable) != len(replayed.outcomes) or any(c.library is None for c in runnable):
         return None
-    split = split_render(replayed)
-    if split is None:
+    split, cut = split_render(replayed), memo.split_slot(stdout)
+    if split is None or cut is None or len(cut[0]) != 2:
         return None
-    chunks = [result_text(o) for o in replayed.outcomes]
-    before = split[0] + RESULT_SEPARATOR.join(chunks)
-    if not stdout.startswith(before):
+    enc, errors = encoding[0] or "utf-8", encoding[1] or "strict"
+    try:
+        if codecs.lookup(enc).name != "utf-8":
+            return None  # entries are encoded one by one: only for a codec without state
+        entries = [result_text(o).encode(enc, errors) for o in replayed.outcomes]
+        before = split[0]
+        after_slot = memo.split_slot(before)
+        if after_slot is None or len(after_slot[0]) != 2:
+            return None
+        after = after_slot[0][1].encode(enc, errors)
+        whole = cut[0][1].encode(enc, errors)
+        separator = RESULT_SEPARATOR.encode(enc, errors)
+    except (UnicodeError, LookupError):
         return None
+    if not whole.startswith(after + separator.join(entries)):
+        return None
+    starts, ends = offsets(after, entries, separator)
     registry = project.registry()
     builtins = []
     for name, (module, cls) in BUILTINS.items():
@@ -125,13 +140,11 @@ def _partial(project: Project, plan: Plan, replayed: RunReport, stdout: str, std
             return None
         for path in found[0]:
             owners.setdefault(path, []).append(pos)
-    for path in planning:
-        owners.pop(path, None)
-    blob = Blob(workspace=project.workspace, workspace_text=project.workspace_text,
-                owners={path: tuple(owned) for path, owned in owners.items()},
+    aligned = [None if path in planning or path not in owners else tuple(owners[path]) for path in sorted(files)]
+    blob = Blob(workspace=project.workspace, workspace_text=project.workspace_text, owners=aligned,
                 checks=[encode_check(c) for c in runnable], statuses=[o.status.value for o in replayed.outcomes],
-                skipped=replayed.totals.skipped, chunks=chunks, tail=stdout[len(before):],
-                builtins=tuple(builtins), jobs=project.options.run.jobs, stderr=stderr, encodings=encodings)
+                skipped=replayed.totals.skipped, starts=starts, ends=ends, builtins=tuple(builtins),
+                jobs=project.options.run.jobs, encoding=encoding)
     return blob.dumps()
 
 
