@@ -20,6 +20,7 @@ from hie_tasks.cli.common import (
     error_console,
     plain_console,
     print_diagnostics,
+    print_late_warnings,
     resolve_spec,
     set_color,
     write_output,
@@ -225,10 +226,7 @@ def execute(args: argparse.Namespace, *, upstream: bool = False, loader: SpecLoa
             report.workspace, report.base_dir = project.workspace, os.getcwd()
             emit(report, args.format, output)
         late = project.late_warnings()
-        for warning in late:
-            from rich.text import Text
-
-            error_console().print(Text(warning, style="yellow"))
+        print_late_warnings(late)
         if args.verbose:
             error_console().print(f"finished in {report.duration_ms:.1f} ms")
         code = EXIT_OK if report.ok else EXIT_FAILED

@@ -108,6 +108,17 @@ def error_console() -> Console:
     return console(sys.stderr)
 
 
+def print_late_warnings(warnings: list[str]) -> None:
+    """Warnings that arose while checks ran (a stored result that did not verify, a store that failed),
+    after the results."""
+    if not warnings:
+        return
+    from rich.text import Text
+
+    for warning in warnings:
+        error_console().print(Text(warning, style="yellow"))
+
+
 def resolve_spec(arg: str | None) -> str:
     """The spec to use: the argument, else ./hielements.hie, else the only *.hie in the current directory
     (`DEFAULT_SPEC_RULE`)."""

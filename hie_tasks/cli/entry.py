@@ -22,6 +22,12 @@ def main(argv: list[str] | tuple[str, ...] | None = None) -> int:  # not `Sequen
 
     answered = serve(args)
     if answered is not None:
+        from hie_tasks.replay.memo import late_warnings
+
+        if late_warnings:  # a partial rerun's (hie_tasks/replay/partial.py), printed as a full run prints them
+            from hie_tasks.cli.common import print_late_warnings
+
+            print_late_warnings(late_warnings)
         return answered
     from hie_tasks.cli.main import main as cli_main
 

@@ -92,6 +92,8 @@ class Request:
         self.started_ns = time.time_ns()
 
 
+#: Warnings a partial rerun met while its checks ran, for the entry point to print after the answer.
+late_warnings: list[str] = []
 #: The request of this process's `run`, for the code that writes its memo at the end (None: not eligible).
 _current: list[Request | None] = [None]
 

@@ -10,11 +10,11 @@ replays when its fingerprint says its inputs are as stored: a file saved back to
 kept report with their results put in, and writes the memo again for the next run.
 
 What it never does: answer after a change to anything planning read (a spec file, `hielements.toml`, a
-plugin, a file a selector read, a directory listing, a path that named nothing), rerun a check of a library
-that is not one of the built-ins (plugins take the full way, whose planning also reports plugins that no
-longer load), or print anything the full run would not: a store that warns while opening sends the run the
-full way before anything ran; one that warns later sends it the full way too (the full run replays what was
-recorded here and says what went wrong).
+plugin, a file a selector read, a directory listing, a path that named nothing), or rerun a check of a
+library that is not one of the built-ins (plugins take the full way, whose planning also reports plugins that
+no longer load). A store that warns while opening sends the run the full way before anything ran; warnings
+met while the checks ran (a stored result that did not verify) are printed after the answer, as the full run
+prints them, and leave no memo behind.
 
 The output is the full run's, byte for byte apart from durations: the kept report's head (version, status,
 totals) is rendered again with this run's totals, and the rerun checks' entries by the JSON format itself.
@@ -255,8 +255,9 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
             library.begin_run()
         report = Runner(blob.workspace, session).run(Plan(checks=planned), RunOptions(jobs=blob.jobs),
                                                      others=others)
-        if session.warnings or store.take_warnings():
-            return None
+        import hie_tasks.secret as secret
+
+        late = [*secret.take_warnings(), *store.take_warnings(), *session.warnings]
         outcomes = report.outcomes
         for pos, outcome in zip(positions, outcomes, strict=True):
             statuses[pos] = outcome.status.value
@@ -280,6 +281,10 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             memo.remove(req)
             return EXIT_FAILED
+        if late:
+            memo.late_warnings.extend(late)
+            memo.remove(req)  # this run printed warnings a replay would not repeat
+            return code
         blob.statuses = statuses
         why = _remember(req, blob, out_parts, err, positions, planned, outcomes, session, files, now, racy,
                         edited, dict(zip(dirs, dir_sigs, strict=True)), absent, nofiles, code)

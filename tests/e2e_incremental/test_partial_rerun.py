@@ -1,0 +1,259 @@
+"""The run memo's partial rerun (hie_tasks/replay/partial.py): after a few files were edited in place, a
+`-f json` run reruns exactly the checks whose verdicts rest on them and answers the rest from the memo —
+byte for byte what the full run prints, durations aside, with the same exit code, stderr and store.
+
+The real CLI in subprocesses on a real workspace; every answer is compared with the same run made the full
+way (`HIE_TASKS_RUN_MEMO=0`) from a copy of the same store. Which checks a run evaluated is read from the
+store: a run writes its reason row for every check it looked up (the full way: all of them, since each one's
+last reason here is the cold run's "no previous verdict"), a partial rerun only for the checks it reran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from kit import CLI_TIMEOUT_S, ROOT, Workspace
+from test_run_memo import memos, settle
+
+SPEC = """\
+element core:
+    scope src = files.folder_selector('src/core')
+    check files.max_size(src, 100000)
+    check files.exists(src, 'a.txt')
+element util:
+    scope src = files.folder_selector('src/util')
+    check files.max_size(src, 64)
+element texts:
+    scope txt = files.glob_selector('src/**/*.txt')
+    check files.contains(txt, 'a.txt')
+element docs:
+    scope d = files.folder_selector('docs')
+    check files.exists(d, 'guide.md')
+element settings:
+    scope f = files.file_selector('config/settings.toml')
+    check probe.verdict(f)
+element readme:
+    scope f = files.file_selector('README.md')
+    check files.exists(f, 'README.md')
+element helpers:
+    scope fns = python.function_selector('helper')
+    check files.max_size(fns, 100000)
+"""
+
+FILES = {
+    "src/core/a.txt": "A = 1\n",
+    "src/core/b.txt": "B = 2\n",
+    "src/util/c.txt": "C = 3\n",
+    "docs/guide.md": "# Guide\n",
+    "lib/h.py": "def helper():\n    return 1\n",
+    "lib/other.py": "X = 1\n",
+    "README.md": "# Project\n",
+    "config/settings.toml": "level = 1\n",
+}
+
+CHECKS = ["core#0", "core#1", "util#0", "texts#0", "docs#0", "settings#0", "readme#0", "helpers#0"]
+
+
+@pytest.fixture
+def ws(tmp_path: Path, module_cache: Path) -> Workspace:
+    project = Workspace(tmp_path, module_cache, spec=SPEC, files=FILES)
+    settle()
+    cold = project.run()
+    assert cold.returncode == 0, cold.stderr
+    assert memos(project), cold.stderr
+    return project
+
+
+def _masked(text: str) -> str:
+    text = re.sub(r'"duration_ms": [0-9.e+-]+', '"duration_ms": D', text)
+    return re.sub(r"\(\d+\.\d\d s\)", "(T s)", text)  # human output's durations
+
+
+def _run(project: Workspace, env_extra: dict[str, str] | None = None, human: bool = False
+         ) -> subprocess.CompletedProcess[str]:
+    argv = project.argv("run")
+    if human:
+        argv = [a for a in argv if a not in ("-f", "json")]
+    return subprocess.run(argv, cwd=ROOT, env={**project.env(), **(env_extra or {})}, capture_output=True,
+                          text=True, timeout=CLI_TIMEOUT_S)
+
+
+def _latest_run(project: Workspace) -> tuple[int, dict[str, int]]:
+    run_id, counts = project.store_rows("SELECT id, counts FROM runs ORDER BY id DESC LIMIT 1")[0]
+    return run_id, json.loads(counts)
+
+
+def _looked_up(project: Workspace, run_id: int) -> set[str]:
+    """The checks (element#index) a run wrote a reason row for."""
+    rows = project.store_rows(f"SELECT key FROM last_reasons WHERE run_id = {run_id}")
+    return {f"{json.loads(key)[1]}#{json.loads(key)[2]}" for (key,) in rows}
+
+
+def rerun_and_compare(project: Workspace, human: bool = False) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """This run, then the same run the full way from a copy of the store as it was before: both must print
+    the same, exit alike and leave the same verdicts. Returns this run and the checks it evaluated."""
+    saved = project.store.parent / "store-before"
+    shutil.rmtree(saved, ignore_errors=True)
+    shutil.copytree(project.store, saved)
+    result = _run(project, human=human)
+    run_id, counts = _latest_run(project)
+    evaluated = _looked_up(project, run_id)
+    verdicts = _verdicts(project.store)
+    after = project.store.parent / "store-after"
+    shutil.rmtree(after, ignore_errors=True)
+    shutil.move(project.store, after)
+    shutil.copytree(saved, project.store)
+    truth = _run(project, {"HIE_TASKS_RUN_MEMO": "0"}, human=human)
+    assert _masked(result.stdout) == _masked(truth.stdout)
+    assert result.stderr == truth.stderr
+    assert result.returncode == truth.returncode
+    assert _latest_run(project)[1] == counts, "the run's row in the store counts the whole run"
+    assert _verdicts(project.store) == verdicts
+    # Back to the store the run under test left, memo included.
+    shutil.rmtree(project.store)
+    shutil.move(after, project.store)
+    return result, evaluated
+
+
+def _verdicts(store: Path) -> dict[str, tuple[str, str, str | None]]:
+    conn = sqlite3.connect(f"file:{store / 'results.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT key, fingerprint, status, message FROM verdicts").fetchall()
+    finally:
+        conn.close()
+    return {key: (fp, status, message) for key, fp, status, message in rows}
+
+
+def served_by_memo(project: Workspace) -> None:
+    before = len(project.store_rows("SELECT id FROM runs"))
+    again = _run(project)
+    assert len(project.store_rows("SELECT id FROM runs")) == before, "the next no-op was not answered by the memo"
+    truth = _run(project, {"HIE_TASKS_RUN_MEMO": "0"})
+    assert _masked(again.stdout) == _masked(truth.stdout)
+    assert again.returncode == truth.returncode
+
+
+def cached(result: subprocess.CompletedProcess[str]) -> dict[str, object]:
+    report = json.loads(result.stdout)
+    seen: dict[str, int] = {}
+    out: dict[str, object] = {}
+    for r in report["results"]:
+        index = seen.get(r["element"], 0)
+        seen[r["element"]] = index + 1
+        out[f"{r['element']}#{index}"] = r["cached"]
+    return out
+
+
+def append(project: Workspace, rel: str, text: str) -> None:
+    with open(project.ws / rel, "a", encoding="utf-8") as fh:  # in place: no directory changes
+        fh.write(text)
+
+
+def test_an_edit_reruns_exactly_the_checks_that_read_the_file(ws: Workspace) -> None:
+    append(ws, "src/core/a.txt", "A2 = 1\n")
+    result, evaluated = rerun_and_compare(ws)
+    assert evaluated == {"core#0", "core#1", "texts#0"}
+    states = cached(result)
+    assert {k for k, v in states.items() if v is False} == {"core#0", "core#1", "texts#0"}
+    assert all(states[k] == "local" for k in CHECKS if k not in evaluated)
+    served_by_memo(ws)  # the memo it wrote answers the next no-op
+
+
+def test_edits_in_two_folders_and_a_revert_to_the_stored_bytes(ws: Workspace) -> None:
+    original = (ws.ws / "src/core/a.txt").read_text()
+    append(ws, "src/core/a.txt", "A2 = 1\n")
+    append(ws, "src/util/c.txt", "C2 = 1\n")
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == {"core#0", "core#1", "texts#0", "util#0"}
+    settle()
+    (ws.ws / "src/core/a.txt").write_text(original)  # back to what the cold run stored
+    (ws.ws / "src/core/a.txt").write_text(original + "A3 = 1\n")
+    (ws.ws / "src/core/a.txt").write_text(original)
+    result, evaluated = rerun_and_compare(ws)
+    assert evaluated == {"core#0", "core#1", "texts#0"}
+    # Evaluated again, and answered from the store: the verdict recorded for this very content is still there.
+    assert json.loads(result.stdout)["summary"]["cached"] >= 1
+    served_by_memo(ws)
+
+
+def test_a_failing_edit_and_its_fix(ws: Workspace) -> None:
+    append(ws, "src/util/c.txt", "X" * 100 + "\n")
+    result, evaluated = rerun_and_compare(ws)
+    assert result.returncode == 1
+    assert evaluated == {"util#0", "texts#0"}
+    failed = [r for r in json.loads(result.stdout)["results"] if r["status"] == "fail"]
+    assert [r["element"] for r in failed] == ["util"] and "exceeds maximum size" in failed[0]["message"]
+    served_by_memo(ws)  # a failure is a verdict the next run replays
+    (ws.ws / "src/util/c.txt").write_text("C = 4\n")
+    result, evaluated = rerun_and_compare(ws)
+    assert result.returncode == 0
+    assert evaluated == {"util#0", "texts#0"}
+
+
+def test_a_same_size_rewrite_with_the_old_mtime_is_rerun(ws: Workspace) -> None:
+    path = ws.ws / "src/core/b.txt"
+    old = path.stat()
+    path.write_text("B = 7\n")
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))  # only the ctime tells
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == {"core#0", "core#1", "texts#0"}
+
+
+def test_a_save_within_the_racy_window_is_vouched_for_by_content_next_time(ws: Workspace) -> None:
+    append(ws, "docs/guide.md", "more\n")
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == {"docs#0"}
+    served_by_memo(ws)  # the file is younger than the racy window: the memo keeps its digest
+    path = ws.ws / "docs/guide.md"
+    old = path.stat()
+    path.write_text(path.read_text().replace("more", "MORE"))
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == {"docs#0"}
+
+
+@pytest.mark.parametrize("rel", ["lib/other.py", "config/settings.toml", "README.md", "spec.hie", "hielements.toml"])
+def test_an_edit_planning_or_a_plugin_depends_on_goes_the_full_way(ws: Workspace, rel: str) -> None:
+    # A file a selector read (python.function_selector reads every .py; file_selector its file), a plugin
+    # check's scope, the spec, the config: the full run plans again or runs the plugin, and evaluates every
+    # check.
+    append(ws, rel, "\n")
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == set(CHECKS)
+
+
+def test_a_new_file_in_a_scoped_folder_goes_the_full_way(ws: Workspace) -> None:
+    ws.write("src/core/new.txt", "N = 1\n")
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == set(CHECKS)
+
+
+def test_a_forged_verdict_of_a_rerun_check_is_reported_after_the_answer(ws: Workspace) -> None:
+    conn = sqlite3.connect(ws.store / "results.sqlite")
+    try:
+        conn.execute("UPDATE verdicts SET status = 'fail', message = 'forged' WHERE key LIKE '%\"docs\"%'")
+        conn.commit()
+    finally:
+        conn.close()
+    append(ws, "docs/guide.md", "more\n")
+    result, evaluated = rerun_and_compare(ws)
+    assert evaluated == {"docs#0"}
+    assert "did not verify" in result.stderr
+    # A run that printed a warning leaves no memo for its request: the next one goes the full way.
+    before = len(ws.store_rows("SELECT id FROM runs"))
+    _run(ws)
+    assert len(ws.store_rows("SELECT id FROM runs")) == before + 1
+
+
+def test_a_human_run_after_an_edit_answers_as_the_full_run(ws: Workspace) -> None:
+    _run(ws, human=True)
+    append(ws, "src/core/a.txt", "A2 = 1\n")
+    result, _evaluated = rerun_and_compare(ws, human=True)
+    assert "Summary:" in result.stdout
