@@ -30,6 +30,10 @@ Contract.
   warning and the run goes the full way (and rewrites it).
 - The answer is the bytes the previous run's replay rendering produced, with the run phase's duration (the
   JSON summary's `duration_ms`, the human `Cache:` line) filled in with this run's own time.
+- Partial rerun (hie_tasks/replay/partial.py): when everything but a few files (at most `PARTIAL_MAX`) is
+  unchanged, a `-f json` memo knows which checks' verdicts rest on each of them; the run reruns just those
+  through the engine's runner and store and prints the kept report with their entries put in. Any changed
+  file that planning read, or one a plugin check reads, makes the run go the full way instead.
 
 `hie-tasks run` with `HIE_TASKS_RUN_MEMO=0` neither reads nor writes memos.
 """
