@@ -248,7 +248,8 @@ def _remember(args: argparse.Namespace, spec_path: str, spec: SpecSet, project: 
     if not quiet_stderr:
         memo.remove(req)  # this run printed warnings a replay would not repeat
         return
-    from hie_tasks.replay.record import Capture, remember, replay_form
+    from hie_tasks.replay.partial import Capture
+    from hie_tasks.replay.record import remember, replay_form
 
     replayed = replay_form(report)
     out, err = Capture(sys.stdout), Capture(sys.stderr)
@@ -264,7 +265,7 @@ def _remember(args: argparse.Namespace, spec_path: str, spec: SpecSet, project: 
     finally:
         sys.stdout, sys.stderr = saved
     remember(req, project=project, plan=plan, exit_code=code, stdout=out, stderr=err,
-             implicit_spec=args.file is None, fmt=args.format, replayed=replayed)
+             implicit_spec=args.file is None, fmt=args.format, replayed=replayed, label=spec_path)
 
 
 def _run_human(
@@ -287,9 +288,7 @@ def _run_human(
             if plan.diagnostics:
                 reporter.diagnostics(plan.diagnostics, spec.sources)
             if replaying is not None:
-                total = len(replaying.outcomes)
-                for done, outcome in enumerate(replaying.outcomes, 1):
-                    reporter.on_outcome(outcome, done, total)
+                reporter.on_outcomes(replaying.outcomes)
                 report = replaying
             else:
                 report = project.run_plan(

@@ -42,24 +42,17 @@ def set_color(mode: str) -> None:
 
 
 def _color_mode() -> str:
-    if _color == "auto" and os.environ.get("NO_COLOR"):
-        return "never"
+    if _color == "auto":
+        from hie_tasks.output.consoles import auto_mode
+
+        return auto_mode(os.environ.get("NO_COLOR"))
     return _color
 
 
 def console(stream: TextIO | None = None) -> Console:
-    # Imported on first use: rich costs ~0.1 s of start-up, and `run -f json` with no problem never prints.
-    from rich.console import Console
+    from hie_tasks.output.consoles import make_console
 
-    mode = _color_mode()
-    # highlight=False: messages contain paths and numbers that rich would otherwise colour at random.
-    # "never" drops every escape, bold and dim included (rich's own NO_COLOR support keeps those).
-    if mode == "never":
-        return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True, color_system=None)
-    if mode == "always":
-        return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True, force_terminal=True,
-                       color_system="standard")
-    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
+    return make_console(stream or sys.stdout, _color_mode())
 
 
 def plain_console(stream: TextIO) -> Console:

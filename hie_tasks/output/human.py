@@ -126,6 +126,12 @@ class HumanReporter:
             if len(outcome.output) > len(shown):
                 self.console.print(Text(f"  | … {len(outcome.output) - len(shown)} more lines", style="dim"))
 
+    def on_outcomes(self, outcomes: list[CheckOutcome]) -> None:
+        """A finished run's outcomes, as `on_outcome` prints them while it runs."""
+        total = len(outcomes)
+        for done, outcome in enumerate(outcomes, 1):
+            self.on_outcome(outcome, done, total)
+
     def _maybe_progress(self, done: int, total: int) -> None:
         if not self.console.is_terminal:
             return

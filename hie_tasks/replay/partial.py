@@ -22,6 +22,7 @@ totals) is rendered again with this run's totals, and the rerun checks' entries 
 
 from __future__ import annotations
 
+import io
 import marshal
 import os
 import sys
@@ -33,7 +34,7 @@ from hie_tasks.replay import memo
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TextIO
 
     from hie_tasks.engine.planned import PlannedCheck
     from hie_tasks.engine.results import CheckOutcome, Totals
@@ -113,44 +114,97 @@ def library_name(data: bytes) -> str:
 
 class Blob:
     """What a memo keeps for a partial rerun: marshal data inside the memo's signed body, decoded only when
-    files changed. The memo's answer is `out_parts[0] + duration + out_parts[1]`; every result entry of the
-    JSON report lies in `out_parts[1]`, entry i at `[starts[i], ends[i])`."""
+    files changed. `layout` says how the answer is put together again:
+    - `-f json`: ("json", starts, ends). The memo's answer is `out_parts[0] + duration + out_parts[1]`, and
+      result entry i lies in `out_parts[1]` at `[starts[i], ends[i])`: entries are replaced in place.
+    - human: ("human", spec label, outcomes): every outcome as data (`outcome_data`), for the terminal
+      reporter to print the whole report again (replayed passes are counted, not rendered)."""
 
-    __slots__ = ("builtins", "checks", "encoding", "ends", "jobs", "owners", "skipped", "starts", "statuses",
-                 "workspace", "workspace_text")
+    __slots__ = ("builtins", "checks", "encoding", "jobs", "layout", "owners", "skipped", "statuses", "workspace",
+                 "workspace_text")
 
     def __init__(self, *, workspace: str, workspace_text: str, owners: list[tuple[int, ...] | None],
-                 checks: list[bytes], statuses: list[str], skipped: int, starts: list[int], ends: list[int],
-                 builtins: tuple[str, ...], jobs: int, encoding: tuple[Any, Any]) -> None:
+                 checks: list[bytes], statuses: list[str], skipped: int, builtins: tuple[str, ...], jobs: int,
+                 encoding: tuple[Any, Any], layout: tuple[Any, ...]) -> None:
         self.workspace, self.workspace_text = workspace, workspace_text
         #: per file of the memo (in its order): the positions of the checks whose verdicts rest on it; None
         #: for a file planning read (spec, config, plugin, a selector's read)
         self.owners = owners
-        #: per position in the report: the planned check (`encode_check`), its status, where its entry is
-        self.checks, self.statuses, self.starts, self.ends = checks, statuses, starts, ends
+        #: per position in the report: the planned check (`encode_check`) and its status
+        self.checks, self.statuses = checks, statuses
         self.skipped = skipped
         #: the names under which this workspace's registry holds the built-ins themselves
         self.builtins = builtins
         #: `-j`, and stdout's encoding and error handler
         self.jobs, self.encoding = jobs, encoding
+        self.layout = layout
 
     def dumps(self) -> bytes:
         return marshal.dumps((FORMAT, self.workspace, self.workspace_text, self.owners, self.checks,
-                              self.statuses, self.skipped, self.starts, self.ends, self.builtins, self.jobs,
-                              self.encoding))
+                              self.statuses, self.skipped, self.builtins, self.jobs, self.encoding, self.layout))
 
     @classmethod
     def loads(cls, data: bytes) -> Blob | None:
         try:
-            (fmt, workspace, workspace_text, owners, checks, statuses, skipped, starts, ends, builtins, jobs,
-             encoding) = marshal.loads(data)
+            (fmt, workspace, workspace_text, owners, checks, statuses, skipped, builtins, jobs, encoding,
+             layout) = marshal.loads(data)
         except (ValueError, EOFError, TypeError):
             return None
-        if fmt != FORMAT:
+        if fmt != FORMAT or not layout or layout[0] not in ("json", "human"):
             return None
         return cls(workspace=workspace, workspace_text=workspace_text, owners=owners, checks=checks,
-                   statuses=statuses, skipped=skipped, starts=starts, ends=ends, builtins=builtins, jobs=jobs,
-                   encoding=encoding)
+                   statuses=statuses, skipped=skipped, builtins=builtins, jobs=jobs, encoding=encoding,
+                   layout=layout)
+
+
+def outcome_data(outcome: CheckOutcome) -> tuple[Any, ...]:
+    """A replayed outcome as marshal data (`outcome_from` makes it again)."""
+    return (outcome.element, outcome.check, outcome.status.value, outcome.message, outcome.file, outcome.line,
+            outcome.column, outcome.duration_ms, outcome.output, outcome.library,
+            [(loc.file, loc.line) for loc in outcome.locations], outcome.function)
+
+
+def outcome_from(data: tuple[Any, ...]) -> CheckOutcome:
+    from hie_tasks.engine.results import CheckOutcome
+    from hie_tasks.model.values import Location, Status
+
+    element, check, status, message, file, line, column, duration, output, library, locations, function = data
+    return CheckOutcome(element, check, Status(status), message, file, line, column, duration, True, "local",
+                        list(output), library, [Location(f, n) for f, n in locations], function)
+
+
+class Capture(io.TextIOBase):
+    """Collects what is written, answering `isatty`, `encoding` and `errors` as the stream it stands for
+    (rich decides colours, width and escapes from them)."""
+
+    def __init__(self, real: TextIO) -> None:
+        super().__init__()
+        self._real = real
+        self._parts: list[str] = []
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._real, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self._real, "errors", None)
+
+    def isatty(self) -> bool:
+        try:
+            return bool(self._real.isatty())
+        except (AttributeError, ValueError):
+            return False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._parts.append(text)
+        return len(text)
+
+    def text(self) -> str:
+        return "".join(self._parts)
 
 
 def offsets(after_head: bytes, entries: list[bytes], separator: bytes) -> tuple[list[int], list[int]]:
@@ -258,21 +312,15 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
         import hie_tasks.secret as secret
 
         late = [*secret.take_warnings(), *store.take_warnings(), *session.warnings]
-        outcomes = report.outcomes
-        for pos, outcome in zip(positions, outcomes, strict=True):
+        rerun_outcomes = dict(zip(positions, report.outcomes, strict=True))
+        for pos, outcome in rerun_outcomes.items():
             statuses[pos] = outcome.status.value
+        blob.statuses = statuses
         totals = totals_of(statuses, blob.skipped, others.cached + report.totals.cached)
         code = EXIT_OK if totals.failed == 0 and totals.errors == 0 else EXIT_FAILED
-        from hie_tasks.output.json_report import result_text
-
-        enc, errors = blob.encoding[0] or "utf-8", blob.encoding[1] or "strict"
-        head = head_text(totals, (time.perf_counter() - started) * 1000)
-        if head is None:
-            return None
-        try:
-            entries = {pos: result_text(o).encode(enc, errors) for pos, o in zip(positions, outcomes, strict=True)}
-            data = splice(out_parts[1], blob.starts, blob.ends, entries, head.encode(enc, errors))[0]
-        except (UnicodeError, LookupError):
+        answer = _Answer(blob, out_parts, rerun_outcomes)
+        data = answer.now(totals, (time.perf_counter() - started) * 1000)
+        if data is None:
             return None
         try:
             memo.put(sys.stderr, err)
@@ -285,9 +333,8 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
             memo.late_warnings.extend(late)
             memo.remove(req)  # this run printed warnings a replay would not repeat
             return code
-        blob.statuses = statuses
-        why = _remember(req, blob, out_parts, err, positions, planned, outcomes, session, files, now, racy,
-                        edited, dict(zip(dirs, dir_sigs, strict=True)), absent, nofiles, code)
+        why = _remember(req, answer, err, planned, session, files, now, racy, edited,
+                        dict(zip(dirs, dir_sigs, strict=True)), absent, nofiles, code)
         if why is not None:
             memo.remove(req)
         return code
@@ -295,6 +342,74 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
         session.close()
         for library in libraries.values():
             library.close()
+
+
+class _Answer:
+    """The kept report with the rerun checks' results put in: this run's answer, and the next run's (every
+    check replayed) for the memo."""
+
+    def __init__(self, blob: Blob, out_parts: list[bytes], rerun: dict[int, CheckOutcome]) -> None:
+        self.blob, self.out_parts, self.rerun = blob, out_parts, rerun
+        self.enc, self.errors = blob.encoding[0] or "utf-8", blob.encoding[1] or "strict"
+
+    def now(self, totals: Totals, duration_ms: float) -> bytes | None:
+        try:
+            if self.blob.layout[0] == "json":
+                head = head_text(totals, duration_ms)
+                return None if head is None else self._spliced(head.encode(self.enc, self.errors))[0]
+            return self._human(totals, duration_ms).encode(self.enc, self.errors)
+        except (UnicodeError, LookupError):
+            return None
+
+    def kept(self, totals: Totals) -> tuple[list[bytes], str | None] | None:
+        """The next run's answer cut where its duration goes (`memo.split_slot`), as the memo keeps it; the
+        blob's layout follows it. None when it cannot be cut."""
+        for outcome in self.rerun.values():
+            outcome.cached, outcome.cache_source = True, "local"
+        try:
+            if self.blob.layout[0] == "json":
+                head = head_text(totals, memo.SENTINEL_MS)
+                split = memo.split_slot(head) if head is not None else None
+                if split is None or len(split[0]) != 2:
+                    return None
+                before, after = (part.encode(self.enc, self.errors) for part in split[0])
+                body, starts, ends = self._spliced(after)
+                self.blob.layout = ("json", starts, ends)
+                return [before, body], split[1]
+            text = self._human(totals, memo.SENTINEL_MS)
+            split = memo.split_slot(text)
+            if split is None:
+                return None
+            _kind, label, data = self.blob.layout
+            self.blob.layout = ("human", label, [outcome_data(self.rerun[i]) if i in self.rerun else d
+                                                 for i, d in enumerate(data)])
+            return [part.encode(self.enc, self.errors) for part in split[0]], split[1]
+        except (UnicodeError, LookupError):
+            return None
+
+    def _spliced(self, head: bytes) -> tuple[bytes, list[int], list[int]]:
+        from hie_tasks.output.json_report import result_text
+
+        _kind, starts, ends = self.blob.layout
+        entries = {pos: result_text(o).encode(self.enc, self.errors) for pos, o in self.rerun.items()}
+        return splice(self.out_parts[1], starts, ends, entries, head)
+
+    def _human(self, totals: Totals, duration_ms: float) -> str:
+        """The terminal report of every outcome, as the full run prints it (hie_tasks/cli/cmd_run.py)."""
+        from hie_tasks.engine.results import RunReport
+        from hie_tasks.output.consoles import auto_mode, make_console
+        from hie_tasks.output.human import HumanReporter
+
+        _kind, label, data = self.blob.layout
+        outcomes = [self.rerun[i] if i in self.rerun else outcome_from(d) for i, d in enumerate(data)]
+        out = Capture(sys.stdout)
+        reporter = HumanReporter(make_console(out, auto_mode(os.environ.get("NO_COLOR"))),  # type: ignore[arg-type]
+                                 show_passed=True, summarize_replayed=True)
+        with reporter:
+            reporter.header(label, self.blob.workspace, len(outcomes))
+            reporter.on_outcomes(outcomes)
+            reporter.summary(RunReport(outcomes=outcomes, totals=totals, duration_ms=duration_ms), cache_line=True)
+        return out.text()
 
 
 def _builtin(name: str, workspace_text: str) -> Library:
@@ -306,21 +421,20 @@ def _builtin(name: str, workspace_text: str) -> Library:
     return library
 
 
-def _remember(req: memo.Request, blob: Blob, out_parts: list[bytes], err: bytes, positions: list[int],
-              planned: list[PlannedCheck], outcomes: list[CheckOutcome], session: Any, files: list[str],
-              now: list[Any], racy: list[tuple[str, str]], edited: list[int], dirs: dict[str, Any],
-              absent: list[str], nofiles: list[str], code: int) -> str | None:
+def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[PlannedCheck], session: Any,
+              files: list[str], now: list[Any], racy: list[tuple[str, str]], edited: list[int],
+              dirs: dict[str, Any], absent: list[str], nofiles: list[str], code: int) -> str | None:
     """The memo again, for the next run: the rerun checks' entries as a replaying run prints them, their
     inputs as they now are, every other input as verified at the start of this run. Returns why not."""
     from hie_tasks.engine.runner import check_key
-    from hie_tasks.output.json_report import result_text
 
+    blob = answer.blob
     workspace = blob.workspace
     changed = {files[i] for i in edited}
     digests: dict[str, str | None] = {}
     added: dict[str, set[int]] = {}
     owners = list(blob.owners)
-    for pos, check in zip(positions, planned, strict=True):
+    for pos, check in zip(answer.rerun, planned, strict=True):
         found = session.next_run_inputs([check_key(check)], workspace)
         if found is None:
             return "a rerun check would run again"
@@ -338,19 +452,10 @@ def _remember(req: memo.Request, blob: Blob, out_parts: list[bytes], err: bytes,
                 if pos not in owned:
                     owners[i] = tuple(sorted({*owned, pos}))
             digests[path] = digest
-    enc, errors = blob.encoding[0] or "utf-8", blob.encoding[1] or "strict"
-    for outcome in outcomes:
-        outcome.cached, outcome.cache_source = True, "local"
-    head = head_text(totals_of(blob.statuses, blob.skipped, len(blob.statuses)), memo.SENTINEL_MS)
-    split = memo.split_slot(head) if head is not None else None
-    if split is None or len(split[0]) != 2:
-        return "the report's head cannot be cut at its duration"
-    try:
-        entries = {pos: result_text(o).encode(enc, errors) for pos, o in zip(positions, outcomes, strict=True)}
-        before, after = (part.encode(enc, errors) for part in split[0])
-    except (UnicodeError, LookupError):
-        return "the output cannot be encoded"
-    body, blob.starts, blob.ends = splice(out_parts[1], blob.starts, blob.ends, entries, after)
+    kept = answer.kept(totals_of(blob.statuses, blob.skipped, len(blob.statuses)))
+    if kept is None:
+        return "the answer cannot be cut at its duration"
+    out_parts, slot = kept
     # Unchanged files keep the stat verified at the start; the rerun ones the stat taken before they were read.
     stats = session.digester.stats
     sigs = list(now)
@@ -374,8 +479,8 @@ def _remember(req: memo.Request, blob: Blob, out_parts: list[bytes], err: bytes,
     if isinstance(new_racy, str):
         return new_racy
     racy_now = sorted([*(entry for entry in racy if entry[0] not in changed), *new_racy])
-    return memo.store_body(req, exit_code=code, out_parts=[before, body], slot=split[1], err=err, paths=paths,
-                           sigs=sigs, racy=racy_now, dirs=dirs, absent=absent, nofiles=nofiles,
+    return memo.store_body(req, exit_code=code, out_parts=out_parts, slot=slot, err=err, paths=paths, sigs=sigs,
+                           racy=racy_now, dirs=dirs, absent=absent, nofiles=nofiles,
                            racy_window_ns=session.digester.racy_window_ns, partial=blob.dumps())
 
 

@@ -1,26 +1,27 @@
 """Writing a run's memo (hie_tasks/replay/memo.py): the answer its next run would print and what that rests on.
 
 `replay_form` turns this run's report into the next run's: every outcome replayed from the local store, with
-the duration its verdict was recorded with. `Capture` stands in for stdout and stderr while the command
-renders that report exactly as it renders a live one. `remember` gathers the inputs — the project's spec and
-plan caches vouch for what planning read, the session for what every check's fingerprint and recorded
-dependencies cover, the libraries for their modules and programs — and writes the memo, or removes the
-request's old one and says why not.
+the duration its verdict was recorded with. `Capture` (partial.py) stands in for stdout and stderr while the
+command renders that report exactly as it renders a live one. `remember` gathers the inputs — the project's
+spec and plan caches vouch for what planning read, the session for what every check's fingerprint and
+recorded dependencies cover, the libraries for their modules and programs — and writes the memo, or removes
+the request's old one and says why not. For a `-f json` or human run it also keeps what a partial rerun
+needs: which checks rest on each file, each check as planned, and how the answer is put together again.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import io
 import os
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from hie_tasks.engine.results import RunReport, Totals
 from hie_tasks.engine.runner import check_key
 from hie_tasks.incremental.plancache import DirSignature, Uncacheable, walk_signatures
 from hie_tasks.replay import memo
 from hie_tasks.replay.memo import Request
+from hie_tasks.replay.partial import BUILTINS, Blob, Capture, encode_check, offsets, outcome_data
 
 if TYPE_CHECKING:
     from hie_tasks.engine.planned import Plan
@@ -38,44 +39,12 @@ def replay_form(report: RunReport) -> RunReport:
     return dataclasses.replace(report, outcomes=outcomes, totals=totals, duration_ms=memo.SENTINEL_MS)
 
 
-class Capture(io.TextIOBase):
-    """Collects what is written, answering `isatty`, `encoding` and `errors` as the stream it stands for
-    (rich decides colours, width and escapes from them)."""
-
-    def __init__(self, real: TextIO) -> None:
-        super().__init__()
-        self._real = real
-        self._parts: list[str] = []
-
-    @property
-    def encoding(self) -> str:  # type: ignore[override]
-        return getattr(self._real, "encoding", None) or "utf-8"
-
-    @property
-    def errors(self) -> str | None:  # type: ignore[override]
-        return getattr(self._real, "errors", None)
-
-    def isatty(self) -> bool:
-        try:
-            return bool(self._real.isatty())
-        except (AttributeError, ValueError):
-            return False
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self._parts.append(text)
-        return len(text)
-
-    def text(self) -> str:
-        return "".join(self._parts)
-
-
 def remember(req: Request, *, project: Project, plan: Plan, exit_code: int, stdout: Capture, stderr: Capture,
-             implicit_spec: bool, fmt: str = "human", replayed: RunReport | None = None) -> str | None:
+             implicit_spec: bool, fmt: str = "human", replayed: RunReport | None = None, label: str = ""
+             ) -> str | None:
     """Write `req`'s memo; returns why not (its old memo is then removed), or None. `replayed`: the report
-    as replayed, which a `-f json` memo keeps for rerunning the checks of a few edited files."""
+    as replayed, which the memo of a `-f json` or human run keeps for rerunning the checks of a few edited
+    files; `label`: the spec as the human header names it."""
     why = _why_not(req, project)
     found = _inputs(req, project, plan, implicit_spec) if why is None else why
     if isinstance(found, str):
@@ -85,26 +54,22 @@ def remember(req: Request, *, project: Project, plan: Plan, exit_code: int, stdo
     encodings = ((stdout.encoding, stdout.errors), (stderr.encoding, stderr.errors))
     digester = project.session().digester
     blob = None
-    if fmt == "json" and replayed is not None:
-        blob = _partial(project, plan, replayed, stdout.text(), encodings[0], files, planning)
+    if fmt in ("json", "human") and replayed is not None:
+        layout = (_json_layout(replayed, stdout.text(), encodings[0]) if fmt == "json"
+                  else ("human", label, [outcome_data(o) for o in replayed.outcomes]))
+        if layout is not None and not (fmt == "human" and plan.diagnostics):
+            blob = _partial(project, plan, replayed, layout, encodings[0], files, planning)
     return memo.write(req, exit_code=exit_code, stdout=stdout.text(), stderr=stderr.text(), encodings=encodings,
                       files=files, observed=digester.stats, dirs=dirs, absent=absent, nofiles=nofiles,
                       racy_window_ns=digester.racy_window_ns, partial=blob)
 
 
-def _partial(project: Project, plan: Plan, replayed: RunReport, stdout: str, encoding: tuple[Any, Any],
-             files: dict[str, str | None], planning: set[str]) -> bytes | None:
-    """What rerunning the checks of a few edited files needs (hie_tasks/replay/partial.py), or None when
-    this run's answer cannot be cut into its results."""
+def _json_layout(replayed: RunReport, stdout: str, encoding: tuple[Any, Any]) -> tuple[Any, ...] | None:
+    """Where each result entry lies in the memo's answer of a `-f json` run (hie_tasks/replay/partial.py)."""
     import codecs
 
-    from hie_tasks.libraries.builtin.library import BuiltinLibrary
     from hie_tasks.output.json_report import RESULT_SEPARATOR, result_text, split_render
-    from hie_tasks.replay.partial import BUILTINS, Blob, encode_check, offsets
 
-    runnable = [c for c in plan.checks if not c.skipped]
-    if not runnable or len(runnable) != len(replayed.outcomes) or any(c.library is None for c in runnable):
-        return None
     split, cut = split_render(replayed), memo.split_slot(stdout)
     if split is None or cut is None or len(cut[0]) != 2:
         return None
@@ -113,8 +78,7 @@ def _partial(project: Project, plan: Plan, replayed: RunReport, stdout: str, enc
         if codecs.lookup(enc).name != "utf-8":
             return None  # entries are encoded one by one: only for a codec without state
         entries = [result_text(o).encode(enc, errors) for o in replayed.outcomes]
-        before = split[0]
-        after_slot = memo.split_slot(before)
+        after_slot = memo.split_slot(split[0])
         if after_slot is None or len(after_slot[0]) != 2:
             return None
         after = after_slot[0][1].encode(enc, errors)
@@ -124,7 +88,17 @@ def _partial(project: Project, plan: Plan, replayed: RunReport, stdout: str, enc
         return None
     if not whole.startswith(after + separator.join(entries)):
         return None
-    starts, ends = offsets(after, entries, separator)
+    return ("json", *offsets(after, entries, separator))
+
+
+def _partial(project: Project, plan: Plan, replayed: RunReport, layout: tuple[Any, ...],
+             encoding: tuple[Any, Any], files: dict[str, str | None], planning: set[str]) -> bytes | None:
+    """What rerunning the checks of a few edited files needs (hie_tasks/replay/partial.py), or None."""
+    from hie_tasks.libraries.builtin.library import BuiltinLibrary
+
+    runnable = [c for c in plan.checks if not c.skipped]
+    if not runnable or len(runnable) != len(replayed.outcomes) or any(c.library is None for c in runnable):
+        return None
     registry = project.registry()
     builtins = []
     for name, (module, cls) in BUILTINS.items():
@@ -143,8 +117,8 @@ def _partial(project: Project, plan: Plan, replayed: RunReport, stdout: str, enc
     aligned = [None if path in planning or path not in owners else tuple(owners[path]) for path in sorted(files)]
     blob = Blob(workspace=project.workspace, workspace_text=project.workspace_text, owners=aligned,
                 checks=[encode_check(c) for c in runnable], statuses=[o.status.value for o in replayed.outcomes],
-                skipped=replayed.totals.skipped, starts=starts, ends=ends, builtins=tuple(builtins),
-                jobs=project.options.run.jobs, encoding=encoding)
+                skipped=replayed.totals.skipped, builtins=tuple(builtins), jobs=project.options.run.jobs,
+                encoding=encoding, layout=layout)
     return blob.dumps()
 
 

@@ -204,3 +204,32 @@ class Workspace:
 def parse_run(returncode: int, stdout: str, stderr: str) -> RunResult:
     assert returncode in (0, 1), f"exit {returncode}\nstdout:\n{stdout}\nstderr:\n{stderr}"
     return RunResult(returncode, json.loads(stdout), stderr)
+
+
+def on_a_terminal(project: Workspace, env_extra: dict[str, str]) -> bytes:
+    """A human `run` with stdout on a pseudo-terminal (rich colours it): every byte written there."""
+    import pty
+
+    argv = [a for a in project.argv("run") if a not in ("-f", "json")]
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.run(argv, cwd=ROOT, env={**project.env(), "TERM": "xterm-256color", **env_extra},
+                              stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE,
+                              timeout=CLI_TIMEOUT_S)
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the other side is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        assert proc.returncode in (0, 1)
+        return b"".join(chunks)
+    finally:
+        os.close(leader)
+        if follower >= 0:
+            os.close(follower)

@@ -19,7 +19,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from kit import CLI_TIMEOUT_S, ROOT, Workspace
+from kit import CLI_TIMEOUT_S, ROOT, Workspace, on_a_terminal
 from test_run_memo import memos, settle
 
 SPEC = """\
@@ -252,8 +252,33 @@ def test_a_forged_verdict_of_a_rerun_check_is_reported_after_the_answer(ws: Work
     assert len(ws.store_rows("SELECT id FROM runs")) == before + 1
 
 
-def test_a_human_run_after_an_edit_answers_as_the_full_run(ws: Workspace) -> None:
-    _run(ws, human=True)
+def test_a_human_run_reruns_only_the_edited_checks(ws: Workspace) -> None:
+    _run(ws, human=True)  # the human request's memo
     append(ws, "src/core/a.txt", "A2 = 1\n")
-    result, _evaluated = rerun_and_compare(ws, human=True)
-    assert "Summary:" in result.stdout
+    result, evaluated = rerun_and_compare(ws, human=True)
+    assert evaluated == {"core#0", "core#1", "texts#0"}
+    assert "PASS core :: files.max_size(src, 100000)\n" in result.stdout
+    assert "Cache: 5 replayed, 3 ran" in result.stdout
+    append(ws, "src/util/c.txt", "X" * 100 + "\n")
+    result, evaluated = rerun_and_compare(ws, human=True)
+    assert evaluated == {"util#0", "texts#0"}
+    assert result.returncode == 1 and "FAIL util :: files.max_size(src, 64)" in result.stdout
+
+
+def test_a_terminal_gets_the_coloured_answer_after_an_edit(ws: Workspace) -> None:
+    on_a_terminal(ws, {})  # the terminal request's memo
+    append(ws, "src/core/a.txt", "A2 = 1\n")
+    saved = ws.store.parent / "store-before"
+    shutil.copytree(ws.store, saved)
+    answered = on_a_terminal(ws, {})
+    evaluated = _looked_up(ws, _latest_run(ws)[0])
+    shutil.rmtree(ws.store)
+    shutil.copytree(saved, ws.store)
+    truth = on_a_terminal(ws, {"HIE_TASKS_RUN_MEMO": "0"})
+    assert b"\x1b[" in truth, "rich did not colour the terminal"
+    assert evaluated == {"core#0", "core#1", "texts#0"}
+    assert _masked_bytes(answered) == _masked_bytes(truth)
+
+
+def _masked_bytes(data: bytes) -> bytes:
+    return re.sub(rb"\(\d+\.\d\d s\)", b"(T s)", data)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kit import CLI_TIMEOUT_S, ROOT, RunResult, Workspace, parse_run
+from kit import CLI_TIMEOUT_S, ROOT, RunResult, Workspace, on_a_terminal, parse_run
 
 from hie_tasks.incremental.digests import RACY_WINDOW_NS
 
@@ -237,38 +237,11 @@ def test_a_file_saved_just_before_the_run_is_vouched_for_by_its_content(memoized
 
 
 def test_a_terminal_gets_the_same_coloured_answer(memoized: Workspace) -> None:
-    import pty
-
-    def on_a_terminal(env_extra: dict[str, str]) -> bytes:
-        argv = [a for a in memoized.argv("run") if a not in ("-f", "json")]
-        leader, follower = pty.openpty()
-        try:
-            proc = subprocess.run(argv, cwd=ROOT, env={**memoized.env(), "TERM": "xterm-256color", **env_extra},
-                                  stdin=subprocess.DEVNULL, stdout=follower, stderr=subprocess.PIPE,
-                                  timeout=CLI_TIMEOUT_S)
-            os.close(follower)
-            follower = -1
-            chunks = []
-            while True:
-                try:
-                    chunk = os.read(leader, 65536)
-                except OSError:  # EIO: the other side is closed and drained
-                    break
-                if not chunk:
-                    break
-                chunks.append(chunk)
-            assert proc.returncode in (0, 1)
-            return b"".join(chunks)
-        finally:
-            os.close(leader)
-            if follower >= 0:
-                os.close(follower)
-
-    on_a_terminal({})
+    on_a_terminal(memoized, {})
     before = run_count(memoized)
-    answered = on_a_terminal({})
+    answered = on_a_terminal(memoized, {})
     assert run_count(memoized) == before
-    truth = on_a_terminal({"HIE_TASKS_RUN_MEMO": "0"})
+    truth = on_a_terminal(memoized, {"HIE_TASKS_RUN_MEMO": "0"})
     assert b"\x1b[" in truth, "rich did not colour the terminal"
 
     def masked(data: bytes) -> bytes:
