@@ -312,7 +312,7 @@ def hie_run(ws: Path, store: Path, modcache: Path, jobs: int | None, profile: bo
         if proc.returncode != 0:
             raise SystemExit(f"hie-tasks run failed ({proc.returncode}):\n{proc.stderr[-3000:]}\n{proc.stdout[-2000:]}")
         cached = next((line for line in proc.stdout.splitlines() if line.startswith("Cache: ")), "")
-        replayed = int(cached.split()[1]) if cached else 0
+        replayed = int(cached.split()[1].replace(",", "")) if cached else 0
         total = int(proc.stdout.rsplit("Summary: ", 1)[1].split()[0])
         return Measure(proc.wall_s, total - replayed, None, proc.cpu_s, proc.rss_mb)
     if profile:

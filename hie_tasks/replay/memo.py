@@ -86,12 +86,13 @@ _DECLINED = frozenset({"-o", "--output", "-v", "--verbose", "--dry-run"})
 class Request:
     """A `run` command line a memo may answer: its key, where its memo lives, and when it started."""
 
-    __slots__ = ("cache_dir", "key", "path", "started_ns", "store")
+    __slots__ = ("cache_dir", "key", "partial_path", "path", "started_ns", "store")
 
     def __init__(self, cache_dir: str, key: str) -> None:
         self.cache_dir = cache_dir
         self.key = key
         self.path = os.path.join(cache_dir, MEMO_DIR, key[:40] + ".memo")
+        self.partial_path = self.path[:-len(".memo")] + ".partial"
         self.store = os.path.join(cache_dir, STORE_FILE)
         self.started_ns = time.time_ns()
 
@@ -343,24 +344,47 @@ def store_body(req: Request, *, exit_code: int, out_parts: list[bytes], slot: st
     if store is None:
         return "no result store"
     dir_paths = sorted(dirs)
+    # The partial rerun's data lives beside the memo, bound to it by its digest: a no-op never reads it.
+    bound = hashlib.sha256(partial).hexdigest() if partial is not None else None
     body = marshal.dumps((FORMAT, req.key, exit_code, out_parts, slot, err, paths, sigs, dir_paths,
-                          [dirs[d] for d in dir_paths], sorted(absent), sorted(nofiles), store, racy, partial))
+                          [dirs[d] for d in dir_paths], sorted(absent), sorted(nofiles), store, racy, bound))
     tag = secret.mac(PURPOSE, req.key, body)
     directory = os.path.dirname(req.path)
-    tmp = f"{req.path}.{os.getpid()}.tmp"
     try:
         os.makedirs(directory, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(tag.encode("ascii") + b"\n" + body)
-        os.replace(tmp, req.path)
+        if partial is not None:
+            _replace(req.partial_path, partial)
+        elif os.path.exists(req.partial_path):
+            os.unlink(req.partial_path)
+        _replace(req.path, tag.encode("ascii") + b"\n" + body)
         _prune(directory, keep=req.path)
     except OSError as exc:
+        return f"cannot write {req.path}: {exc.strerror or exc}"
+    return None
+
+
+def _replace(path: str, data: bytes) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError:
         try:
             os.unlink(tmp)
         except OSError:
             pass
-        return f"cannot write {req.path}: {exc.strerror or exc}"
-    return None
+        raise
+
+
+def read_partial(req: Request, digest: str) -> bytes | None:
+    """The partial rerun's data of `req`'s memo, when it is the data the memo was written with."""
+    try:
+        with open(req.partial_path, "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == digest else None
 
 
 def _prune(directory: str, keep: str) -> None:
@@ -373,15 +397,17 @@ def _prune(directory: str, keep: str) -> None:
     entries.sort(reverse=True)
     for _mtime, path in entries[KEEP:]:
         if path != keep:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+            for gone in (path, path[:-len(".memo")] + ".partial"):
+                try:
+                    os.unlink(gone)
+                except OSError:
+                    pass
 
 
 def remove(req: Request) -> None:
-    try:
-        os.unlink(req.path)
-    except OSError:
-        pass
+    for path in (req.path, req.partial_path):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 

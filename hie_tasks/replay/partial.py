@@ -274,7 +274,8 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
     the exit code, or None to run in full (nothing has been printed then)."""
     (_fmt, _key, _code, out_parts, _slot, err, files, _sigs, dirs, dir_sigs, absent, nofiles, _store, racy,
      partial) = loaded
-    blob = Blob.loads(partial)
+    raw = memo.read_partial(req, partial)
+    blob = Blob.loads(raw) if raw is not None else None
     if blob is None or len(out_parts) != 2 or len(blob.owners) != len(files):
         return None
     affected: set[int] = set()

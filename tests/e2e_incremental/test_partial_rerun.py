@@ -4,8 +4,8 @@ byte for byte what the full run prints, durations aside, with the same exit code
 
 The real CLI in subprocesses on a real workspace; every answer is compared with the same run made the full
 way (`HIE_TASKS_RUN_MEMO=0`) from a copy of the same store. Which checks a run evaluated is read from the
-store: a run writes its reason row for every check it looked up (the full way: all of them, since each one's
-last reason here is the cold run's "no previous verdict"), a partial rerun only for the checks it reran.
+store: with the reason rows cleared first (`forget_reasons`), a full run writes one for every check it looked
+up, a partial rerun only for the checks it reran.
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def _looked_up(project: Workspace, run_id: int) -> set[str]:
 def rerun_and_compare(project: Workspace, human: bool = False) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """This run, then the same run the full way from a copy of the store as it was before: both must print
     the same, exit alike and leave the same verdicts. Returns this run and the checks it evaluated."""
+    forget_reasons(project)
     saved = project.store.parent / "store-before"
     shutil.rmtree(saved, ignore_errors=True)
     shutil.copytree(project.store, saved)
@@ -120,6 +121,17 @@ def rerun_and_compare(project: Workspace, human: bool = False) -> tuple[subproce
     shutil.rmtree(project.store)
     shutil.move(after, project.store)
     return result, evaluated
+
+
+def forget_reasons(project: Workspace) -> None:
+    """No reason rows: a full run then writes one for every check (it skips a replayed check whose row
+    already says so), a partial rerun only for the checks it reran."""
+    conn = sqlite3.connect(project.store / "results.sqlite")
+    try:
+        conn.execute("DELETE FROM last_reasons")
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def _verdicts(store: Path) -> dict[str, tuple[str, str, str | None]]:
@@ -268,6 +280,7 @@ def test_a_human_run_reruns_only_the_edited_checks(ws: Workspace) -> None:
 def test_a_terminal_gets_the_coloured_answer_after_an_edit(ws: Workspace) -> None:
     on_a_terminal(ws, {})  # the terminal request's memo
     append(ws, "src/core/a.txt", "A2 = 1\n")
+    forget_reasons(ws)
     saved = ws.store.parent / "store-before"
     shutil.copytree(ws.store, saved)
     answered = on_a_terminal(ws, {})
@@ -282,3 +295,23 @@ def test_a_terminal_gets_the_coloured_answer_after_an_edit(ws: Workspace) -> Non
 
 def _masked_bytes(data: bytes) -> bytes:
     return re.sub(rb"\(\d+\.\d\d s\)", b"(T s)", data)
+
+
+@pytest.mark.parametrize("damage", ["edited", "swapped", "deleted"])
+def test_a_damaged_partial_file_sends_the_run_the_full_way(ws: Workspace, damage: str) -> None:
+    # The data beside the memo is bound to it by its digest: edited (an owner list pointing elsewhere),
+    # swapped for another request's, or gone, it is not believed, and the run evaluates every check.
+    (partial,) = (ws.store / "runs").glob("*.partial")
+    if damage == "edited":
+        data = bytearray(partial.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        partial.write_bytes(bytes(data))
+    elif damage == "swapped":
+        _run(ws, human=True)  # another request, with a partial file of its own
+        (other,) = [p for p in (ws.store / "runs").glob("*.partial") if p != partial]
+        shutil.copy(other, partial)
+    else:
+        partial.unlink()
+    append(ws, "src/core/a.txt", "A2 = 1\n")
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == set(CHECKS)

@@ -29,7 +29,7 @@ def settle() -> None:
 
 def memos(project: Workspace) -> list[Path]:
     directory = project.store / "runs"
-    return sorted(directory.iterdir()) if directory.exists() else []
+    return sorted(directory.glob("*.memo")) if directory.exists() else []
 
 
 def run_count(project: Workspace) -> int:
