@@ -64,23 +64,65 @@ def module_name(path: str) -> str | None:
 # --- item tests shared by the selectors and the *_exists checks -------------------------------------------
 
 
+class _Occurrences:
+    """Where a keyword occurs in a file's text, found once per text and shared by every selector and check
+    that asks (issue 14: a cold run of a few hundred item checks used to scan each file again per check).
+
+    `needle in text` for `needle = word + name` holds exactly when `name` follows one of `word`'s
+    occurrences, so each test reads a handful of positions instead of the whole text. Keyed by the text
+    itself: the source cache hands every caller the same string object, whose hash Python keeps."""
+
+    LIMIT = 1 << 14
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[str, str], tuple[int, ...]] = {}
+
+    def of(self, text: str, word: str) -> tuple[int, ...]:
+        key = (word, text)
+        found = self._found.get(key)
+        if found is None:
+            if len(self._found) >= self.LIMIT:
+                self._found.clear()  # a long-lived process (watch, the daemon) sees texts come and go
+            positions = []
+            at = text.find(word)
+            while at >= 0:
+                positions.append(at)
+                at = text.find(word, at + 1)
+            found = self._found[key] = tuple(positions)
+        return found
+
+    def follows(self, text: str, word: str, name: str) -> bool:
+        """`word + name in text`."""
+        step = len(word)
+        return any(text.startswith(name, at + step) for at in self.of(text, word))
+
+
+_OCCURRENCES = _Occurrences()
+
+
 def _struct_test(name: str) -> TextTest:
     # Keep: no word boundary before `struct`, and a trailing `struct Foo` at the very end is not found.
     # Fix (spec: do not copy): the name is escaped. Upstream's pattern starts with an optional `(pub\s+)?`,
-    # which cannot change whether a match exists; without it `re` scans for the literal `struct` (≈25× faster).
+    # which cannot change whether a match exists. Every match starts at an occurrence of `struct`.
     regex = re.compile(rf"struct{WS}+{re.escape(name)}({WS}*[<{{(;]|{WS})")
-    return lambda text: regex.search(text) is not None
+    return lambda text: any(regex.match(text, at) for at in _OCCURRENCES.of(text, "struct"))
 
 
-def _contains_test(needle: str) -> TextTest:
+def _contains_test(word: str, name: str) -> TextTest:
     # Keep: a prefix match (`enum Token` finds `enum TokenKind`) that also fires inside comments.
-    return lambda text: needle in text
+    return lambda text: _OCCURRENCES.follows(text, word, name)
 
 
 def _impl_test(name: str) -> TextTest:
     # Keep: the generic rule fires on any file with some `impl<` and some `> NAME` (e.g. `-> NAME`).
-    direct, generic = f"impl {name}", f"> {name}"
-    return lambda text: direct in text or ("impl<" in text and generic in text)
+    return lambda text: _implemented(text, name)
+
+
+def _implemented(text: str, what: str) -> bool:
+    """`f"impl {what}" in text or ("impl<" in text and f"> {what}" in text)`."""
+    if _OCCURRENCES.follows(text, "impl ", what):
+        return True
+    return bool(_OCCURRENCES.of(text, "impl<")) and _OCCURRENCES.follows(text, "> ", what)
 
 
 @dataclass(frozen=True)
@@ -107,7 +149,7 @@ _ITEMS: dict[str, _Item] = {
         "Enum",
         "E303",
         "E311",
-        lambda n: _contains_test(f"enum {n}"),
+        lambda n: _contains_test("enum ", n),
     ),
     "fn": _Item(
         "function_selector",
@@ -116,7 +158,7 @@ _ITEMS: dict[str, _Item] = {
         "Function",
         "E304",
         "E312",
-        lambda n: _contains_test(f"fn {n}"),
+        lambda n: _contains_test("fn ", n),
     ),
     "trait": _Item(
         "trait_selector",
@@ -125,7 +167,7 @@ _ITEMS: dict[str, _Item] = {
         "Trait",
         "E305",
         "E313",
-        lambda n: _contains_test(f"trait {n}"),
+        lambda n: _contains_test("trait ", n),
     ),
     "impl": _Item("impl_selector", "impl_exists", "a type name", "Impl for", "E306", "E314", _impl_test),
 }
@@ -230,10 +272,10 @@ def _has_tests(args: Sequence[Value], ctx: CallContext) -> CheckResult:
 def _implements(args: Sequence[Value], ctx: CallContext) -> CheckResult:
     type_name = string_arg(args, 0, "E315", "implements requires a type name")
     trait = string_arg(args, 1, "E316", "implements requires a trait name")
-    direct, generic = f"impl {trait} for {type_name}", f"> {trait} for {type_name}"
+    what = f"{trait} for {type_name}"
     # Keep: prefix matching (`impl Library for FilesLibraryX` satisfies `FilesLibrary`); `impl Library<T>
     # for X` and `impl crate::Library for X` are not seen.
-    if _workspace_has(ctx, lambda t: direct in t or ("impl<" in t and generic in t)):
+    if _workspace_has(ctx, lambda t: _implemented(t, what)):
         return CheckResult.passed()
     return CheckResult.failed(f"'{type_name}' does not implement '{trait}'")
 
