@@ -17,7 +17,9 @@ the run phase it reports itself (`summary.duration_ms`: executing/replaying chec
 folder, and doit with one task per check beside it. Every row shows the process's own CPU seconds (user + sys,
 from wait4) and peak RSS, with `cpu/doit` the ratio to doit's same phase in the same invocation.
 The `noop-full` row is a no-op with the run memo off (`HIE_TASKS_RUN_MEMO=0`): the per-check replay path
-that the plain `noop` rows skip when nothing changed (hie_tasks/replay/memo.py).
+that the plain `noop` rows skip when nothing changed (hie_tasks/replay/memo.py). The `change` row appends a
+line to one file in place; the memo's partial rerun (hie_tasks/replay/partial.py) then runs just the two
+checks over its folder and answers the rest from the memo.
 `--layout jobs`: cold runs at `-j 1`, `-j 4` and the default, on 200 checks of an external plugin sleeping
 10 ms per call and on the flat built-in workspace, with ratios against `-j 1` in the same invocation.
 
