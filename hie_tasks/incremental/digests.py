@@ -76,6 +76,9 @@ CHUNK_SIZE = 1 << 20
 RACY_WINDOW_NS = 2_000_000_000
 #: Stat-cache entries a digester asks for one at a time before it loads the whole cache.
 SINGLE_LOOKUPS = 256
+#: Directory records a digester reads one at a time before it loads them all (fewer than stat entries: a
+#: run over many directories would pay each query before the one load it needs anyway).
+DIR_SINGLE_LOOKUPS = 32
 #: Pending stat-cache entries are written at least this often during a long run.
 FLUSH_INTERVAL_S = 5.0
 
@@ -129,6 +132,9 @@ class FileDigester:
         #: directory group key → (digest of its stat signatures, digests joined by newlines, MAC to check
         #: before relying on it — None once checked or when written by this process); None = not loaded
         self._dirs: dict[str, tuple[str, str, str | None]] | None = None
+        #: directory records read one by one before the table is loaded whole (a run over a few folders)
+        self._dir_singles: dict[str, tuple[str, str, str | None]] = {}
+        self._dir_singles_left = DIR_SINGLE_LOOKUPS
         self._pending_dirs: dict[str, tuple[str, str]] = {}
         #: this run's stat of each regular file it digested, taken before its bytes (or its record) were
         #: used: (mode, size, mtime_ns, inode, ctime_ns) — what the run memo (hie_tasks/replay) vouches by
@@ -292,13 +298,39 @@ class FileDigester:
                     except sqlite3.Error as exc:
                         self.store_error = exc
                         self._store = None
+                loaded.update(self._dir_singles)  # verified or written since: newer than the table's row
+                self._dir_singles = {}
                 self._dirs = loaded
             return self._dirs
+
+    def _dir_record_table(self, key: str) -> dict[str, tuple[str, str, str | None]]:
+        """Where `key`'s record is: the whole table once loaded; before that, while the budget lasts, a table
+        of records read one by one (a run rerunning a few checks reads a few rows, not 10,000)."""
+        if self._dirs is not None:
+            return self._dirs
+        with self._lock:
+            if key in self._dir_singles or self._store is None:
+                return self._dir_singles
+            single = self._dir_singles_left > 0
+            if single:
+                self._dir_singles_left -= 1
+        if not single:
+            return self._dir_records()
+        try:
+            found = self._store.load_dir_digest(key)
+        except sqlite3.Error as exc:
+            self.store_error = exc
+            self._store = None
+            return self._dir_singles
+        with self._lock:
+            if found is not None:
+                self._dir_singles.setdefault(key, found)
+            return self._dir_singles
 
     def _trusted_record(self, key: str, signature: str) -> tuple[str, str, str | None] | None:
         """The directory record for `key` when it matches `signature` and is ours (its MAC is checked the
         first time a run would rely on it, so a cycle touching one directory checks one record)."""
-        records = self._dir_records()
+        records = self._dir_record_table(key)
         record = records.get(key)
         if record is None or record[0] != signature:
             return None
@@ -343,7 +375,7 @@ class FileDigester:
                        and time.time_ns() - newest >= self.racy_window_ns)
         if trustworthy and self._store is not None:
             entry = (signature, "\n".join(digests))
-            records = self._dir_records()
+            records = self._dir_record_table(key)
             with self._lock:
                 self._pending_dirs[key] = entry
                 records[key] = (*entry, None)

@@ -756,6 +756,16 @@ class ResultStore:
         return {r[0]: (r[1], r[2], r[3] if isinstance(r[3], str) else "")
                 for r in self._read("SELECT key, stats, digests, mac FROM dir_digests")}
 
+    def load_dir_digest(self, key: str) -> tuple[str, str, str] | None:
+        """One record of `load_dir_digests`, not yet verified."""
+        if self._dir_signer is None:
+            self._dir_signer = secret.signer(_DIR_MAC)
+        rows = self._read("SELECT stats, digests, mac FROM dir_digests WHERE key = ?", (key,))
+        if not rows:
+            return None
+        stats, digests, mac = rows[0]
+        return stats, digests, mac if isinstance(mac, str) else ""
+
     def dir_record_verifies(self, key: str, stats: str, digests: str, mac: str) -> bool:
         """Whether a loaded directory record is one we wrote; one that is not is counted for a warning.
         Its digests would otherwise stand in for the files' contents: a forged record pairing today's stat

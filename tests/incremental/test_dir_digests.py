@@ -141,3 +141,34 @@ def test_a_file_moved_between_two_scoped_folders_reruns_both(tmp_path: Path) -> 
     assert moved[("b", "files.exists(src, 'x.py')")] == ("pass", False)
     assert moved[("a", "files.max_size(src, 100)")] == ("pass", False)
     assert moved[("b", "files.max_size(src, 100)")] == ("pass", False)
+
+
+def test_records_read_one_by_one_then_all_at_once_answer_alike(tmp_path: Path) -> None:
+    # More directories than the digester reads one record at a time: the first are single rows, the rest
+    # come from the whole table. Every directory gets its files' digests without a read; the forged record
+    # (asked for after the budget) is refused with a warning, its files answered by the stat cache.
+    import sqlite3
+
+    from hie_tasks.incremental.digests import DIR_SINGLE_LOOKUPS
+
+    cache = str(tmp_path / "cache")
+    groups = []
+    for d in range(DIR_SINGLE_LOOKUPS + 8):
+        folder = tmp_path / "ws" / f"d{d:03}"
+        folder.mkdir(parents=True)
+        (folder / "a.txt").write_text(f"a{d}\n")
+        (folder / "b.txt").write_text(f"b{d}\n")
+        groups.append((str(folder / "a.txt"), str(folder / "b.txt")))
+    for paths in groups:
+        run_once(cache, paths)
+    conn = sqlite3.connect(os.path.join(cache, "results.sqlite"))
+    with conn:  # forge the record of a directory that is asked for after the budget
+        (key,) = [k for (k,) in conn.execute("SELECT key FROM dir_digests")][-1:]
+        conn.execute("UPDATE dir_digests SET digests = ? WHERE key = ?", (f"{sha('x')}\n{sha('y')}", key))
+    conn.close()
+    digester, reads, store = fresh(cache)
+    answers = [digester.scope_digests(paths) for paths in groups]
+    assert answers == [[sha(f"a{d}\n"), sha(f"b{d}\n")] for d in range(len(groups))]
+    assert reads == []
+    assert any("did not verify" in w for w in store.take_warnings())
+    store.close()

@@ -252,7 +252,7 @@ def test_unsigned_directory_records_of_an_older_store_are_not_believed(ws: Any) 
     digester = FileDigester(store, racy_window_ns=0, read_hook=reads.append)
     paths = (ws.path("src/a.py"), ws.path("src/b.py"))
     assert digester.scope_digests(paths) == [hash_text("import os\n"), hash_text("print('b')\n")]
-    assert store.take_warnings() and digester._dirs is not None
+    assert store.take_warnings()  # the record was consulted, and refused
     digester.flush()
     store.close()
     # Hashed through the stat cache instead; the record is rewritten, signed, and believed next time.
