@@ -42,12 +42,6 @@ if TYPE_CHECKING:
     from hie_tasks.model.values import Value
 
 FORMAT = 1
-#: The built-in libraries by name: module and class (a configured library under one of these names is not one).
-BUILTINS = {
-    "files": ("hie_tasks.libraries.builtin.files", "FilesLibrary"),
-    "python": ("hie_tasks.libraries.builtin.python", "PythonLibrary"),
-    "rust": ("hie_tasks.libraries.builtin.rust", "RustLibrary"),
-}
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
@@ -288,7 +282,9 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
     names = {library_name(blob.checks[p]) for p in positions}
     if not names <= set(blob.builtins):
         return None
-    libraries = {name: _builtin(name, blob.workspace_text) for name in sorted(names)}
+    from hie_tasks.libraries.builtin import builtin_library
+
+    libraries = {name: builtin_library(name, blob.workspace_text) for name in sorted(names)}
     planned = [decode_check(blob.checks[p], libraries[library_name(blob.checks[p])]) for p in positions]
 
     from hie_tasks.engine.planned import Plan
@@ -411,15 +407,6 @@ class _Answer:
             reporter.on_outcomes(outcomes)
             reporter.summary(RunReport(outcomes=outcomes, totals=totals, duration_ms=duration_ms), cache_line=True)
         return out.text()
-
-
-def _builtin(name: str, workspace_text: str) -> Library:
-    import importlib
-
-    module, cls = BUILTINS[name]
-    factory = getattr(importlib.import_module(module), cls)
-    library: Library = factory(workspace_text=workspace_text) if name == "files" else factory()
-    return library
 
 
 def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[PlannedCheck], session: Any,

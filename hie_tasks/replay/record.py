@@ -21,7 +21,7 @@ from hie_tasks.engine.runner import check_key
 from hie_tasks.incremental.plancache import DirSignature, Uncacheable, walk_signatures
 from hie_tasks.replay import memo
 from hie_tasks.replay.memo import Request
-from hie_tasks.replay.partial import BUILTINS, Blob, Capture, encode_check, offsets, outcome_data
+from hie_tasks.replay.partial import Blob, Capture, encode_check, offsets, outcome_data
 
 if TYPE_CHECKING:
     from hie_tasks.engine.planned import Plan
@@ -94,17 +94,17 @@ def _json_layout(replayed: RunReport, stdout: str, encoding: tuple[Any, Any]) ->
 def _partial(project: Project, plan: Plan, replayed: RunReport, layout: tuple[Any, ...],
              encoding: tuple[Any, Any], files: dict[str, str | None], planning: set[str]) -> bytes | None:
     """What rerunning the checks of a few edited files needs (hie_tasks/replay/partial.py), or None."""
-    from hie_tasks.libraries.builtin.library import BuiltinLibrary
+    import hie_tasks.libraries.builtin as builtin
+    from hie_tasks.libraries.builtin import CLASSES
 
     runnable = [c for c in plan.checks if not c.skipped]
     if not runnable or len(runnable) != len(replayed.outcomes) or any(c.library is None for c in runnable):
         return None
     registry = project.registry()
     builtins = []
-    for name, (module, cls) in BUILTINS.items():
+    for name, cls in CLASSES.items():
         library = registry.get(name)
-        if (isinstance(library, BuiltinLibrary) and type(library).__module__ == module
-                and type(library).__name__ == cls and library.name == name):
+        if library is not None and type(library) is getattr(builtin, cls) and library.name == name:
             builtins.append(name)
     session = project.session()
     owners: dict[str, list[int]] = {}

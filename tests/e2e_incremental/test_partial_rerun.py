@@ -123,15 +123,19 @@ def rerun_and_compare(project: Workspace, human: bool = False) -> tuple[subproce
     return result, evaluated
 
 
-def forget_reasons(project: Workspace) -> None:
-    """No reason rows: a full run then writes one for every check (it skips a replayed check whose row
-    already says so), a partial rerun only for the checks it reran."""
+def write_store(project: Workspace, sql: str) -> None:
     conn = sqlite3.connect(project.store / "results.sqlite")
     try:
-        conn.execute("DELETE FROM last_reasons")
+        conn.execute(sql)
         conn.commit()
     finally:
         conn.close()
+
+
+def forget_reasons(project: Workspace) -> None:
+    """No reason rows: a full run then writes one for every check (it skips a replayed check whose row
+    already says so), a partial rerun only for the checks it reran."""
+    write_store(project, "DELETE FROM last_reasons")
 
 
 def _verdicts(store: Path) -> dict[str, tuple[str, str, str | None]]:
@@ -248,12 +252,7 @@ def test_a_new_file_in_a_scoped_folder_goes_the_full_way(ws: Workspace) -> None:
 
 
 def test_a_forged_verdict_of_a_rerun_check_is_reported_after_the_answer(ws: Workspace) -> None:
-    conn = sqlite3.connect(ws.store / "results.sqlite")
-    try:
-        conn.execute("UPDATE verdicts SET status = 'fail', message = 'forged' WHERE key LIKE '%\"docs\"%'")
-        conn.commit()
-    finally:
-        conn.close()
+    write_store(ws, "UPDATE verdicts SET status = 'fail', message = 'forged' WHERE key LIKE '%\"docs\"%'")
     append(ws, "docs/guide.md", "more\n")
     result, evaluated = rerun_and_compare(ws)
     assert evaluated == {"docs#0"}

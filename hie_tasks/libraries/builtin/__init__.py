@@ -33,11 +33,18 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
+#: built-in library name → its class name
+CLASSES = {"files": "FilesLibrary", "python": "PythonLibrary", "rust": "RustLibrary"}
+
+
+def builtin_library(name: str, workspace_text: str | None = None) -> Library:
+    """A fresh instance of the built-in `name`, importing only its module."""
+    factory = __getattr__(CLASSES[name])
+    library: Library = factory(workspace_text=workspace_text) if name == "files" else factory()
+    return library
+
+
 def builtin_libraries(workspace_text: str | None = None) -> list[Library]:
     """Fresh instances of the three built-in libraries, in name order; `workspace_text` is the workspace as
     the user named it, which messages spell file paths from (None: absolute paths)."""
-    from hie_tasks.libraries.builtin.files import FilesLibrary
-    from hie_tasks.libraries.builtin.python import PythonLibrary
-    from hie_tasks.libraries.builtin.rust import RustLibrary
-
-    return [FilesLibrary(workspace_text=workspace_text), PythonLibrary(), RustLibrary()]
+    return [builtin_library(name, workspace_text) for name in sorted(CLASSES)]
