@@ -7,9 +7,15 @@ source line and a caret lives here too, so every command prints problems the sam
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+
+from hie_tasks.model.record import FrozenRecord, Record, tuple_field, tuple_new
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
 
 
 class Severity(str, enum.Enum):
@@ -17,24 +23,47 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
-class _SpanFields(NamedTuple):
-    file: str
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-
-class Span(_SpanFields):
+class Span(tuple[str, int, int, int, int]):
     """A region of a source file. Lines and columns are 1-based; the end is exclusive.
 
-    A named tuple rather than a frozen dataclass because the parser builds one per syntax-tree node, and
-    creating a tuple costs a fraction of a frozen dataclass's per-field `object.__setattr__`. Equality,
-    hashing and ordering behave as they did for the dataclass (a Span equals only another Span, spans are
-    unordered), so the tuple base stays an implementation detail.
+    A tuple with named fields rather than a record class because the parser builds one per syntax-tree
+    node, and creating a tuple costs a fraction of setting attributes one by one. Written out rather than a
+    `typing.NamedTuple`, which imports `typing` and generates code for each class. Equality, hashing and
+    ordering behave as they did for the frozen dataclass this once was (a Span equals only another Span,
+    spans are unordered), so the tuple base stays an implementation detail.
     """
 
     __slots__ = ()
+
+    if TYPE_CHECKING:
+        # What mypy needs to know of the fields `tuple_field` below makes (it cannot see through it).
+        @property
+        def file(self) -> str: ...
+        @property
+        def line(self) -> int: ...
+        @property
+        def column(self) -> int: ...
+        @property
+        def end_line(self) -> int: ...
+        @property
+        def end_column(self) -> int: ...
+    else:
+        file = tuple_field(0)
+        line = tuple_field(1)
+        column = tuple_field(2)
+        end_line = tuple_field(3)
+        end_column = tuple_field(4)
+
+    def __new__(cls, file: str, line: int, column: int, end_line: int, end_column: int) -> Span:
+        return tuple_new(cls, (file, line, column, end_line, end_column))
+
+    def __getnewargs__(self) -> tuple[str, int, int, int, int]:
+        # copy and pickle call `__new__` with these: the five fields, not the one tuple `tuple`'s would give.
+        return (self[0], self[1], self[2], self[3], self[4])
+
+    def __repr__(self) -> str:
+        return (f"Span(file={self[0]!r}, line={self[1]!r}, column={self[2]!r}, end_line={self[3]!r}, "
+                f"end_column={self[4]!r})")
 
     @classmethod
     def point(cls, file: str, line: int, column: int) -> Span:
@@ -71,14 +100,24 @@ class Span(_SpanFields):
     __lt__ = __le__ = __gt__ = __ge__ = _unordered
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(FrozenRecord):
+    __slots__ = ("code", "severity", "message", "span", "help", "context")
+
     code: str
     severity: Severity
     message: str
     span: Span
-    help: str | None = None
-    context: str | None = None
+    help: str | None
+    context: str | None
+
+    def __init__(self, code: str, severity: Severity, message: str, span: Span, help: str | None = None,
+                 context: str | None = None) -> None:
+        self.code = code
+        self.severity = severity
+        self.message = message
+        self.span = span
+        self.help = help
+        self.context = context
 
     @property
     def file(self) -> str:
@@ -122,11 +161,15 @@ def warning(code: str, message: str, span: Span, help: str | None = None) -> Dia
     return Diagnostic(code, Severity.WARNING, message, span, help)
 
 
-@dataclass
-class DiagnosticBag:
+class DiagnosticBag(Record):
     """Collects diagnostics in the order they were found."""
 
-    items: list[Diagnostic] = field(default_factory=list)
+    __slots__ = ("items",)
+
+    items: list[Diagnostic]
+
+    def __init__(self, items: list[Diagnostic] | None = None) -> None:
+        self.items = [] if items is None else items
 
     def add(self, diag: Diagnostic) -> None:
         self.items.append(diag)

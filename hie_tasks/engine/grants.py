@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import replace
 
 from hie_tasks.config import FsAccess, WasmLibraryConfig, WorkspaceConfig, library_span
 from hie_tasks.diagnostics import Diagnostic
@@ -66,6 +65,6 @@ def annotate_denied_diagnostics(
         callee = _CALLEE.match(text)
         hint = hints.get(callee.group(1)) if callee else None
         if hint is not None and d.is_error and _READ_FAILURE.search(d.message):
-            d = replace(d, help=hint if not d.help else f"{hint}; {d.help}")
+            d = d.replace(help=hint if not d.help else f"{hint}; {d.help}")
         out.append(d)
     return out

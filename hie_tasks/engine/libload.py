@@ -7,8 +7,6 @@ same load error. The run loads each such library before planning; a failure beco
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from hie_tasks.config import WorkspaceConfig, library_span
 from hie_tasks.diagnostics import Diagnostic, Span, error
 from hie_tasks.engine.results import CheckOutcome
@@ -51,6 +49,6 @@ def shorten_load_diagnostics(diags: list[Diagnostic], failed: dict[str, str]) ->
     for d in diags:
         for name, message in failed.items():
             if message in d.message:
-                d = replace(d, message=d.message.replace(message, f"plugin '{name}' did not load (reported above)"))
+                d = d.replace(message=d.message.replace(message, f"plugin '{name}' did not load (reported above)"))
         out.append(d)
     return out

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 
 from hie_tasks.diagnostics import Diagnostic
+from hie_tasks.model.record import FrozenRecord, Record
 from hie_tasks.model.values import Location, Status
 
 
-@dataclass
-class CheckOutcome:
+class CheckOutcome(Record):
+    __slots__ = ("element", "check", "status", "message", "file", "line", "column", "duration_ms", "cached",
+                 "cache_source", "output", "library", "locations", "function")
+
     element: str
     #: the check expression printed back as upstream does (`files.exists(src, 'a.py')`)
     check: str
@@ -23,29 +25,59 @@ class CheckOutcome:
     file: str
     line: int
     column: int
-    duration_ms: float = 0.0
-    cached: bool = False
+    duration_ms: float
+    cached: bool
     #: where a replayed verdict came from: "local" (the result store) or "remote" (the shared cache)
-    cache_source: str = "local"
+    cache_source: str
     #: captured plugin output (stdout/stderr lines), shown with the check in human output
-    output: list[str] = field(default_factory=list)
-    library: str | None = None
+    output: list[str]
+    library: str | None
     #: the offending sources the check named (file and line), beside the message
-    locations: list[Location] = field(default_factory=list)
+    locations: list[Location]
     #: the library function the check called (`exists` in `files.exists(...)`); "" when none was resolved
-    function: str = ""
+    function: str
+
+    def __init__(self, element: str, check: str, status: Status, message: str | None, file: str, line: int,
+                 column: int, duration_ms: float = 0.0, cached: bool = False, cache_source: str = "local",
+                 output: list[str] | None = None, library: str | None = None,
+                 locations: list[Location] | None = None, function: str = "") -> None:
+        self.element = element
+        self.check = check
+        self.status = status
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        self.duration_ms = duration_ms
+        self.cached = cached
+        self.cache_source = cache_source
+        self.output = [] if output is None else output
+        self.library = library
+        self.locations = [] if locations is None else locations
+        self.function = function
 
 
-@dataclass
-class Totals:
-    total: int = 0
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-    cached: int = 0
+class Totals(Record):
+    __slots__ = ("total", "passed", "failed", "errors", "skipped", "cached", "remote")
+
+    total: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    cached: int
     #: of `cached`, how many came from the remote cache
-    remote: int = 0
+    remote: int
+
+    def __init__(self, total: int = 0, passed: int = 0, failed: int = 0, errors: int = 0, skipped: int = 0,
+                 cached: int = 0, remote: int = 0) -> None:
+        self.total = total
+        self.passed = passed
+        self.failed = failed
+        self.errors = errors
+        self.skipped = skipped
+        self.cached = cached
+        self.remote = remote
 
     def add(self, outcome: CheckOutcome) -> None:
         self.total += 1
@@ -61,23 +93,39 @@ class Totals:
                 self.remote += 1
 
 
-@dataclass
-class RunReport:
-    outcomes: list[CheckOutcome] = field(default_factory=list)
-    totals: Totals = field(default_factory=Totals)
+class RunReport(Record):
+    __slots__ = ("outcomes", "totals", "diagnostics", "duration_ms", "rules", "shard", "workspace", "base_dir",
+                 "spec_invalid")
+
+    outcomes: list[CheckOutcome]
+    totals: Totals
     #: diagnostics from evaluating scopes (the scope stays unset, later uses fail with E200)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    duration_ms: float = 0.0
+    diagnostics: list[Diagnostic]
+    duration_ms: float
     #: catalog entries of the functions the plan's checks call, by `library.function` (SARIF rules)
-    rules: dict[str, RuleDoc] = field(default_factory=dict)
+    rules: dict[str, RuleDoc]
     #: set when this report is one shard of a split run (`--shard i/N`)
-    shard: ShardInfo | None = None
+    shard: ShardInfo | None
     #: the absolute workspace root, and the directory relative paths in `file` fields are relative to
-    workspace: str = ""
-    base_dir: str = ""
+    workspace: str
+    base_dir: str
 
     #: the spec had errors, so nothing was planned: `diagnostics` say why and every format must show them
-    spec_invalid: bool = False
+    spec_invalid: bool
+
+    def __init__(self, outcomes: list[CheckOutcome] | None = None, totals: Totals | None = None,
+                 diagnostics: list[Diagnostic] | None = None, duration_ms: float = 0.0,
+                 rules: dict[str, RuleDoc] | None = None, shard: ShardInfo | None = None, workspace: str = "",
+                 base_dir: str = "", spec_invalid: bool = False) -> None:
+        self.outcomes = [] if outcomes is None else outcomes
+        self.totals = Totals() if totals is None else totals
+        self.diagnostics = [] if diagnostics is None else diagnostics
+        self.duration_ms = duration_ms
+        self.rules = {} if rules is None else rules
+        self.shard = shard
+        self.workspace = workspace
+        self.base_dir = base_dir
+        self.spec_invalid = spec_invalid
 
     @property
     def ok(self) -> bool:
@@ -132,9 +180,10 @@ def split_locations(output: list[str]) -> tuple[list[str], list[Location]]:
     return lines, locations
 
 
-@dataclass(frozen=True)
-class RuleDoc:
+class RuleDoc(FrozenRecord):
     """What the library catalog says about one check function, as a SARIF rule needs it."""
+
+    __slots__ = ("id", "library", "function", "short", "full", "help_text", "help_markdown", "library_version")
 
     id: str
     library: str
@@ -143,12 +192,24 @@ class RuleDoc:
     full: str
     help_text: str
     help_markdown: str
-    library_version: str = ""
+    library_version: str
+
+    def __init__(self, id: str, library: str, function: str, short: str, full: str, help_text: str,
+                 help_markdown: str, library_version: str = "") -> None:
+        self.id = id
+        self.library = library
+        self.function = function
+        self.short = short
+        self.full = full
+        self.help_text = help_text
+        self.help_markdown = help_markdown
+        self.library_version = library_version
 
 
-@dataclass
-class ShardInfo:
+class ShardInfo(Record):
     """Which part of a split run a report covers, and what `merge` needs to put the parts back together."""
+
+    __slots__ = ("index", "count", "plan", "split", "checks", "positions", "durations", "spec")
 
     index: int
     count: int
@@ -159,7 +220,18 @@ class ShardInfo:
     #: number of checks in the whole plan (skipped ones included)
     checks: int
     #: per outcome of this shard, in order: its position in the whole plan
-    positions: list[int] = field(default_factory=list)
+    positions: list[int]
     #: where the durations that balanced the split came from ("store", "file NAME", "none")
-    durations: str = "none"
-    spec: str = ""
+    durations: str
+    spec: str
+
+    def __init__(self, index: int, count: int, plan: str, split: str, checks: int,
+                 positions: list[int] | None = None, durations: str = "none", spec: str = "") -> None:
+        self.index = index
+        self.count = count
+        self.plan = plan
+        self.split = split
+        self.checks = checks
+        self.positions = [] if positions is None else positions
+        self.durations = durations
+        self.spec = spec

@@ -19,8 +19,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.engine.results import (
@@ -37,7 +35,11 @@ from hie_tasks.libraries.base import CallContext, Library, Purity
 from hie_tasks.libraries.limits import run_deadline
 from hie_tasks.model.codec import dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
+from hie_tasks.model.record import Record
 from hie_tasks.model.values import CheckResult, Status, Value
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
@@ -92,10 +94,15 @@ def waits(library: Library) -> bool:
     return library.kind == "external"
 
 
-@dataclass
-class RunOptions:
-    jobs: int = 0
-    limit: int | None = None
+class RunOptions(Record):
+    __slots__ = ("jobs", "limit")
+
+    jobs: int
+    limit: int | None
+
+    def __init__(self, jobs: int = 0, limit: int | None = None) -> None:
+        self.jobs = jobs
+        self.limit = limit
 
 
 def check_key(planned: PlannedCheck) -> CheckKey:
@@ -139,15 +146,24 @@ def cached_selector_call(session: IncrementalSession) -> Callable[[Library, str,
     return call
 
 
-@dataclass
-class _Pending:
+class _Pending(Record):
     """A check that was not replayed and must run, with what `record` needs afterwards."""
+
+    __slots__ = ("planned", "library", "key", "parts", "purity")
 
     planned: PlannedCheck
     library: Library
     key: CheckKey
     parts: FingerprintParts
     purity: Purity
+
+    def __init__(self, planned: PlannedCheck, library: Library, key: CheckKey, parts: FingerprintParts,
+                 purity: Purity) -> None:
+        self.planned = planned
+        self.library = library
+        self.key = key
+        self.parts = parts
+        self.purity = purity
 
 
 class Runner:

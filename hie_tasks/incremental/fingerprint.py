@@ -39,11 +39,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 
 from hie_tasks.incremental.digests import FileDigester, hash_text
 from hie_tasks.incremental.relocate import rel_path, relocate_text
 from hie_tasks.model.codec import encode_value
+from hie_tasks.model.record import FrozenRecord, Record
 from hie_tasks.model.values import Scope, Value
 from hie_tasks.version import __version__
 
@@ -60,9 +60,10 @@ canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_
 _quote = json.encoder.encode_basestring
 
 
-@dataclass(frozen=True)
-class FingerprintParts:
+class FingerprintParts(FrozenRecord):
     """The static inputs of one check call, as the runner knows them before running it."""
+
+    __slots__ = ("text", "spec_file", "line", "library", "identity", "function", "args", "workspace", "version")
 
     text: str
     spec_file: str
@@ -71,16 +72,34 @@ class FingerprintParts:
     identity: str
     function: str
     args: Sequence[Value]
-    workspace: str = ""
-    version: str = __version__
+    workspace: str
+    version: str
+
+    def __init__(self, text: str, spec_file: str, line: int, library: str, identity: str, function: str,
+                 args: Sequence[Value], workspace: str = "", version: str = __version__) -> None:
+        self.text = text
+        self.spec_file = spec_file
+        self.line = line
+        self.library = library
+        self.identity = identity
+        self.function = function
+        self.args = args
+        self.workspace = workspace
+        self.version = version
 
 
-@dataclass(frozen=True)
-class Fingerprint:
+class Fingerprint(FrozenRecord):
+    __slots__ = ("value", "breakdown", "scope_paths")
+
     value: str
     breakdown: dict[str, str]
     #: scope component name → {path: content digest}
     scope_paths: dict[str, dict[str, str]]
+
+    def __init__(self, value: str, breakdown: dict[str, str], scope_paths: dict[str, dict[str, str]]) -> None:
+        self.value = value
+        self.breakdown = breakdown
+        self.scope_paths = scope_paths
 
 
 def iter_scopes(args: Sequence[Value]) -> Iterator[Scope]:
@@ -133,8 +152,7 @@ def scope_component(paths: dict[str, str]) -> str:
 ScopeMemo = dict[tuple[tuple[str, ...], bool], tuple[str, dict[str, str]]]
 
 
-@dataclass
-class FingerprintMemo:
+class FingerprintMemo(Record):
     """What every check of one run shares, computed once instead of once per check.
 
     Checks of a spec share a few Scope objects, libraries and function names: a 2000-check spec has ~600
@@ -143,11 +161,19 @@ class FingerprintMemo:
     in the value, so an id cannot be reused for another object while the entry exists.
     """
 
-    scopes: ScopeMemo = field(default_factory=dict)
+    __slots__ = ("scopes", "texts", "scope_items")
+
+    scopes: ScopeMemo
     #: component text → its digest, for the components most checks share (version, library, ...)
-    texts: dict[str, str] = field(default_factory=dict)
+    texts: dict[str, str]
     #: (id of a Scope argument, its position among the scopes) → (the Scope, its canonical JSON item)
-    scope_items: dict[tuple[int, int], tuple[Scope, str]] = field(default_factory=dict)
+    scope_items: dict[tuple[int, int], tuple[Scope, str]]
+
+    def __init__(self, scopes: ScopeMemo | None = None, texts: dict[str, str] | None = None,
+                 scope_items: dict[tuple[int, int], tuple[Scope, str]] | None = None) -> None:
+        self.scopes = {} if scopes is None else scopes
+        self.texts = {} if texts is None else texts
+        self.scope_items = {} if scope_items is None else scope_items
 
     def clear(self) -> None:
         _PLAIN_ARGS.clear()

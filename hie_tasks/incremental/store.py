@@ -44,12 +44,21 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
 
 import hie_tasks.secret as secret
+from hie_tasks.model.record import FrozenRecord, tuple_field, tuple_new
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
 
 SCHEMA_VERSION = 1
+#: SQLite's `user_version` of a store whose tables, columns and migrations are all what `_initialise` makes:
+#: opening such a store skips that write transaction (a run that reruns two checks paid ~1 ms for it). Bump
+#: it whenever `_initialise` or `_migrate` starts adding something.
+READY_VERSION = 1
 DB_NAME = "results.sqlite"
 #: How long a write waits for another process holding the write lock before giving up.
 BUSY_TIMEOUT_MS = 30_000
@@ -127,6 +136,9 @@ CREATE TABLE IF NOT EXISTS runs (
     counts TEXT
 );
 """
+#: The tables and indexes `_initialise` and `_migrate` create.
+_SCHEMA_OBJECTS = frozenset({*(line.split("IF NOT EXISTS ")[1].split()[0] for line in _SCHEMA.splitlines()
+                               if "IF NOT EXISTS" in line), "verdicts_seq"})
 
 
 class StoreUnavailable(Exception):
@@ -134,25 +146,55 @@ class StoreUnavailable(Exception):
     path and what to do; the caller should print it and run without the cache."""
 
 
-class StatEntry(NamedTuple):
+class StatEntry(tuple[int, int, int, int, str]):
     """What a file looked like when it was last hashed, and the digest it had then.
 
-    A named tuple rather than a dataclass: a run loads one per workspace file, and building 10 000 frozen
-    dataclasses cost several times more than the query that read them."""
+    A tuple with named fields rather than a record class: a run loads one per workspace file, and building
+    10 000 frozen dataclasses cost several times more than the query that read them. Written out rather
+    than a `typing.NamedTuple`, which imports `typing` and generates code for each class; it behaves as the
+    named tuple did (equal to the plain tuple of its fields, hashed as it)."""
 
-    size: int
-    mtime_ns: int
-    ino: int
-    ctime_ns: int
-    digest: str
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        # What mypy needs to know of the fields `tuple_field` below makes (it cannot see through it).
+        @property
+        def size(self) -> int: ...
+        @property
+        def mtime_ns(self) -> int: ...
+        @property
+        def ino(self) -> int: ...
+        @property
+        def ctime_ns(self) -> int: ...
+        @property
+        def digest(self) -> str: ...
+    else:
+        size = tuple_field(0)
+        mtime_ns = tuple_field(1)
+        ino = tuple_field(2)
+        ctime_ns = tuple_field(3)
+        digest = tuple_field(4)
+
+    def __new__(cls, size: int, mtime_ns: int, ino: int, ctime_ns: int, digest: str) -> StatEntry:
+        return tuple_new(cls, (size, mtime_ns, ino, ctime_ns, digest))
+
+    def __getnewargs__(self) -> tuple[int, int, int, int, str]:
+        # copy and pickle call `__new__` with these: the five fields, not the one tuple `tuple`'s would give.
+        return (self[0], self[1], self[2], self[3], self[4])
+
+    def __repr__(self) -> str:
+        return (f"StatEntry(size={self[0]!r}, mtime_ns={self[1]!r}, ino={self[2]!r}, ctime_ns={self[3]!r}, "
+                f"digest={self[4]!r})")
 
 
 #: A recorded directory listing: (root, suffixes, exclude, digest).
 TreeRecord = tuple[str, tuple[str, ...], tuple[str, ...], str]
 
 
-@dataclass(frozen=True)
-class StoredVerdict:
+class StoredVerdict(FrozenRecord):
+    __slots__ = ("fingerprint", "breakdown", "deps", "trees", "status", "message", "duration_ms", "output",
+                 "run_id", "recorded_at")
+
     fingerprint: str
     #: component name → digest; a `scope[i]` digest also names its row in `scope_sets`.
     breakdown: dict[str, str]
@@ -162,15 +204,35 @@ class StoredVerdict:
     message: str | None
     duration_ms: float
     output: list[str]
-    run_id: int | None = None
-    recorded_at: float = 0.0
+    run_id: int | None
+    recorded_at: float
+
+    def __init__(self, fingerprint: str, breakdown: dict[str, str], deps: dict[str, str], trees: list[TreeRecord],
+                 status: str, message: str | None, duration_ms: float, output: list[str], run_id: int | None = None,
+                 recorded_at: float = 0.0) -> None:
+        self.fingerprint = fingerprint
+        self.breakdown = breakdown
+        self.deps = deps
+        self.trees = trees
+        self.status = status
+        self.message = message
+        self.duration_ms = duration_ms
+        self.output = output
+        self.run_id = run_id
+        self.recorded_at = recorded_at
 
 
-@dataclass(frozen=True)
-class StoredSelector:
+class StoredSelector(FrozenRecord):
+    __slots__ = ("value_json", "deps", "trees")
+
     value_json: str
     deps: dict[str, str]
     trees: list[TreeRecord]
+
+    def __init__(self, value_json: str, deps: dict[str, str], trees: list[TreeRecord]) -> None:
+        self.value_json = value_json
+        self.deps = deps
+        self.trees = trees
 
 
 #: `json.dumps(x, sort_keys=True)` without building an encoder per call (thousands of calls per run).
@@ -221,7 +283,8 @@ def selector_mac(key: str, value_json: str, deps: str, trees: str) -> str:
 
 #: A verdict row as read, before decoding: (fingerprint, breakdown, deps, trees, status, message,
 #: duration_ms, output, run_id, recorded_at), JSON columns still text.
-VerdictRow = tuple[Any, ...]
+#: (A string at run time, where `Any` is not imported; mypy reads it as the type.)
+VerdictRow: TypeAlias = "tuple[Any, ...]"
 
 
 def decode_verdict(r: VerdictRow, breakdown: dict[str, str] | None = None) -> StoredVerdict:
@@ -410,6 +473,8 @@ class ResultStore:
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode: commits survive process death; only an OS crash may lose the last commits.
         conn.execute("PRAGMA synchronous = NORMAL")
+        if self._ready(conn):
+            return None
         with self._write(conn):
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
@@ -425,7 +490,23 @@ class ResultStore:
             elif row[0] != str(SCHEMA_VERSION):
                 return f"its schema_version is {row[0]!r} and this hie-tasks understands {SCHEMA_VERSION}"
             _migrate(conn)
+            conn.execute(f"PRAGMA user_version = {READY_VERSION}")
         return None
+
+    @staticmethod
+    def _ready(conn: sqlite3.Connection) -> bool:
+        """Whether `_initialise` already made this store what it makes: marked so, of our schema version,
+        and with every table and index still there (one dropped by hand is made again)."""
+        try:
+            if conn.execute("PRAGMA user_version").fetchone()[0] != READY_VERSION:
+                return False
+            names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+            if not names >= _SCHEMA_OBJECTS:
+                return False
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.OperationalError:
+            return False
+        return row is not None and row[0] == str(SCHEMA_VERSION)
 
     def _move_aside(self, problem: str) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -11,10 +11,15 @@ from __future__ import annotations
 import enum
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any
 
+from hie_tasks.model.record import FrozenRecord, Record
 from hie_tasks.model.values import CheckResult, Value
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class Purity(str, enum.Enum):
@@ -29,27 +34,42 @@ class Purity(str, enum.Enum):
     IMPURE = "impure"
 
 
-@dataclass(frozen=True)
-class TreeDep:
+class TreeDep(FrozenRecord):
     """A directory listing a call depended on: every file below `root` whose name ends in one of `suffixes`
     (empty = every file), not entering directories named in `exclude`. Adding or removing such a file
     changes the answer even though no file the call read changed."""
 
+    __slots__ = ("root", "suffixes", "exclude")
+
     root: str
-    suffixes: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()
+    suffixes: tuple[str, ...]
+    exclude: tuple[str, ...]
+
+    def __init__(self, root: str, suffixes: tuple[str, ...] = (), exclude: tuple[str, ...] = ()) -> None:
+        self.root = root
+        self.suffixes = suffixes
+        self.exclude = exclude
 
 
-@dataclass
-class CallContext:
+class CallContext(Record):
     """Per-call side channel. Libraries record what they read; plugins' captured output lands here."""
 
+    __slots__ = ("workspace", "deps", "trees", "output", "notes")
+
     workspace: str
-    deps: set[str] = field(default_factory=set)
-    trees: set[TreeDep] = field(default_factory=set)
-    output: list[str] = field(default_factory=list)
+    deps: set[str]
+    trees: set[TreeDep]
+    output: list[str]
     # Free-form notes for `explain` and verbose output (e.g. "module loaded from cache").
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
+
+    def __init__(self, workspace: str, deps: set[str] | None = None, trees: set[TreeDep] | None = None,
+                 output: list[str] | None = None, notes: list[str] | None = None) -> None:
+        self.workspace = workspace
+        self.deps = set() if deps is None else deps
+        self.trees = set() if trees is None else trees
+        self.output = [] if output is None else output
+        self.notes = [] if notes is None else notes
 
     def record_dep(self, path: str) -> None:
         self.deps.add(path)
@@ -62,23 +82,38 @@ class CallContext:
             self.output.append(text)
 
 
-@dataclass(frozen=True)
-class ParamDoc:
+class ParamDoc(FrozenRecord):
+    __slots__ = ("name", "param_type", "description")
+
     name: str
     param_type: str
     description: str
+
+    def __init__(self, name: str, param_type: str, description: str) -> None:
+        self.name = name
+        self.param_type = param_type
+        self.description = description
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "param_type": self.param_type, "description": self.description}
 
 
-@dataclass(frozen=True)
-class FunctionDoc:
+class FunctionDoc(FrozenRecord):
+    __slots__ = ("name", "description", "parameters", "return_type", "example")
+
     name: str
     description: str
-    parameters: tuple[ParamDoc, ...] = ()
-    return_type: str = ""
-    example: str = ""
+    parameters: tuple[ParamDoc, ...]
+    return_type: str
+    example: str
+
+    def __init__(self, name: str, description: str, parameters: tuple[ParamDoc, ...] = (), return_type: str = "",
+                 example: str = "") -> None:
+        self.name = name
+        self.description = description
+        self.parameters = parameters
+        self.return_type = return_type
+        self.example = example
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,13 +125,22 @@ class FunctionDoc:
         }
 
 
-@dataclass(frozen=True)
-class LibraryDoc:
+class LibraryDoc(FrozenRecord):
+    __slots__ = ("name", "description", "version", "functions", "checks")
+
     name: str
     description: str
     version: str
-    functions: tuple[FunctionDoc, ...] = ()
-    checks: tuple[FunctionDoc, ...] = ()
+    functions: tuple[FunctionDoc, ...]
+    checks: tuple[FunctionDoc, ...]
+
+    def __init__(self, name: str, description: str, version: str, functions: tuple[FunctionDoc, ...] = (),
+                 checks: tuple[FunctionDoc, ...] = ()) -> None:
+        self.name = name
+        self.description = description
+        self.version = version
+        self.functions = functions
+        self.checks = checks
 
     def to_json(self) -> dict[str, Any]:
         return {

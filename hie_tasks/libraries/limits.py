@@ -16,12 +16,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
 
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult
 
-T = TypeVar("T")
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 3
 DEFAULT_MAX_MESSAGE_KB = 64

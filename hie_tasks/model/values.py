@@ -2,15 +2,22 @@
 
 Plain Python objects stand for the simple kinds so library code stays readable:
 Null → None, Bool → bool, Int → int, Float → float, String → str, List → list.
-Scope and ConnectionPoint get their own frozen dataclasses. `bool` is a subclass of `int` in Python,
+Scope and ConnectionPoint get their own classes, hashable and compared by value (`hie_tasks.model.record`:
+dataclasses cost more to import than a partial rerun may spend). `bool` is a subclass of `int` in Python,
 so code that distinguishes Int from Bool must test `bool` first (the helpers below do).
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+
+from hie_tasks.model.record import FrozenRecord
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
 
 
 class ScopeKindTag(str, enum.Enum):
@@ -19,10 +26,15 @@ class ScopeKindTag(str, enum.Enum):
     GLOB = "Glob"
 
 
-@dataclass(frozen=True)
-class ScopeKind:
+class ScopeKind(FrozenRecord):
+    __slots__ = ("tag", "text")
+
     tag: ScopeKindTag
     text: str
+
+    def __init__(self, tag: ScopeKindTag, text: str) -> None:
+        self.tag = tag
+        self.text = text
 
     @classmethod
     def file(cls, text: str) -> ScopeKind:
@@ -37,18 +49,32 @@ class ScopeKind:
         return cls(ScopeKindTag.GLOB, text)
 
 
-@dataclass(frozen=True)
-class Scope:
+class Scope(FrozenRecord):
+    __slots__ = ("kind", "paths", "resolved")
+
     kind: ScopeKind
-    paths: tuple[str, ...] = ()
-    resolved: bool = True
+    paths: tuple[str, ...]
+    resolved: bool
+
+    def __init__(self, kind: ScopeKind, paths: tuple[str, ...] = (), resolved: bool = True) -> None:
+        self.kind = kind
+        self.paths = paths
+        self.resolved = resolved
 
 
-@dataclass(frozen=True)
-class ConnectionPoint:
+class ConnectionPoint(FrozenRecord):
+    __slots__ = ("name", "kind", "data")
+    #: compared, but a dict cannot be hashed
+    _unhashed = ("data",)
+
     name: str
     kind: str
-    data: dict[str, Any] = field(default_factory=dict, hash=False, compare=True)
+    data: dict[str, Any]
+
+    def __init__(self, name: str, kind: str, data: dict[str, Any] | None = None) -> None:
+        self.name = name
+        self.kind = kind
+        self.data = {} if data is None else data
 
 
 Value: TypeAlias = bool | int | float | str | list["Value"] | Scope | ConnectionPoint | None
@@ -107,22 +133,26 @@ class Status(str, enum.Enum):
     ERROR = "error"
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(FrozenRecord):
     """A place in a workspace file that explains a verdict (the line importing a forbidden module).
 
     `file` is as the library saw it (absolute for built-ins); `line` is 1-based, 0 when only the file is known.
     """
 
+    __slots__ = ("file", "line")
+
     file: str
-    line: int = 0
+    line: int
+
+    def __init__(self, file: str, line: int = 0) -> None:
+        self.file = file
+        self.line = line
 
     def to_json(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line}
 
 
-@dataclass(frozen=True)
-class CheckResult:
+class CheckResult(FrozenRecord):
     """A check's verdict. `message` is None for Pass.
 
     `locations` name the offending sources as structured data next to upstream's message text, which stays
@@ -130,13 +160,23 @@ class CheckResult:
     equality: two results with the same status and message are the same verdict.
     """
 
+    __slots__ = ("status", "message", "locations", "stable")
+    _uncompared = ("locations", "stable")
+
     status: Status
-    message: str | None = None
-    locations: tuple[Location, ...] = field(default=(), compare=False)
+    message: str | None
+    locations: tuple[Location, ...]
     #: an Error that is the library's answer to these inputs, as repeatable as a Pass (a built-in's "Source
     #: scope has no paths"), not a failure to answer (a file that could not be read, a crashed plugin):
     #: the result store replays it like any verdict
-    stable: bool = field(default=False, compare=False)
+    stable: bool
+
+    def __init__(self, status: Status, message: str | None = None, locations: tuple[Location, ...] = (),
+                 stable: bool = False) -> None:
+        self.status = status
+        self.message = message
+        self.locations = locations
+        self.stable = stable
 
     @classmethod
     def passed(cls) -> CheckResult:

@@ -12,7 +12,6 @@ needs: which checks rest on each file, each check as planned, and how the answer
 from __future__ import annotations
 
 import copy
-import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -31,12 +30,12 @@ if TYPE_CHECKING:
 def replay_form(report: RunReport) -> RunReport:
     """The report of the same run replayed: every check from the local store, the run phase's duration the
     memo's sentinel."""
-    outcomes = [copy.copy(o) for o in report.outcomes]  # dataclasses.replace costs 5x more per outcome
+    outcomes = [copy.copy(o) for o in report.outcomes]
     totals = Totals(skipped=report.totals.skipped)
     for outcome in outcomes:
         outcome.cached, outcome.cache_source = True, "local"
         totals.add(outcome)
-    return dataclasses.replace(report, outcomes=outcomes, totals=totals, duration_ms=memo.SENTINEL_MS)
+    return report.replace(outcomes=outcomes, totals=totals, duration_ms=memo.SENTINEL_MS)
 
 
 def remember(req: Request, *, project: Project, plan: Plan, exit_code: int, stdout: Capture, stderr: Capture,

@@ -21,7 +21,7 @@ import copy
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from hie_tasks.config import ConfigError, ExternalLibraryConfig, WasmLibraryConfig
 from hie_tasks.diagnostics import Diagnostic
@@ -386,7 +386,7 @@ class CycleRunner:
         partial = self.project.run_plan(Plan([self._runnable[at] for at in chosen], plan.diagnostics,
                                              plan.scopes, plan.scope_inputs))
         outcomes = list(last.outcomes)
-        totals = replace(last.totals)
+        totals = last.totals.replace()
         changes = [(at, _replayed(outcomes[at])) for at in self._uncached if at not in chosen]
         changes += list(zip(chosen, partial.outcomes, strict=True))
         for at, outcome in changes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,7 +35,7 @@ class Workspace:
             text="files.exists(src, 'a.py')", spec_file="arch.hie", line=3, library="files",
             identity="files@1", function="exists", args=list(args), workspace=str(self.root),
         )
-        return replace(base, **changes)  # type: ignore[arg-type]
+        return base.replace(**changes)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -37,7 +36,7 @@ def test_identical_inputs_give_identical_fingerprints(ws: Any) -> None:
 def test_each_static_component(ws: Any, change: dict[str, Any], component: str) -> None:
     parts = ws.parts(ws.scope("src"), "a.py")
     fp1, b1 = static_fingerprint(parts, FileDigester(None))
-    fp2, b2 = static_fingerprint(replace(parts, **change), FileDigester(None))
+    fp2, b2 = static_fingerprint(parts.replace(**change), FileDigester(None))
     assert fp1 != fp2
     assert changed_components(b1, b2) == {component}
 
@@ -49,7 +48,7 @@ def test_a_copy_of_the_checkout_elsewhere_has_the_same_fingerprint(ws: Any, tmp_
     shutil.copytree(ws.root, copy)
     here = ws.parts(ws.scope("src"), "a.py", identity=f"external:{ws.root}/plugin.py")
     src = Scope(ScopeKind.folder("src"), tuple(p.replace(str(ws.root), str(copy)) for p in ws.scope("src").paths))
-    there = replace(here, args=[src, "a.py"], workspace=str(copy), identity=f"external:{copy}/plugin.py")
+    there = here.replace(args=[src, "a.py"], workspace=str(copy), identity=f"external:{copy}/plugin.py")
     a, b = compute_fingerprint(here, FileDigester(None)), compute_fingerprint(there, FileDigester(None))
     assert a.value == b.value and a.scope_paths == b.scope_paths == {"scope[0]": a.scope_paths["scope[0]"]}
     assert set(a.scope_paths["scope[0]"]) == {"src/a.py", "src/b.py"}

@@ -8,7 +8,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -265,7 +264,7 @@ def test_unsigned_directory_records_of_an_older_store_are_not_believed(ws: Any) 
 
 def test_same_parts_other_text_do_not_share_a_storage_row(ws: Any) -> None:
     # Guards the helpers above: the two keys are distinct checks over one scope.
-    assert replace(_parts(ws, KEY_A), text=KEY_B.text, line=4) == _parts(ws, KEY_B)
+    assert _parts(ws, KEY_A).replace(text=KEY_B.text, line=4) == _parts(ws, KEY_B)
     assert KEY_A.storage_key() != KEY_B.storage_key()
 
 

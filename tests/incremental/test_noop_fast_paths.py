@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +99,7 @@ KEY2 = CheckKey("arch.hie", "app", 1, "files.exists(src, 'b.py')")
 
 def test_verdicts_recorded_after_the_snapshot_are_still_found(ws: Any) -> None:
     parts = ws.parts(ws.scope("src"), "a.py")
-    parts2 = replace(parts, text=KEY2.text)
+    parts2 = parts.replace(text=KEY2.text)
     a, b = _session(ws), _session(ws)
     a.begin_run()
     assert a.lookup(KEY, parts, Purity.READS_WORKSPACE) is None  # takes the (empty) snapshot

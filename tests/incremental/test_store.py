@@ -42,6 +42,63 @@ def test_fresh_store_is_wal_with_schema_version(tmp_path: Path) -> None:
     conn.close()
 
 
+def _trace_statements(monkeypatch: Any) -> list[str]:
+    """Every statement the stores opened from now on run while opening."""
+    seen: list[str] = []
+    real = ResultStore._connect
+
+    def connect(self: ResultStore) -> sqlite3.Connection:
+        conn = real(self)
+        conn.set_trace_callback(seen.append)
+        return conn
+
+    monkeypatch.setattr(ResultStore, "_connect", connect)
+    return seen
+
+
+def test_a_ready_store_opens_without_a_write_transaction(tmp_path: Path, monkeypatch: Any) -> None:
+    cache = str(tmp_path / "c")
+    ResultStore(cache).close()
+    seen = _trace_statements(monkeypatch)
+    ResultStore(cache).close()
+    assert seen and not any(s.startswith(("BEGIN", "CREATE", "ALTER")) for s in seen), seen
+
+
+def test_a_table_dropped_by_hand_is_made_again(tmp_path: Path, monkeypatch: Any) -> None:
+    # Marked ready, but not what `_initialise` made any more: opening makes it again instead of trusting it.
+    cache = str(tmp_path / "c")
+    ResultStore(cache).close()
+    conn = sqlite3.connect(os.path.join(cache, DB_NAME))
+    conn.execute("DROP TABLE runs")
+    conn.commit()
+    conn.close()
+    seen = _trace_statements(monkeypatch)
+    store = ResultStore(cache)
+    assert any("CREATE TABLE IF NOT EXISTS runs" in s for s in seen)
+    assert store.begin_run() >= 1
+    store.close()
+    assert_usable(cache)
+
+
+def test_a_store_of_an_older_hie_tasks_is_brought_up_to_date(tmp_path: Path) -> None:
+    # Written before stores were marked ready (user_version 0) and before rows were signed and sequenced.
+    cache = str(tmp_path / "c")
+    ResultStore(cache).close()
+    conn = sqlite3.connect(os.path.join(cache, DB_NAME))
+    conn.execute("DROP INDEX verdicts_seq")
+    for column in ("seq", "mac"):
+        conn.execute(f"ALTER TABLE verdicts DROP COLUMN {column}")
+    conn.execute("DELETE FROM meta WHERE key = 'scope_refs'")
+    conn.execute("PRAGMA user_version = 0")
+    conn.commit()
+    conn.close()
+    assert_usable(cache)
+    conn = sqlite3.connect(os.path.join(cache, DB_NAME))
+    assert conn.execute("PRAGMA user_version").fetchone()[0] >= 1
+    assert {"mac", "seq"} <= {r[1] for r in conn.execute("PRAGMA table_info(verdicts)")}
+    conn.close()
+
+
 def test_garbage_file_is_moved_aside_with_a_warning(tmp_path: Path) -> None:
     cache = tmp_path / "c"
     cache.mkdir()

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 
 from hie_tasks.libraries.builtin.walk import TOOL_DIRS
+from hie_tasks.model.record import FrozenRecord
 
 _RECURSIVE_ERROR = "recursive wildcards must form a single path component"
 _WILDCARD_ERROR = "wildcards are either regular `*` or recursive `**`"
@@ -33,9 +33,10 @@ class GlobPatternError(ValueError):
     """The pattern does not compile (the crate's `PatternError`)."""
 
 
-@dataclass(frozen=True)
-class _Component:
+class _Component(FrozenRecord):
     """One `/`-separated piece of a pattern."""
+
+    __slots__ = ("literal", "regex", "recursive", "leading_dot")
 
     #: The text when it has no metacharacters: probed directly instead of listing the directory.
     literal: str | None
@@ -44,6 +45,12 @@ class _Component:
     regex: re.Pattern[str] | None
     recursive: bool
     leading_dot: bool
+
+    def __init__(self, literal: str | None, regex: re.Pattern[str] | None, recursive: bool, leading_dot: bool) -> None:
+        self.literal = literal
+        self.regex = regex
+        self.recursive = recursive
+        self.leading_dot = leading_dot
 
     def matches(self, name: str) -> bool:
         if self.regex is None:

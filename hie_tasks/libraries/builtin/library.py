@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import ClassVar
 
 from hie_tasks.libraries.base import CallContext, Library, LibraryDoc, Purity
 from hie_tasks.libraries.builtin.sourcecache import SOURCES
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Scope, Value
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 SelectorFn = Callable[[Sequence[Value], CallContext], Scope]
 CheckFn = Callable[[Sequence[Value], CallContext], CheckResult]

@@ -22,9 +22,9 @@ import os
 import stat
 import threading
 import time
-from dataclasses import dataclass
 
 from hie_tasks.libraries.builtin.walk import WalkRules, walk_files
+from hie_tasks.model.record import Record
 
 #: A file modified this recently before it was read may change again without changing its signature.
 RACY_WINDOW_NS = 2_000_000_000
@@ -36,13 +36,20 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXE
 Signature = tuple[int, int, int, int, int]
 
 
-@dataclass
-class _Text:
+class _Text(Record):
+    __slots__ = ("signature", "text", "racy", "run")
+
     signature: Signature
     text: str | None
     racy: bool
     #: The run in which the signature was last confirmed; inside that run no `stat` is needed.
     run: int
+
+    def __init__(self, signature: Signature, text: str | None, racy: bool, run: int) -> None:
+        self.signature = signature
+        self.text = text
+        self.racy = racy
+        self.run = run
 
 
 def _signature(info: os.stat_result) -> Signature:

@@ -10,13 +10,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
 
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin.sourcecache import SOURCES
 from hie_tasks.libraries.builtin.text import read_recorded
 from hie_tasks.libraries.builtin.walk import WalkRules, relative_path
 from hie_tasks.model.values import CheckResult, Location, Scope, ScopeKind
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class Finder(Protocol):
+        """What `match_locations` searches with (a compiled pattern); only annotations name it."""
+
+        def finditer(self, text: str) -> Iterator[re.Match[str]]: ...
 
 #: A failing check names at most this many offending lines (the message is upstream's, unchanged).
 MAX_LOCATIONS = 50
@@ -75,10 +85,6 @@ def stem_module_paths(
         if (stem == last or (stem == package_stem and last in relative)) and extra(relative):
             found.append(path)
     return found
-
-
-class Finder(Protocol):
-    def finditer(self, text: str) -> Iterator[re.Match[str]]: ...
 
 
 def match_locations(ctx: CallContext, paths: Sequence[str], regex: Finder) -> tuple[Location, ...]:

@@ -9,30 +9,39 @@ that is what keeps `folder_selector('.')` fast on a checkout with a large `.git`
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from hie_tasks.model.record import FrozenRecord
 
 #: Directories hie-tasks itself writes inside a workspace (the default result store). Selectors never see
 #: them, so that running the tool — which rewrites its store — never changes a verdict or a fingerprint.
 TOOL_DIRS = frozenset({".hie-cache"})
 
 
-@dataclass(frozen=True)
-class WalkRules:
+class WalkRules(FrozenRecord):
     """Which entries a walk lists and which directories it does not enter.
 
     The root itself is never pruned: upstream tested the exclusions against the workspace directory too,
     so a workspace called `build` or `target` yielded nothing at all (a bug the spec says not to copy).
     """
 
+    __slots__ = ("extension", "excluded_dirs", "excluded_dir_suffixes", "regular_files_only")
+
     #: Only names whose extension (text after the last `.`, Rust `Path::extension` rules) equals this.
-    extension: str | None = None
+    extension: str | None
     #: Directory basenames (exact, case-sensitive) that are not entered.
-    excluded_dirs: frozenset[str] = frozenset()
+    excluded_dirs: frozenset[str]
     #: Directory basename endings that are not entered (`.egg-info`).
-    excluded_dir_suffixes: tuple[str, ...] = ()
+    excluded_dir_suffixes: tuple[str, ...]
     #: True: only regular files, symlinks neither followed nor listed (`files.folder_selector`).
     #: False: every non-directory entry, symlinked files included (the python/rust walks, like upstream's).
-    regular_files_only: bool = True
+    regular_files_only: bool
+
+    def __init__(self, extension: str | None = None, excluded_dirs: frozenset[str] = frozenset(),
+                 excluded_dir_suffixes: tuple[str, ...] = (), regular_files_only: bool = True) -> None:
+        self.extension = extension
+        self.excluded_dirs = excluded_dirs
+        self.excluded_dir_suffixes = excluded_dir_suffixes
+        self.regular_files_only = regular_files_only
 
     @property
     def exclude(self) -> tuple[str, ...]:
