@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from hie_tasks.libraries.base import Library
     from hie_tasks.model.values import Value
 
-FORMAT = 1
+FORMAT = 2
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
@@ -134,17 +134,22 @@ class Blob:
         self.layout = layout
 
     def dumps(self) -> bytes:
-        return marshal.dumps((FORMAT, self.workspace, self.workspace_text, self.owners, self.checks,
+        # Owner tuples are few (a folder's files share theirs): kept once each, and every file names its own
+        # by number — a tenth of the decoding time of one tuple per file at 10k files.
+        shared: dict[tuple[int, ...], int] = {}
+        ids = [-1 if owned is None else shared.setdefault(owned, len(shared)) for owned in self.owners]
+        return marshal.dumps((FORMAT, self.workspace, self.workspace_text, (list(shared), ids), self.checks,
                               self.statuses, self.skipped, self.builtins, self.jobs, self.encoding, self.layout))
 
     @classmethod
     def loads(cls, data: bytes) -> Blob | None:
         try:
-            (fmt, workspace, workspace_text, owners, checks, statuses, skipped, builtins, jobs, encoding,
+            (fmt, workspace, workspace_text, (shared, ids), checks, statuses, skipped, builtins, jobs, encoding,
              layout) = marshal.loads(data)
-        except (ValueError, EOFError, TypeError):
-            return None
-        if fmt != FORMAT or not layout or layout[0] not in ("json", "human"):
+            if fmt != FORMAT or not layout or layout[0] not in ("json", "human"):
+                return None
+            owners = [None if i < 0 else shared[i] for i in ids]
+        except (ValueError, EOFError, TypeError, IndexError):
             return None
         return cls(workspace=workspace, workspace_text=workspace_text, owners=owners, checks=checks,
                    statuses=statuses, skipped=skipped, builtins=builtins, jobs=jobs, encoding=encoding,
@@ -262,16 +267,66 @@ def head_text(totals: Totals, duration_ms: float) -> str | None:
 # ---------------------------------------------------------------------------------------------- serving
 
 
-def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: list[Any], started: float
-          ) -> int | None:
-    """Answer `req` after the memo's files at `edited` changed (`now`: every file's stat taken at the start);
-    the exit code, or None to run in full (nothing has been printed then)."""
+class _Prior:
+    """What earlier partial reruns changed since the memo (its `memo.Delta`), as this module reads it: the
+    answer's head after the duration and the result entries (json), every check's data (human), and the
+    statuses and owners that changed. Applied to the blob, it is the state the delta's answer was made from."""
+
+    __slots__ = ("after", "entries", "human", "owners", "parts", "sigs", "statuses")
+
+    def __init__(self, delta: memo.Delta | None, blob: Blob) -> None:
+        self.after: bytes | None = None
+        self.entries: dict[int, bytes] = {}
+        self.human: dict[int, Any] = {}
+        self.statuses: dict[int, str] = {}
+        self.owners: dict[int, tuple[int, ...] | None] = {}
+        self.sigs: dict[int, Any] = {}
+        self.parts: list[bytes] | None = None
+        if delta is None:
+            return
+        self.statuses, self.owners, self.human = delta.blob
+        self.sigs, self.parts = dict(delta.sigs), delta.parts
+        if blob.layout[0] == "json":
+            _kind, starts, ends = blob.layout
+            at = {start: pos for pos, start in enumerate(starts)}
+            head, *entries = delta.ranges
+            if head[:2] != (0, starts[0]):
+                raise ValueError("the delta's head is not where the memo's is")
+            self.after = head[2]
+            for start, end, data in entries:
+                pos = at[start]
+                if ends[pos] != end:
+                    raise ValueError("a delta entry is not where the memo's is")
+                self.entries[pos] = data
+
+    def apply(self, blob: Blob) -> None:
+        for pos, status in self.statuses.items():
+            blob.statuses[pos] = status
+        for i, owned in self.owners.items():
+            blob.owners[i] = owned
+        if self.human:
+            kind, label, data = blob.layout
+            blob.layout = (kind, label, [self.human.get(i, d) for i, d in enumerate(data)])
+
+
+def rerun(req: memo.Request, loaded: tuple[Any, ...], tag: str, delta: memo.Delta | None, edited: list[int],
+          now: list[Any], started: float) -> int | None:
+    """Answer `req` after the memo's files at `edited` changed (`now`: every file's stat taken at the start;
+    `tag`: the memo's MAC; `delta`: what earlier partial reruns changed since it); the exit code, or None to
+    run in full (nothing has been printed then)."""
     (_fmt, _key, _code, out_parts, _slot, err, files, _sigs, dirs, dir_sigs, absent, nofiles, _store, racy,
      partial) = loaded
     raw = memo.read_partial(req, partial)
     blob = Blob.loads(raw) if raw is not None else None
     if blob is None or len(out_parts) != 2 or len(blob.owners) != len(files):
         return None
+    try:
+        prior = _Prior(delta, blob)
+        prior.apply(blob)
+    except (ValueError, TypeError, KeyError, IndexError):
+        return None
+    if delta is not None:
+        racy = delta.racy
     affected: set[int] = set()
     for i in edited:
         owned = blob.owners[i]
@@ -312,10 +367,11 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
         rerun_outcomes = dict(zip(positions, report.outcomes, strict=True))
         for pos, outcome in rerun_outcomes.items():
             statuses[pos] = outcome.status.value
+            prior.statuses[pos] = outcome.status.value
         blob.statuses = statuses
         totals = totals_of(statuses, blob.skipped, others.cached + report.totals.cached)
         code = EXIT_OK if totals.failed == 0 and totals.errors == 0 else EXIT_FAILED
-        answer = _Answer(blob, out_parts, rerun_outcomes)
+        answer = _Answer(blob, out_parts, prior, rerun_outcomes)
         data = answer.now(totals, (time.perf_counter() - started) * 1000)
         if data is None:
             return None
@@ -331,7 +387,7 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
             memo.remove(req)  # this run printed warnings a replay would not repeat
             return code
         why = _remember(req, answer, err, planned, session, files, now, racy, edited,
-                        dict(zip(dirs, dir_sigs, strict=True)), absent, nofiles, code)
+                        dict(zip(dirs, dir_sigs, strict=True)), absent, nofiles, code, tag)
         if why is not None:
             memo.remove(req)
         return code
@@ -342,11 +398,11 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], edited: list[int], now: li
 
 
 class _Answer:
-    """The kept report with the rerun checks' results put in: this run's answer, and the next run's (every
-    check replayed) for the memo."""
+    """The memo's report with the rerun checks' results put in (and those of earlier partial reruns, `prior`):
+    this run's answer, and the next run's (every check replayed) for the memo or its delta."""
 
-    def __init__(self, blob: Blob, out_parts: list[bytes], rerun: dict[int, CheckOutcome]) -> None:
-        self.blob, self.out_parts, self.rerun = blob, out_parts, rerun
+    def __init__(self, blob: Blob, out_parts: list[bytes], prior: _Prior, rerun: dict[int, CheckOutcome]) -> None:
+        self.blob, self.out_parts, self.prior, self.rerun = blob, out_parts, prior, rerun
         self.enc, self.errors = blob.encoding[0] or "utf-8", blob.encoding[1] or "strict"
 
     def now(self, totals: Totals, duration_ms: float) -> bytes | None:
@@ -358,9 +414,10 @@ class _Answer:
         except (UnicodeError, LookupError):
             return None
 
-    def kept(self, totals: Totals) -> tuple[list[bytes], str | None] | None:
-        """The next run's answer cut where its duration goes (`memo.split_slot`), as the memo keeps it; the
-        blob's layout follows it. None when it cannot be cut."""
+    def kept(self, totals: Totals, whole: bool) -> tuple[list[bytes], str | None] | None:
+        """The next run's answer cut where its duration goes (`memo.split_slot`), as the memo keeps it. With
+        `whole` the blob's layout follows it (the memo is written whole); without, `prior` gathers the
+        changes since the memo for its delta. None when it cannot be cut."""
         for outcome in self.rerun.values():
             outcome.cached, outcome.cache_source = True, "local"
         try:
@@ -370,6 +427,10 @@ class _Answer:
                 if split is None or len(split[0]) != 2:
                     return None
                 before, after = (part.encode(self.enc, self.errors) for part in split[0])
+                if not whole:
+                    self.prior.after = after
+                    self.prior.entries.update(self._entries())
+                    return [before, b""], split[1]
                 body, starts, ends = self._spliced(after)
                 self.blob.layout = ("json", starts, ends)
                 return [before, body], split[1]
@@ -378,18 +439,31 @@ class _Answer:
             if split is None:
                 return None
             _kind, label, data = self.blob.layout
-            self.blob.layout = ("human", label, [outcome_data(self.rerun[i]) if i in self.rerun else d
-                                                 for i, d in enumerate(data)])
-            return [part.encode(self.enc, self.errors) for part in split[0]], split[1]
+            rerun = {i: outcome_data(o) for i, o in self.rerun.items()}
+            self.prior.human.update(rerun)
+            self.blob.layout = ("human", label, [rerun.get(i, d) for i, d in enumerate(data)])
+            parts = [part.encode(self.enc, self.errors) for part in split[0]]
+            self.prior.parts = parts
+            return parts, split[1]
         except (UnicodeError, LookupError):
             return None
 
-    def _spliced(self, head: bytes) -> tuple[bytes, list[int], list[int]]:
+    def ranges(self) -> list[tuple[int, int, bytes]]:
+        """The delta's byte ranges over the memo's answer: the head after the duration, then every entry
+        changed since the memo."""
+        _kind, starts, ends = self.blob.layout
+        assert self.prior.after is not None
+        return [(0, starts[0], self.prior.after),
+                *((starts[p], ends[p], self.prior.entries[p]) for p in sorted(self.prior.entries))]
+
+    def _entries(self) -> dict[int, bytes]:
         from hie_tasks.output.json_report import result_text
 
+        return {pos: result_text(o).encode(self.enc, self.errors) for pos, o in self.rerun.items()}
+
+    def _spliced(self, head: bytes) -> tuple[bytes, list[int], list[int]]:
         _kind, starts, ends = self.blob.layout
-        entries = {pos: result_text(o).encode(self.enc, self.errors) for pos, o in self.rerun.items()}
-        return splice(self.out_parts[1], starts, ends, entries, head)
+        return splice(self.out_parts[1], starts, ends, {**self.prior.entries, **self._entries()}, head)
 
     def _human(self, totals: Totals, duration_ms: float) -> str:
         """The terminal report of every outcome, as the full run prints it (hie_tasks/cli/cmd_run.py)."""
@@ -411,17 +485,19 @@ class _Answer:
 
 def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[PlannedCheck], session: Any,
               files: list[str], now: list[Any], racy: list[tuple[str, str]], edited: list[int],
-              dirs: dict[str, Any], absent: list[str], nofiles: list[str], code: int) -> str | None:
+              dirs: dict[str, Any], absent: list[str], nofiles: list[str], code: int, base: str) -> str | None:
     """The memo again, for the next run: the rerun checks' entries as a replaying run prints them, their
-    inputs as they now are, every other input as verified at the start of this run. Returns why not."""
+    inputs as they now are, every other input as verified at the start of this run — as a delta over the
+    memo (`base`: its MAC) while it stays small and the files are the memo's, else the memo whole. Returns
+    why not."""
     from hie_tasks.engine.runner import check_key
 
-    blob = answer.blob
+    blob, prior = answer.blob, answer.prior
     workspace = blob.workspace
     changed = {files[i] for i in edited}
     digests: dict[str, str | None] = {}
     added: dict[str, set[int]] = {}
-    owners = list(blob.owners)
+    owners = blob.owners
     for pos, check in zip(answer.rerun, planned, strict=True):
         found = session.next_run_inputs([check_key(check)], workspace)
         if found is None:
@@ -438,17 +514,18 @@ def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[Plan
                 if owned is None:
                     return "planning read a file a rerun check reads"
                 if pos not in owned:
-                    owners[i] = tuple(sorted({*owned, pos}))
+                    owners[i] = prior.owners[i] = tuple(sorted({*owned, pos}))
             digests[path] = digest
-    kept = answer.kept(totals_of(blob.statuses, blob.skipped, len(blob.statuses)))
-    if kept is None:
-        return "the answer cannot be cut at its duration"
-    out_parts, slot = kept
     # Unchanged files keep the stat verified at the start; the rerun ones the stat taken before they were read.
     stats = session.digester.stats
     sigs = list(now)
     for i in edited:
-        sigs[i] = stats.get(files[i]) or memo.file_sig(files[i])
+        sigs[i] = prior.sigs[i] = stats.get(files[i]) or memo.file_sig(files[i])
+    whole = bool(added) or len(prior.sigs) + len(prior.statuses) > memo.DELTA_MAX
+    kept = answer.kept(totals_of(blob.statuses, blob.skipped, len(blob.statuses)), whole)
+    if kept is None:
+        return "the answer cannot be cut at its duration"
+    out_parts, slot = kept
     paths = files
     if added:
         merged = sorted({*files, *added})
@@ -462,11 +539,20 @@ def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[Plan
         changed |= set(added)
     blob.owners = owners
     limit = req.started_ns - session.digester.racy_window_ns
-    fresh = [(p, s) for p, s in zip(paths, sigs, strict=True) if p in changed]
+    if added:
+        fresh = [(p, s) for p, s in zip(paths, sigs, strict=True) if p in changed]
+    else:  # the memo's files: only the edited ones changed (not a pass over every file)
+        fresh = [(files[i], sigs[i]) for i in sorted(set(edited))]
     new_racy = memo.racy_entries([p for p, _s in fresh], [s for _p, s in fresh], digests, limit)
     if isinstance(new_racy, str):
         return new_racy
     racy_now = sorted([*(entry for entry in racy if entry[0] not in changed), *new_racy])
+    if not whole:
+        delta = memo.Delta(base=base, exit_code=code, head=out_parts[0],
+                           ranges=answer.ranges() if blob.layout[0] == "json" else [],
+                           parts=prior.parts, slot=slot, sigs=prior.sigs, racy=racy_now,
+                           blob=(prior.statuses, prior.owners, prior.human))
+        return memo.store_delta(req, delta)
     return memo.store_body(req, exit_code=code, out_parts=out_parts, slot=slot, err=err, paths=paths, sigs=sigs,
                            racy=racy_now, dirs=dirs, absent=absent, nofiles=nofiles,
                            racy_window_ns=session.digester.racy_window_ns, partial=blob.dumps())

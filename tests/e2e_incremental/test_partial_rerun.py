@@ -314,3 +314,70 @@ def test_a_damaged_partial_file_sends_the_run_the_full_way(ws: Workspace, damage
     append(ws, "src/core/a.txt", "A2 = 1\n")
     _result, evaluated = rerun_and_compare(ws)
     assert evaluated == set(CHECKS)
+
+
+def _delta(project: Workspace) -> Path:
+    return memos(project)[0].with_suffix(".delta")
+
+
+def test_partial_reruns_write_a_delta_and_leave_the_memo_as_it_was(ws: Workspace) -> None:
+    # Rewriting the whole memo costs as much as the workspace is big; a partial rerun writes what it changed.
+    (memo_file,) = memos(ws)
+    written = memo_file.read_bytes()
+    for rel, expected in (("src/core/a.txt", {"core#0", "core#1", "texts#0"}), ("docs/guide.md", {"docs#0"}),
+                          ("src/util/c.txt", {"util#0", "texts#0"})):
+        append(ws, rel, "more = 1\n")
+        _result, evaluated = rerun_and_compare(ws)
+        assert evaluated == expected
+        assert memo_file.read_bytes() == written
+        assert _delta(ws).exists()
+        served_by_memo(ws)  # memo and delta together answer the no-op, every edit so far in it
+    ws.write("src/core/new.txt", "N = 1\n")  # a listing changed: the full way, and the memo written whole
+    settle()  # (a directory changed within the racy window means no memo)
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == set(CHECKS)
+    assert memo_file.read_bytes() != written
+    assert not _delta(ws).exists()
+    served_by_memo(ws)
+
+
+@pytest.mark.parametrize("forgery", ["edited", "another request's"])
+def test_a_forged_delta_is_reported_and_the_run_goes_the_full_way(ws: Workspace, forgery: str) -> None:
+    append(ws, "src/core/a.txt", "A2 = 1\n")
+    _run(ws)
+    delta = _delta(ws)
+    if forgery == "edited":
+        tag, _, body = delta.read_bytes().partition(b"\n")
+        # Say the forger marks a check as failing: any change breaks the MAC.
+        delta.write_bytes(tag + b"\n" + body.replace(b"pass", b"fail", 1))
+    else:
+        # Signed by us, for the human request: its MAC covers that request's key, not this one's.
+        (memo_file,) = memos(ws)
+        _run(ws, human=True)
+        append(ws, "docs/guide.md", "more\n")
+        _run(ws, human=True)
+        (other,) = [m for m in memos(ws) if m != memo_file]
+        shutil.copy(other.with_suffix(".delta"), delta)
+    forget_reasons(ws)
+    result = _run(ws)
+    assert "ignoring the run memo delta" in result.stderr and str(delta) in result.stderr
+    assert _looked_up(ws, _latest_run(ws)[0]) == set(CHECKS)
+    truth = _run(ws, {"HIE_TASKS_RUN_MEMO": "0"})
+    assert _masked(result.stdout) == _masked(truth.stdout) and result.returncode == truth.returncode
+    assert not delta.exists(), "the full run writes the memo whole, without the forged delta"
+    served_by_memo(ws)
+
+
+def test_a_delta_bound_to_an_older_memo_is_not_applied(ws: Workspace) -> None:
+    # Signed for this request, but made over the memo before: applied, its byte ranges and file indices would
+    # land on the wrong entries. The memo alone answers, as if there were no delta.
+    append(ws, "src/core/a.txt", "A2 = 1\n")
+    _run(ws)
+    stray = _delta(ws).read_bytes()
+    ws.write("src/core/new.txt", "N = 1\n")  # the full way: a new memo, its files one more
+    settle()
+    _run(ws)
+    assert not _delta(ws).exists()
+    _delta(ws).write_bytes(stray)
+    served_by_memo(ws)
+    assert _run(ws).stderr == ""
