@@ -19,7 +19,11 @@ from wait4) and peak RSS, with `cpu/doit` the ratio to doit's same phase in the 
 The `noop-full` row is a no-op with the run memo off (`HIE_TASKS_RUN_MEMO=0`): the per-check replay path
 that the plain `noop` rows skip when nothing changed (hie_tasks/replay/memo.py). The `change` row appends a
 line to one file in place; the memo's partial rerun (hie_tasks/replay/partial.py) then runs just the two
-checks over its folder and answers the rest from the memo.
+checks over its folder and answers the rest from the memo. It is the median of `--edits` (5) edits, each in
+the next folder and each followed by a no-op (the `noop2` row, their median): later edits add to the delta
+the first left. Then the floor under an edit: what a process pays just to import the memo module, and what
+using the result store as any verdict-keeping rerun must (sqlite3 and json, a read, a write, a close) adds,
+as a fraction of the no-op.
 `--layout jobs`: cold runs at `-j 1`, `-j 4` and the default, on 200 checks of an external plugin sleeping
 10 ms per call and on the flat built-in workspace, with ratios against `-j 1` in the same invocation.
 
@@ -342,6 +346,42 @@ def doit_run(ws: Path, packages: int, db_file: Path, layout: str = "wasm") -> Me
     return Measure(proc.wall_s, ran, None, proc.cpu_s, proc.rss_mb)
 
 
+def median(measures: list[Measure]) -> Measure:
+    return sorted(measures, key=lambda m: m.cpu_s)[len(measures) // 2]
+
+
+#: What any rerun that keeps its verdicts in the result store pays beyond a no-op answered by the memo: the
+#: `sqlite3` and `json` modules, one read of two verdict rows, one write transaction, closing the store.
+_FLOOR = """
+import hie_tasks.replay.memo
+import json, sqlite3
+conn = sqlite3.connect(STORE, isolation_level=None)
+conn.execute("PRAGMA synchronous = NORMAL")
+rows = conn.execute("SELECT key, fingerprint, status FROM verdicts LIMIT 2").fetchall()
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("UPDATE meta SET value = value WHERE key = 'schema_version'")
+conn.execute("COMMIT")
+conn.close()
+json.dumps(rows)
+"""
+
+
+def floor_table(store: Path, noop: Measure, repeat: int = 11) -> None:
+    """The floor under a one-file edit: a process that only imports the memo module (what a no-op loads
+    first), and the same process also using the result store as a rerun must (on a copy of the store)."""
+    with tempfile.TemporaryDirectory(prefix="hie-floor-") as tmp:
+        copy = os.path.join(tmp, "results.sqlite")
+        shutil.copy(store / "results.sqlite", copy)
+        bare = [timed([sys.executable, "-c", "import hie_tasks.replay.memo"]).cpu_s for _ in range(repeat)]
+        used = [timed([sys.executable, "-c", f"STORE = {copy!r}\n{_FLOOR}"]).cpu_s for _ in range(repeat)]
+    bare.sort()
+    used.sort()
+    extra = used[repeat // 2] - bare[repeat // 2]
+    print(f"\nfloor under an edit (medians of {repeat}): importing the memo module {bare[repeat // 2] * 1000:.1f} ms"
+          f" CPU; + sqlite3/json, a read, a write, closing: +{extra * 1000:.1f} ms = {extra / noop.cpu_s:.2f} × the"
+          f" no-op ({noop.cpu_s * 1000:.1f} ms), before running or printing anything")
+
+
 def print_table(rows: dict[str, dict[str, Measure]]) -> None:
     """Wall and CPU seconds per phase; `cpu/doit` is the CPU ratio against doit's same phase (same run)."""
     doit = rows.get("doit", {})
@@ -381,8 +421,9 @@ def package_name(i: int) -> str:
     return f"pkg{i:03d}"
 
 
-def flat_change(ws: Path, folders: int) -> Path:
-    target = ws / package_name(folders // 2) / "m007.py"
+def flat_change(ws: Path, folders: int, nth: int = 0) -> Path:
+    """Append a line to one file in place: edit `nth` goes to the `nth` folder after the middle one."""
+    target = ws / package_name((folders // 2 + nth) % folders) / "m007.py"
     target.write_text(target.read_text() + "# edited\n")
     return target
 
@@ -470,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=None, help="hie-tasks -j (default: hie-tasks' own default)")
     parser.add_argument("--format", choices=["json", "human"], default="json", help="hie-tasks output format")
     parser.add_argument("--keep", help="build the workspace in this (new) directory and keep it")
+    parser.add_argument("--edits", type=int, default=5, help="edits measured (medians), each followed by a no-op")
     parser.add_argument("--profile", choices=["cold", "noop", "change"], help="cProfile this hie-tasks phase")
     args = parser.parse_args(argv)
 
@@ -491,15 +533,29 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
         store, modcache = tmp / "store", tmp / "modcache"
         rows: dict[str, dict[str, Measure]] = {"hie-tasks": {}, "doit": {}}
-        change = (lambda: flat_change(ws, args.packages)) if args.layout == "flat" else (
-            lambda: one_change(ws, args.packages))
-        for phase in ("cold", "noop", "change"):
-            if phase == "change":
-                change()
-            rows["hie-tasks"][phase] = hie_run(ws, store, modcache, args.jobs, profile=args.profile == phase,
-                                               fmt=args.format)
-        # A second no-op and a no-op after the edit: the noise of one process start is large at this size.
-        rows["hie-tasks"]["noop2"] = hie_run(ws, store, modcache, args.jobs, fmt=args.format)
+        def change(nth: int) -> None:
+            if args.layout == "flat":
+                flat_change(ws, args.packages, nth)
+            else:
+                one_change(ws, args.packages)
+
+        def edits(run: Callable[[bool], Measure]) -> tuple[Measure, Measure]:
+            """`--edits` edits, each run, then a no-op run: the median of each (by CPU). One process start
+            is noisy at this size, and later edits add to what the first left."""
+            changed, still = [], []
+            for nth in range(args.edits):
+                change(nth)
+                changed.append(run(nth == 0))
+                still.append(run(False))
+            return median(changed), median(still)
+
+        rows["hie-tasks"]["cold"] = hie_run(ws, store, modcache, args.jobs, profile=args.profile == "cold",
+                                            fmt=args.format)
+        rows["hie-tasks"]["noop"] = hie_run(ws, store, modcache, args.jobs, profile=args.profile == "noop",
+                                            fmt=args.format)
+        rows["hie-tasks"]["change"], rows["hie-tasks"]["noop2"] = edits(
+            lambda first: hie_run(ws, store, modcache, args.jobs, profile=first and args.profile == "change",
+                                  fmt=args.format))
         # The same no-op without the run memo (hie_tasks/replay): the path that replays check by check.
         rows["hie-tasks"]["noop-full"] = hie_run(ws, store, modcache, args.jobs, fmt=args.format,
                                                  env_extra={"HIE_TASKS_RUN_MEMO": "0"})
@@ -512,12 +568,13 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(RACY_WINDOW_NS / 1e9 + 0.2)
         db = tmp / "doit" / ".doit.db"
         db.parent.mkdir()
-        for phase in ("cold", "noop", "change"):
-            if phase == "change":
-                change()
+        for phase in ("cold", "noop"):
             rows["doit"][phase] = doit_run(ws, args.packages, db, args.layout)
-        rows["doit"]["noop2"] = doit_run(ws, args.packages, db, args.layout)
+        rows["doit"]["change"], rows["doit"]["noop2"] = edits(
+            lambda _first: doit_run(ws, args.packages, db, args.layout))
         print_table(rows)
+        if args.layout == "flat":
+            floor_table(store, rows["hie-tasks"]["noop2"])
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
