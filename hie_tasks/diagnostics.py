@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from hie_tasks.model.record import FrozenRecord, Record, tuple_field, tuple_new
+from hie_tasks.model.record import FrozenRecord, Record, TupleRecord, tuple_field, tuple_new
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
 TYPE_CHECKING = False
@@ -23,7 +23,7 @@ class Severity(str, enum.Enum):
     WARNING = "warning"
 
 
-class Span(tuple[str, int, int, int, int]):
+class Span(TupleRecord, tuple[str, int, int, int, int]):
     """A region of a source file. Lines and columns are 1-based; the end is exclusive.
 
     A tuple with named fields rather than a record class because the parser builds one per syntax-tree
@@ -34,6 +34,7 @@ class Span(tuple[str, int, int, int, int]):
     """
 
     __slots__ = ()
+    _fields = ("file", "line", "column", "end_line", "end_column")
 
     if TYPE_CHECKING:
         # What mypy needs to know of the fields `tuple_field` below makes (it cannot see through it).
@@ -57,13 +58,6 @@ class Span(tuple[str, int, int, int, int]):
     def __new__(cls, file: str, line: int, column: int, end_line: int, end_column: int) -> Span:
         return tuple_new(cls, (file, line, column, end_line, end_column))
 
-    def __getnewargs__(self) -> tuple[str, int, int, int, int]:
-        # copy and pickle call `__new__` with these: the five fields, not the one tuple `tuple`'s would give.
-        return (self[0], self[1], self[2], self[3], self[4])
-
-    def __repr__(self) -> str:
-        return (f"Span(file={self[0]!r}, line={self[1]!r}, column={self[2]!r}, end_line={self[3]!r}, "
-                f"end_column={self[4]!r})")
 
     @classmethod
     def point(cls, file: str, line: int, column: int) -> Span:

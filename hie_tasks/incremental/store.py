@@ -46,7 +46,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import hie_tasks.secret as secret
-from hie_tasks.model.record import FrozenRecord, tuple_field, tuple_new
+from hie_tasks.model.record import FrozenRecord, TupleRecord, tuple_field, tuple_new
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
 TYPE_CHECKING = False
@@ -146,7 +146,7 @@ class StoreUnavailable(Exception):
     path and what to do; the caller should print it and run without the cache."""
 
 
-class StatEntry(tuple[int, int, int, int, str]):
+class StatEntry(TupleRecord, tuple[int, int, int, int, str]):
     """What a file looked like when it was last hashed, and the digest it had then.
 
     A tuple with named fields rather than a record class: a run loads one per workspace file, and building
@@ -155,6 +155,7 @@ class StatEntry(tuple[int, int, int, int, str]):
     named tuple did (equal to the plain tuple of its fields, hashed as it)."""
 
     __slots__ = ()
+    _fields = ("size", "mtime_ns", "ino", "ctime_ns", "digest")
 
     if TYPE_CHECKING:
         # What mypy needs to know of the fields `tuple_field` below makes (it cannot see through it).
@@ -178,13 +179,6 @@ class StatEntry(tuple[int, int, int, int, str]):
     def __new__(cls, size: int, mtime_ns: int, ino: int, ctime_ns: int, digest: str) -> StatEntry:
         return tuple_new(cls, (size, mtime_ns, ino, ctime_ns, digest))
 
-    def __getnewargs__(self) -> tuple[int, int, int, int, str]:
-        # copy and pickle call `__new__` with these: the five fields, not the one tuple `tuple`'s would give.
-        return (self[0], self[1], self[2], self[3], self[4])
-
-    def __repr__(self) -> str:
-        return (f"StatEntry(size={self[0]!r}, mtime_ns={self[1]!r}, ino={self[2]!r}, ctime_ns={self[3]!r}, "
-                f"digest={self[4]!r})")
 
 
 #: A recorded directory listing: (root, suffixes, exclude, digest).

@@ -7,7 +7,8 @@ a `-f json` run also keeps, for every file a check's verdict rests on, which che
 check's planned form. When the only differences are such files (at most `memo.PARTIAL_MAX`), serving
 rebuilds just those checks, runs them through the engine's own runner and result store (each one still
 replays when its fingerprint says its inputs are as stored: a file saved back to what it was), prints the
-kept report with their results put in, and writes the memo again for the next run.
+kept report with their results put in, and leaves the next run's answer as a delta over the memo
+(`memo.Delta`: what changed, not the whole memo again).
 
 What it never does: answer after a change to anything planning read (a spec file, `hielements.toml`, a
 plugin, a file a selector read, a directory listing, a path that named nothing), or rerun a check of a
