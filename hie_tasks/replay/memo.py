@@ -154,7 +154,9 @@ def _key(argv: list[str]) -> str:
     env = tuple(sorted((k, v) for k, v in os.environ.items() if k not in _SHELL_ENV))
     facts = (FORMAT, __version__, os.path.dirname(os.path.abspath(__file__)), tuple(argv), os.getcwd(), env,
              _stream_facts(sys.stdout), _stream_facts(sys.stderr))
-    return hashlib.sha256(marshal.dumps(facts)).hexdigest()
+    # `repr`, not `marshal`: marshal's bytes also tell which of the values are the same object or interned,
+    # so the same request made by other code (a `python -c` launcher) got another key.
+    return hashlib.sha256(repr(facts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------- serving

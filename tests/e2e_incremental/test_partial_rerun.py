@@ -16,6 +16,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -96,14 +97,17 @@ def _looked_up(project: Workspace, run_id: int) -> set[str]:
     return {f"{json.loads(key)[1]}#{json.loads(key)[2]}" for (key,) in rows}
 
 
-def rerun_and_compare(project: Workspace, human: bool = False) -> tuple[subprocess.CompletedProcess[str], set[str]]:
-    """This run, then the same run the full way from a copy of the store as it was before: both must print
-    the same, exit alike and leave the same verdicts. Returns this run and the checks it evaluated."""
+def rerun_and_compare(project: Workspace, human: bool = False,
+                      runner: Callable[[], subprocess.CompletedProcess[str]] | None = None
+                      ) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """This run (`runner`, else `_run`), then the same run the full way from a copy of the store as it was
+    before: both must print the same, exit alike and leave the same verdicts. Returns this run and the
+    checks it evaluated."""
     forget_reasons(project)
     saved = project.store.parent / "store-before"
     shutil.rmtree(saved, ignore_errors=True)
     shutil.copytree(project.store, saved)
-    result = _run(project, human=human)
+    result = runner() if runner is not None else _run(project, human=human)
     run_id, counts = _latest_run(project)
     evaluated = _looked_up(project, run_id)
     verdicts = _verdicts(project.store)
@@ -381,3 +385,30 @@ def test_a_delta_bound_to_an_older_memo_is_not_applied(ws: Workspace) -> None:
     _delta(ws).write_bytes(stray)
     served_by_memo(ws)
     assert _run(ws).stderr == ""
+
+
+def _run_with_delta_max(project: Workspace, limit: int) -> subprocess.CompletedProcess[str]:
+    """The same request as `_run` (`python -m hie_tasks run …`) with a delta allowed to cover only `limit`
+    entries."""
+    python, _m, package, *args = project.argv("run")
+    code = ("import runpy, sys, hie_tasks.replay.memo as memo\n"
+            f"memo.DELTA_MAX = {limit}\n"
+            f"sys.argv = [{package!r}, *{args!r}]\n"
+            f"runpy.run_module({package!r}, run_name='__main__', alter_sys=True)\n")
+    return subprocess.run([python, "-c", code], cwd=ROOT, env=project.env(), capture_output=True, text=True,
+                          timeout=CLI_TIMEOUT_S)
+
+
+def test_a_delta_past_its_limit_is_folded_into_a_memo_written_whole(ws: Workspace) -> None:
+    (memo_file,) = memos(ws)
+    written = memo_file.read_bytes()
+    append(ws, "docs/guide.md", "more\n")  # one file, one check: within a limit of 2
+    _result, evaluated = rerun_and_compare(ws, runner=lambda: _run_with_delta_max(ws, 2))
+    assert evaluated == {"docs#0"}
+    assert memo_file.read_bytes() == written and _delta(ws).exists()
+    served_by_memo(ws)
+    append(ws, "src/util/c.txt", "C2 = 1\n")  # two more checks: past it
+    _result, evaluated = rerun_and_compare(ws, runner=lambda: _run_with_delta_max(ws, 2))
+    assert evaluated == {"util#0", "texts#0"}, "still a partial rerun"
+    assert memo_file.read_bytes() != written and not _delta(ws).exists()
+    served_by_memo(ws)  # the memo written whole holds both edits
