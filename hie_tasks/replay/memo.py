@@ -188,8 +188,7 @@ def serve(argv: Sequence[str]) -> int | None:
         if len(out_parts) != 2 and delta.parts is None:
             return None
         try:
-            exit_code, out_parts, slot, sigs, racy = (delta.exit_code, delta.answer(out_parts), delta.slot,
-                                                      delta.stats(sigs), delta.racy)
+            exit_code, slot, sigs, racy = delta.exit_code, delta.slot, delta.stats(sigs), delta.racy
         except (TypeError, ValueError, IndexError):
             return None  # ours (it verified), but not of this shape: written by a build with another layout
     if not _unchanged(dirs, dir_sigs, absent, nofiles, store, req.store):
@@ -211,6 +210,12 @@ def serve(argv: Sequence[str]) -> int | None:
         if any(i >= len(files) or files[i] != path for i, path in zip(at, racy_changed, strict=True)):
             return None
         return rerun(req, loaded, tag, delta, sorted({*changed, *at}), now, started)
+    if delta is not None:
+        # Only here: a partial rerun puts its answer together from the memo's own parts.
+        try:
+            out_parts = delta.answer(out_parts)
+        except (TypeError, ValueError, IndexError):
+            return None
     filler = b""
     if slot is not None:
         elapsed = (time.perf_counter() - started) * 1000
@@ -294,9 +299,6 @@ class Delta:
         for i, sig in self.sigs.items():
             out[i] = sig
         return out
-
-    def size(self) -> int:
-        return len(self.ranges) + len(self.sigs)
 
 
 def patched(data: bytes, ranges: Sequence[tuple[int, int, bytes]]) -> bytes:
