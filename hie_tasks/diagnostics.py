@@ -6,8 +6,7 @@ source line and a caret lives here too, so every command prints problems the sam
 
 from __future__ import annotations
 
-import enum
-
+from hie_tasks.model.choice import StrChoice
 from hie_tasks.model.record import FrozenRecord, Record, TupleRecord, tuple_field, tuple_new
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class Severity(str, enum.Enum):
+class Severity(StrChoice):
     ERROR = "error"
     WARNING = "warning"
 

@@ -5,10 +5,10 @@ The output formats (`hie_tasks.output`) read only these classes, so every format
 
 from __future__ import annotations
 
-import json
 import os
 
 from hie_tasks.diagnostics import Diagnostic
+from hie_tasks.model import jsontext
 from hie_tasks.model.record import FrozenRecord, Record
 from hie_tasks.model.values import Location, Status
 
@@ -162,7 +162,7 @@ def relative_locations(locations: tuple[Location, ...] | list[Location], workspa
 def pack_locations(locations: list[Location]) -> list[str]:
     if not locations:
         return []
-    return [_LOCATIONS_MARK + json.dumps([[loc.file, loc.line] for loc in locations])]
+    return [_LOCATIONS_MARK + jsontext.dumps([[loc.file, loc.line] for loc in locations])]
 
 
 def split_locations(output: list[str]) -> tuple[list[str], list[Location]]:
@@ -172,7 +172,7 @@ def split_locations(output: list[str]) -> tuple[list[str], list[Location]]:
     for line in output:
         if line.startswith(_LOCATIONS_MARK):
             try:
-                locations = [Location(str(f), int(n)) for f, n in json.loads(line[len(_LOCATIONS_MARK):])]
+                locations = [Location(str(f), int(n)) for f, n in jsontext.loads(line[len(_LOCATIONS_MARK):])]
             except (ValueError, TypeError):
                 locations = []
         else:

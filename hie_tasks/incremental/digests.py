@@ -56,13 +56,12 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-import sqlite3
 import stat
 import threading
 import time
 from collections.abc import Callable
 
-from hie_tasks.incremental.store import ResultStore, StatEntry
+from hie_tasks.incremental.store import DatabaseError, ResultStore, StatEntry
 from hie_tasks.libraries.base import TreeDep
 
 ABSENT = "absent"
@@ -128,7 +127,7 @@ class FileDigester:
         self._singles_left = SINGLE_LOOKUPS
         self._last_flush = time.monotonic()
         self.reads = 0
-        self.store_error: sqlite3.Error | None = None
+        self.store_error: DatabaseError | None = None
         #: directory group key → (digest of its stat signatures, digests joined by newlines, MAC to check
         #: before relying on it — None once checked or when written by this process); None = not loaded
         self._dirs: dict[str, tuple[str, str, str | None]] | None = None
@@ -226,7 +225,7 @@ class FileDigester:
                 self._singles_left -= 1
                 try:
                     found = self._store.get_stat_entry(path)
-                except sqlite3.Error as exc:
+                except DatabaseError as exc:
                     self._store_broke(exc)
                     return None
                 self._singles[path] = found
@@ -235,13 +234,13 @@ class FileDigester:
                 # Past that, one bulk read beats a query per file: ~10 ms per 10k entries, once per process.
                 try:
                     self._persisted = dict(self._store.load_signed_stat_cache())
-                except sqlite3.Error as exc:
+                except DatabaseError as exc:
                     self._store_broke(exc)
                 self._singles.clear()
             assert self._persisted is not None
             return self._persisted.get(path)
 
-    def _store_broke(self, exc: sqlite3.Error) -> None:
+    def _store_broke(self, exc: DatabaseError) -> None:
         # A broken store only costs speed here: hash everything, persist nothing. The session notices the
         # same failure on its next store access and reports it.
         self.store_error = exc
@@ -295,7 +294,7 @@ class FileDigester:
                 if self._store is not None:
                     try:
                         loaded = dict(self._store.load_dir_digests())
-                    except sqlite3.Error as exc:
+                    except DatabaseError as exc:
                         self.store_error = exc
                         self._store = None
                 loaded.update(self._dir_singles)  # verified or written since: newer than the table's row
@@ -318,7 +317,7 @@ class FileDigester:
             return self._dir_records()
         try:
             found = self._store.load_dir_digest(key)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             self.store_error = exc
             self._store = None
             return self._dir_singles

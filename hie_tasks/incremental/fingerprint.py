@@ -36,12 +36,12 @@ JSON of the breakdown.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator, Sequence
 
 from hie_tasks.incremental.digests import FileDigester, hash_text
 from hie_tasks.incremental.relocate import rel_path, relocate_text
+from hie_tasks.model import jsontext
 from hie_tasks.model.codec import encode_value
 from hie_tasks.model.record import FrozenRecord, Record
 from hie_tasks.model.values import Scope, Value
@@ -55,9 +55,9 @@ RECIPE = "relocatable-1"
 
 #: `dumps_canonical` with its encoder built once: the function form builds a JSONEncoder per call, which is
 #: most of its cost for the small documents hashed once per check (tests pin the two to the same output).
-canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+canonical_json = jsontext.encoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 #: JSON string quoting as `canonical_json` does it (ensure_ascii=False), without building an encoder per call.
-_quote = json.encoder.encode_basestring
+_quote = jsontext.quote
 
 
 class FingerprintParts(FrozenRecord):

@@ -15,9 +15,9 @@ Re-rooting a stored message at another checkout therefore prints what a fresh ru
 from __future__ import annotations
 
 import functools
-import json
 import os
-import re
+
+from hie_tasks.model import jsontext
 
 #: Stands for the workspace root in stored text.
 ROOT = "\ue000"
@@ -45,19 +45,42 @@ def abs_path(path: str, workspace: str) -> str:
     return os.path.normpath(os.path.join(workspace, path))
 
 
-@functools.lru_cache(maxsize=64)
-def _root_pattern(workspace: str) -> re.Pattern[str]:
-    # The root as a whole component: not inside a longer name ("/work" in "/tmp/work" or "/workers").
-    return re.compile(r"(?<![\w.\-/])" + re.escape(workspace.rstrip(os.sep)) + r"(?![\w.\-])")
+def _name_char(c: str, also: str) -> bool:
+    # `\w` of a `str` pattern is exactly `isalnum()` or `_`.
+    return c.isalnum() or c == "_" or c in also
+
+
+def _replace_root(text: str, root: str) -> str:
+    """`text` with every occurrence of `root` that is a whole component replaced by ROOT: not inside a
+    longer name ("/work" in "/tmp/work" or "/workers"). By hand, what `re.sub` with
+    `(?<![\w.\-/])ROOT(?![\w.\-])` does, scanning left to right: `re` (with `enum`) costs ~2.5 ms to import."""
+    out: list[str] = []
+    done = 0
+    size = len(root)
+    at = text.find(root)
+    while at != -1:
+        end = at + size
+        if (at == 0 or not _name_char(text[at - 1], "./-")) and (end == len(text) or not _name_char(text[end], ".-")):
+            out.append(text[done:at])
+            out.append(ROOT)
+            done = end
+            at = text.find(root, end)
+        else:
+            at = text.find(root, at + 1)
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=4096)
 def relocate_text(text: str, workspace: str) -> str:
     escaped = text.replace(ESCAPE, ESCAPE + ESCAPE).replace(ROOT, ESCAPE + ROOT) if (
         ESCAPE in text or ROOT in text) else text
-    if not workspace or workspace.rstrip(os.sep) == "":
+    root = workspace.rstrip(os.sep)
+    if not root:
         return escaped
-    return _root_pattern(workspace).sub(ROOT, escaped)
+    return _replace_root(escaped, root)
 
 
 def reroot_text(text: str, workspace: str) -> str:
@@ -79,7 +102,7 @@ def reroot_text(text: str, workspace: str) -> str:
 
 def _json_root(workspace: str) -> str:
     # The root as it appears inside a JSON string literal (quotes and backslashes escaped).
-    return json.dumps(workspace, ensure_ascii=False)[1:-1]
+    return jsontext.quote(workspace)[1:-1]
 
 
 def relocate_json(text: str, workspace: str) -> str:

@@ -8,11 +8,8 @@ run: the session switches itself off, appends a line to `warnings`, and every la
 from __future__ import annotations
 
 import contextlib
-import enum
 import functools
-import json
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -37,6 +34,7 @@ from hie_tasks.incremental.relocate import (
     reroot_text,
 )
 from hie_tasks.incremental.store import (
+    DatabaseError,
     ResultStore,
     StoredSelector,
     StoredVerdict,
@@ -46,10 +44,11 @@ from hie_tasks.incremental.store import (
     looks_corrupt,
 )
 from hie_tasks.libraries.base import CallContext, Purity, TreeDep
+from hie_tasks.model import jsontext
 from hie_tasks.model.codec import decode_value, dumps_canonical, encode_value
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.record import FrozenRecord, Record
-from hie_tasks.model.values import Scope, Value
+from hie_tasks.model.values import Scope, Status, Value
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
 TYPE_CHECKING = False
@@ -72,7 +71,7 @@ if TYPE_CHECKING:
         def close(self) -> None: ...
 
 #: JSON string quoting as `canonical_json` does it (ensure_ascii=False).
-_quote = json.encoder.encode_basestring
+_quote = jsontext.quote
 
 #: How many changed paths a reason spells out before summarising the rest as "and N more".
 _SHOWN_CHANGES = 3
@@ -107,12 +106,23 @@ _Fetched = tuple[int, dict[str, VerdictRow], set[str], int]
 _NO_STORE: _Fetched = (-1, {}, set(), -1)
 
 
-class _Miss(enum.Enum):
-    MISS = "MISS"
+if TYPE_CHECKING:
+    import enum
 
+    class _Miss(enum.Enum):
+        MISS = "MISS"
 
-#: Returned by `selector_lookup` when there is no usable cached value (None is a legitimate Value).
-MISS: Final = _Miss.MISS
+    #: Returned by `selector_lookup` when there is no usable cached value (None is a legitimate Value).
+    MISS: Final = _Miss.MISS
+else:
+    # At run time a plain sentinel (mypy narrows on the enum member above; `enum` costs ~1 ms to import).
+    class _Miss:
+        __slots__ = ()
+
+        def __repr__(self):
+            return "MISS"
+
+    MISS = _Miss()
 SelectorAnswer = Value | _Miss
 
 
@@ -170,8 +180,8 @@ class Replay(Record):
 
 
 def _status_text(status: object) -> str:
-    # Status is a str-Enum; str() of it would be "Status.PASS", so take the value.
-    return str(status.value) if isinstance(status, enum.Enum) else str(status)
+    # Status is a string enumeration; str() of it would be "Status.PASS", so take the value.
+    return str(status.value) if isinstance(status, Status) else str(status)
 
 
 def _listing(items: list[str]) -> str:
@@ -242,7 +252,7 @@ class IncrementalSession:
             return fallback
         try:
             result = action(store)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             self._store_failed(store, exc)
             return fallback
         if self.digester.store_error is not None:
@@ -251,7 +261,7 @@ class IncrementalSession:
             return fallback
         return result
 
-    def _store_failed(self, store: ResultStore, exc: sqlite3.Error) -> None:
+    def _store_failed(self, store: ResultStore, exc: DatabaseError) -> None:
         with self._lock:
             if not self.enabled:
                 return
@@ -371,7 +381,7 @@ class IncrementalSession:
         if self._store is not None:
             try:
                 self._store.close()
-            except sqlite3.Error:
+            except DatabaseError:
                 pass
         self.enabled = False
 
@@ -478,7 +488,7 @@ class IncrementalSession:
         try:
             with store.transaction() if store is not None and self.enabled else contextlib.nullcontext():
                 self._take_remote_hits(found, wanted)
-        except sqlite3.Error as exc:
+        except DatabaseError as exc:
             assert store is not None
             self._store_failed(store, exc)
 
@@ -605,7 +615,7 @@ class IncrementalSession:
         if stored is None or self._dynamic_changes(workspace, stored.deps, stored.trees):
             return MISS
         try:
-            value = decode_value(json.loads(reroot_json(stored.value_json, workspace)))
+            value = decode_value(jsontext.loads(reroot_json(stored.value_json, workspace)))
         except (ValueError, LibraryError):
             return MISS
         with self._lock:

@@ -38,21 +38,31 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import os
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import hie_tasks.secret as secret
+from hie_tasks.model import jsontext
 from hie_tasks.model.record import FrozenRecord, TupleRecord, tuple_field, tuple_new
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    import sqlite3
     from typing import Any, TypeAlias
+else:
+    try:
+        # The C module itself: the `sqlite3` package around it only adds date and time adapters (which the
+        # store never uses) and imports `datetime` for them, ~2 ms of every run that touches the store.
+        import _sqlite3 as sqlite3
+    except ImportError:
+        import sqlite3
+
+#: What a broken or locked store file raises (modules beside this one catch it without importing sqlite).
+DatabaseError = sqlite3.Error
 
 SCHEMA_VERSION = 1
 #: SQLite's `user_version` of a store whose tables, columns and migrations are all what `_initialise` makes:
@@ -229,12 +239,12 @@ class StoredSelector(FrozenRecord):
         self.trees = trees
 
 
-#: `json.dumps(x, sort_keys=True)` without building an encoder per call (thousands of calls per run).
-_SORTED_JSON = json.JSONEncoder(sort_keys=True).encode
+#: `jsontext.dumps(x, sort_keys=True)` without building an encoder per call (thousands of calls per run).
+_SORTED_JSON = jsontext.encoder(sort_keys=True)
 
 
 def _trees_to_json(trees: list[TreeRecord]) -> str:
-    return json.dumps([[root, list(sfx), list(exc), digest] for root, sfx, exc, digest in trees])
+    return jsontext.dumps([[root, list(sfx), list(exc), digest] for root, sfx, exc, digest in trees])
 
 
 def _trees_from_json(text: str) -> list[TreeRecord]:
@@ -247,7 +257,7 @@ def _loads(text: str) -> Any:
         return []
     if text == "{}":
         return {}
-    return json.loads(text)
+    return jsontext.loads(text)
 
 
 _VERDICT_MAC = "store-verdict"
@@ -309,7 +319,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         refs: list[tuple[str, str]] = []
         for key, breakdown in conn.execute("SELECT key, breakdown FROM verdicts"):
             try:
-                refs.extend((key, d) for d in _scope_digests_of(json.loads(breakdown)))
+                refs.extend((key, d) for d in _scope_digests_of(jsontext.loads(breakdown)))
             except (ValueError, AttributeError):
                 continue  # a damaged row: it will not verify either, and its sets are swept as orphans
         conn.executemany("INSERT OR IGNORE INTO scope_refs (key, digest) VALUES (?, ?)", refs)
@@ -583,7 +593,7 @@ class ResultStore:
     def end_run(self, run_id: int, counts: dict[str, int]) -> None:
         with self._write() as c:
             c.execute("UPDATE runs SET finished = ?, counts = ? WHERE id = ?",
-                      (time.time(), json.dumps(counts, sort_keys=True), run_id))
+                      (time.time(), jsontext.dumps(counts, sort_keys=True), run_id))
 
     def put_reasons(self, run_id: int | None, reasons: Mapping[str, tuple[str, dict[str, str]]]) -> None:
         """Why each check of a run was replayed or rerun, kept for `hie-tasks explain` after the run.
@@ -619,11 +629,11 @@ class ResultStore:
         rows = self._read("SELECT run_id, reason, inputs FROM last_reasons WHERE key = ?", (key,))
         if not rows:
             return None
-        return rows[0][0], rows[0][1], json.loads(rows[0][2])
+        return rows[0][0], rows[0][1], jsontext.loads(rows[0][2])
 
     def runs(self) -> list[tuple[int, float, float | None, dict[str, int] | None]]:
         rows = self._read("SELECT id, started, finished, counts FROM runs ORDER BY id")
-        return [(r[0], r[1], r[2], json.loads(r[3]) if r[3] else None) for r in rows]
+        return [(r[0], r[1], r[2], jsontext.loads(r[3]) if r[3] else None) for r in rows]
 
     # -- verdicts ----------------------------------------------------------------------------------------
 
@@ -708,8 +718,8 @@ class ResultStore:
         long-lived reader fetch only the rows written since it last looked (`verdict_rows_since`).
         """
         sets = [(digest, self._scope_json(digest, paths)) for digest, paths in (scope_sets or {}).items()]
-        columns = (v.fingerprint, json.dumps(v.breakdown, sort_keys=True), json.dumps(v.deps, sort_keys=True),
-                   _trees_to_json(v.trees), v.status, v.message, float(v.duration_ms), json.dumps(v.output))
+        columns = (v.fingerprint, jsontext.dumps(v.breakdown, sort_keys=True), jsontext.dumps(v.deps, sort_keys=True),
+                   _trees_to_json(v.trees), v.status, v.message, float(v.duration_ms), jsontext.dumps(v.output))
         used = _scope_digests_of(v.breakdown)
         with self._write() as c:
             seq = _next_seq(c)
@@ -738,12 +748,12 @@ class ResultStore:
         with self._lock:
             text = self._scope_json_memo.get(digest)
             if text is None:
-                text = self._scope_json_memo[digest] = json.dumps(paths, sort_keys=True)
+                text = self._scope_json_memo[digest] = jsontext.dumps(paths, sort_keys=True)
             return text
 
     def get_scope_set(self, digest: str) -> dict[str, str] | None:
         rows = self._read("SELECT paths FROM scope_sets WHERE digest = ?", (digest,))
-        return json.loads(rows[0][0]) if rows else None
+        return jsontext.loads(rows[0][0]) if rows else None
 
     def prune_scope_sets(self) -> int:
         """Delete every scope set no verdict refers to; returns how many went. Not needed run by run
@@ -754,7 +764,7 @@ class ResultStore:
             refs: set[tuple[str, str]] = set()
             for key, breakdown in c.execute("SELECT key, breakdown FROM verdicts"):
                 try:
-                    refs.update((key, d) for d in _scope_digests_of(json.loads(breakdown)))
+                    refs.update((key, d) for d in _scope_digests_of(jsontext.loads(breakdown)))
                 except (ValueError, AttributeError):
                     continue
             c.execute("DELETE FROM scope_refs")
@@ -871,10 +881,10 @@ class ResultStore:
             with self._lock:
                 self._rejected.add(key)
             return None
-        return StoredSelector(value_json, json.loads(deps), _trees_from_json(trees))
+        return StoredSelector(value_json, jsontext.loads(deps), _trees_from_json(trees))
 
     def put_selector(self, key: str, s: StoredSelector) -> None:
-        deps, trees = json.dumps(s.deps, sort_keys=True), _trees_to_json(s.trees)
+        deps, trees = jsontext.dumps(s.deps, sort_keys=True), _trees_to_json(s.trees)
         with self._write() as c:
             c.execute(
                 "INSERT OR REPLACE INTO selector_cache (key, value_json, deps, trees, recorded_at, mac)"

@@ -8,10 +8,10 @@ is (`identity`) and how its results may be reused (`purity`), and reports what i
 
 from __future__ import annotations
 
-import enum
 import threading
 from abc import ABC, abstractmethod
 
+from hie_tasks.model.choice import StrChoice
 from hie_tasks.model.record import FrozenRecord, Record
 from hie_tasks.model.values import CheckResult, Value
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-class Purity(str, enum.Enum):
+class Purity(StrChoice):
     """How a library's answers may be reused between runs."""
 
     #: The answer depends only on the arguments (e.g. a wasm plugin with fs="none" and no env).

@@ -8,9 +8,7 @@ type is an error naming the tag instead of silently becoming a zero value.
 
 from __future__ import annotations
 
-import json
-import math
-
+from hie_tasks.model import jsontext
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import (
     CheckResult,
@@ -33,7 +31,7 @@ _SNIPPET = 200
 
 
 def _snippet(data: Any) -> str:
-    text = json.dumps(data, ensure_ascii=False)
+    text = jsontext.dumps(data, ensure_ascii=False)
     return text if len(text) <= _SNIPPET else text[:_SNIPPET] + "…"
 
 
@@ -102,7 +100,7 @@ def decode_value(data: Any) -> Value:
         if "Int" in data:
             v = data["Int"]
             # 1e400 parses as inf and NaN is accepted by Python's json; int() of either would raise.
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and not math.isfinite(v)):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and v - v != 0.0):
                 raise _bad_tag("Int", v, "a finite number")
             return int(v)
         if "Float" in data:
@@ -203,6 +201,9 @@ def _decode_check_result(data: Any) -> CheckResult:
     raise LibraryError("E509", f"Cannot convert JSON to CheckResult: {_snippet(data)}")
 
 
+_canonical = jsontext.encoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps_canonical(data: Any) -> str:
     """Deterministic JSON text, for fingerprints and stored verdicts."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical(data)

@@ -9,8 +9,7 @@ so code that distinguishes Int from Bool must test `bool` first (the helpers bel
 
 from __future__ import annotations
 
-import enum
-
+from hie_tasks.model.choice import StrChoice
 from hie_tasks.model.record import FrozenRecord
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
     from typing import Any, TypeAlias
 
 
-class ScopeKindTag(str, enum.Enum):
+class ScopeKindTag(StrChoice):
     FILE = "File"
     FOLDER = "Folder"
     GLOB = "Glob"
@@ -80,7 +79,7 @@ class ConnectionPoint(FrozenRecord):
 Value: TypeAlias = bool | int | float | str | list["Value"] | Scope | ConnectionPoint | None
 
 
-class ValueKind(str, enum.Enum):
+class ValueKind(StrChoice):
     NULL = "Null"
     BOOL = "Bool"
     INT = "Int"
@@ -127,7 +126,7 @@ def as_scope(value: Value) -> Scope | None:
     return value if isinstance(value, Scope) else None
 
 
-class Status(str, enum.Enum):
+class Status(StrChoice):
     PASS = "pass"
     FAIL = "fail"
     ERROR = "error"

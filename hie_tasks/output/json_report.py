@@ -9,14 +9,13 @@ gives upstream's validation shape plus `diagnostics` (see `invalid_spec_json`).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from json.encoder import INFINITY, encode_basestring
+from hie_tasks.model.jsontext import quote
 
 # `typing` costs milliseconds to import on every run; mypy treats this name as true.
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from hie_tasks.engine.results import CheckOutcome, RunReport
@@ -107,7 +106,7 @@ def split_render(report: RunReport) -> tuple[str, str] | None:
         text = _pretty(data, "\n")
     except _Unknown:
         return None
-    head, mark, tail = text.partition(encode_basestring(_MARK))
+    head, mark, tail = text.partition(quote(_MARK))
     return (head, tail) if mark and _MARK not in tail else None
 
 
@@ -121,7 +120,12 @@ def pretty_json(data: Any) -> str:
     try:
         return _pretty(data, "\n")
     except _Unknown:
+        import json
+
         return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+_INFINITY = float("inf")
 
 
 class _Unknown(Exception):
@@ -131,9 +135,9 @@ class _Unknown(Exception):
 def _float(value: float) -> str:
     if value != value:
         return "NaN"
-    if value == INFINITY:
+    if value == _INFINITY:
         return "Infinity"
-    if value == -INFINITY:
+    if value == -_INFINITY:
         return "-Infinity"
     return float.__repr__(value)
 
@@ -147,7 +151,7 @@ def _null(_value: None) -> str:
 
 
 _SCALARS: dict[type, Callable[[Any], str]] = {
-    str: encode_basestring, int: int.__repr__, float: _float, bool: _bool, type(None): _null,
+    str: quote, int: int.__repr__, float: _float, bool: _bool, type(None): _null,
 }
 
 
@@ -165,7 +169,7 @@ def _pretty(value: Any, indent: str) -> str:
             if type(key) is not str:
                 raise _Unknown
             scalar = _SCALARS.get(type(item))
-            items.append(encode_basestring(key) + ": " + (scalar(item) if scalar is not None else _pretty(item, inner)))
+            items.append(quote(key) + ": " + (scalar(item) if scalar is not None else _pretty(item, inner)))
         return "{" + inner + sep.join(items) + indent + "}"
     if type(value) is list:
         if not value:

@@ -202,14 +202,12 @@ def serve(argv: Sequence[str]) -> int | None:
         if partial is None:
             return None
         # A few files edited in place: rerun the checks that read them, answer the rest from the memo.
-        from bisect import bisect_left
-
         from hie_tasks.replay.partial import rerun
 
-        at = [bisect_left(files, path) for path in racy_changed]  # `files` is sorted
-        if any(i >= len(files) or files[i] != path for i, path in zip(at, racy_changed, strict=True)):
+        at = [find_sorted(files, path) for path in racy_changed]
+        if None in at:
             return None
-        return rerun(req, loaded, tag, delta, sorted({*changed, *at}), now, started)
+        return rerun(req, loaded, tag, delta, sorted({*changed, *at}), now, started)  # type: ignore[arg-type]
     if delta is not None:
         # Only here: a partial rerun puts its answer together from the memo's own parts.
         try:
@@ -336,6 +334,19 @@ def store_delta(req: Request, delta: Delta) -> str | None:
     except OSError as exc:
         return f"cannot write {req.delta_path}: {exc.strerror or exc}"
     return None
+
+
+def find_sorted(items: list[str], item: str) -> int | None:
+    """Where `item` is in the sorted `items`, or None. By hand: `bisect` is one more shared library to load
+    for the few paths a partial rerun looks up."""
+    low, high = 0, len(items)
+    while low < high:
+        mid = (low + high) // 2
+        if items[mid] < item:
+            low = mid + 1
+        else:
+            high = mid
+    return low if low < len(items) and items[low] == item else None
 
 
 def file_sig(path: str) -> tuple[int, int, int, int, int] | None:

@@ -507,7 +507,7 @@ def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[Plan
         if any(tree.root not in dirs for tree in trees):
             return "a rerun check lists a directory the memo does not cover"
         for path, digest in inputs.items():
-            i = _find(files, path)
+            i = memo.find_sorted(files, path)
             if i is None:
                 added.setdefault(path, set()).add(pos)
             else:
@@ -559,8 +559,4 @@ def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[Plan
                            racy_window_ns=session.digester.racy_window_ns, partial=blob.dumps())
 
 
-def _find(files: list[str], path: str) -> int | None:
-    from bisect import bisect_left
 
-    i = bisect_left(files, path)
-    return i if i < len(files) and files[i] == path else None

@@ -7,11 +7,14 @@ first bad position reports, and extra arguments are ignored.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import Scope, Value, is_number
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 _I64_MIN = -(2**63)
 _I64_MAX = 2**63 - 1
@@ -41,10 +44,11 @@ def integer_arg(args: Sequence[Value], index: int, code: str, message: str) -> i
     if not is_number(value):
         raise LibraryError(code, message)
     if isinstance(value, float):
-        if math.isnan(value):
+        # Spelled without `math`, whose import (a shared library) a rerun of two checks would pay for this.
+        if value != value:  # NaN
             return 0
-        if math.isinf(value):
+        if value - value != 0.0:  # ±inf (inf - inf is NaN)
             return _I64_MAX if value > 0 else _I64_MIN
-        return max(_I64_MIN, min(_I64_MAX, math.trunc(value)))
+        return max(_I64_MIN, min(_I64_MAX, int(value)))  # int() truncates toward zero
     assert isinstance(value, int)
     return value

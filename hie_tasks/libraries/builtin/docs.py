@@ -288,3 +288,6 @@ RUST_DOC = LibraryDoc(
         ),
     ),
 )
+
+#: Each built-in library's documentation by its name.
+DOCS = {"files": FILES_DOC, "python": PYTHON_DOC, "rust": RUST_DOC}

@@ -12,10 +12,8 @@ from collections.abc import Callable, Sequence
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin import glob as globbing
 from hie_tasks.libraries.builtin.args import integer_arg, scope_arg, string_arg
-from hie_tasks.libraries.builtin.docs import FILES_DOC
-from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
+from hie_tasks.libraries.builtin.library import MAX_LOCATIONS, BuiltinLibrary, CheckFn, SelectorFn
 from hie_tasks.libraries.builtin.pathtext import PathSpeller, glob_match_text, upstream_order
-from hie_tasks.libraries.builtin.sources import MAX_LOCATIONS
 from hie_tasks.libraries.builtin.walk import TOOL_DIRS, WalkRules, walk_files
 from hie_tasks.model.values import CheckResult, Location, Scope, ScopeKind, ScopeKindTag, Value
 
@@ -202,7 +200,6 @@ class FilesLibrary(BuiltinLibrary):
     semantics_version = 2
     selectors = _SELECTORS
     checks = _CHECKS
-    doc = FILES_DOC
     unknown = ("E199", "Unknown function: files.{}", "Unknown check function: files.{}")
 
     def __init__(self, name: str | None = None, *, workspace_text: str | None = None) -> None:

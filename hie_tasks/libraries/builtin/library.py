@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 from hie_tasks.libraries.base import CallContext, Library, LibraryDoc, Purity
-from hie_tasks.libraries.builtin.sourcecache import SOURCES
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult, Scope, Value
 
@@ -14,6 +14,9 @@ TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from typing import ClassVar
+
+#: A failing check names at most this many offending lines (the message is upstream's, unchanged).
+MAX_LOCATIONS = 50
 
 SelectorFn = Callable[[Sequence[Value], CallContext], Scope]
 CheckFn = Callable[[Sequence[Value], CallContext], CheckResult]
@@ -30,7 +33,6 @@ class BuiltinLibrary(Library):
     semantics_version: ClassVar[int]
     selectors: ClassVar[Mapping[str, SelectorFn]]
     checks: ClassVar[Mapping[str, CheckFn]]
-    doc: ClassVar[LibraryDoc]
     #: (code, message for an unknown selector, message for an unknown check); `{}` is the function name.
     unknown: ClassVar[tuple[str, str, str]]
 
@@ -52,7 +54,11 @@ class BuiltinLibrary(Library):
         return check(args, ctx)
 
     def documentation(self) -> LibraryDoc:
-        return self.doc
+        # Imported when asked for (`describe`, `doc`): building the three libraries' documentation is most
+        # of what loading a built-in would otherwise cost a run.
+        from hie_tasks.libraries.builtin.docs import DOCS
+
+        return DOCS[self.canonical_name]
 
     def identity(self) -> str:
         return f"builtin:{self.canonical_name}:{self.semantics_version}"
@@ -61,4 +67,7 @@ class BuiltinLibrary(Library):
         return Purity.READS_WORKSPACE
 
     def begin_run(self) -> None:
-        SOURCES.begin_run()
+        # A source cache whose module is not loaded yet holds nothing to forget; `files` checks never load it.
+        cache = sys.modules.get("hie_tasks.libraries.builtin.sourcecache")
+        if cache is not None:
+            cache.SOURCES.begin_run()

@@ -26,7 +26,6 @@ from collections.abc import Iterator, Sequence
 
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin.args import scope_arg, string_arg
-from hie_tasks.libraries.builtin.docs import PYTHON_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
 from hie_tasks.libraries.builtin.sources import (
     any_text,
@@ -283,5 +282,4 @@ class PythonLibrary(BuiltinLibrary):
     semantics_version = 1
     selectors = _SELECTORS
     checks = _CHECKS
-    doc = PYTHON_DOC
     unknown = ("E499", "Unknown function: python.{}", "Unknown check: python.{}")

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin import glob as globbing
 from hie_tasks.libraries.builtin.args import scope_arg, string_arg
-from hie_tasks.libraries.builtin.docs import RUST_DOC
 from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
 from hie_tasks.libraries.builtin.pathtext import upstream_order
 from hie_tasks.libraries.builtin.sources import (
@@ -424,5 +423,4 @@ class RustLibrary(BuiltinLibrary):
     semantics_version = 1
     selectors = _SELECTORS
     checks = _CHECKS
-    doc = RUST_DOC
     unknown = ("E399", "Unknown function: rust.{}", "Unknown check: rust.{}")

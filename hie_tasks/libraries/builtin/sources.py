@@ -8,10 +8,10 @@ the `CallContext` which listing and which files decided the answer.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 
 from hie_tasks.libraries.base import CallContext
+from hie_tasks.libraries.builtin.library import MAX_LOCATIONS
 from hie_tasks.libraries.builtin.sourcecache import SOURCES
 from hie_tasks.libraries.builtin.text import read_recorded
 from hie_tasks.libraries.builtin.walk import WalkRules, relative_path
@@ -21,6 +21,7 @@ from hie_tasks.model.values import CheckResult, Location, Scope, ScopeKind
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    import re
     from typing import Protocol
 
     class Finder(Protocol):
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 
         def finditer(self, text: str) -> Iterator[re.Match[str]]: ...
 
-#: A failing check names at most this many offending lines (the message is upstream's, unchanged).
-MAX_LOCATIONS = 50
 
 
 def source_paths(ctx: CallContext, rules: WalkRules, root: str | None = None) -> list[str]:
