@@ -51,7 +51,7 @@ def _name_char(c: str, also: str) -> bool:
 
 
 def _replace_root(text: str, root: str) -> str:
-    """`text` with every occurrence of `root` that is a whole component replaced by ROOT: not inside a
+    r"""`text` with every occurrence of `root` that is a whole component replaced by ROOT: not inside a
     longer name ("/work" in "/tmp/work" or "/workers"). By hand, what `re.sub` with
     `(?<![\w.\-/])ROOT(?![\w.\-])` does, scanning left to right: `re` (with `enum`) costs ~2.5 ms to import."""
     out: list[str] = []

@@ -63,7 +63,12 @@ TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
-    from typing import Any, TextIO
+    from typing import Any, TextIO, TypeAlias
+
+    #: What a memo keeps beside itself for partial reruns (hie_tasks/replay/partial.py): a head, whose
+    #: digest the signed memo holds, and a tail of pieces the head names by their digests: a rerun of two
+    #: checks hashes the head and its two pieces, not the 500 kB of every planned check.
+    Partial: TypeAlias = tuple[bytes, bytes | memoryview]
 
 FORMAT = 2
 PURPOSE = "run memo"
@@ -228,10 +233,11 @@ def serve(argv: Sequence[str]) -> int | None:
     return int(exit_code)
 
 
-def put(stream: TextIO, data: bytes) -> None:
-    if data:
+def put(stream: TextIO, *chunks: bytes | memoryview) -> None:
+    if any(chunks):
         stream.flush()
-        stream.buffer.write(data)
+        for chunk in chunks:
+            stream.buffer.write(chunk)
         stream.buffer.flush()
 
 
@@ -336,7 +342,7 @@ def store_delta(req: Request, delta: Delta) -> str | None:
     return None
 
 
-def find_sorted(items: list[str], item: str) -> int | None:
+def find_sorted(items: Sequence[Any], item: Any) -> int | None:
     """Where `item` is in the sorted `items`, or None. By hand: `bisect` is one more shared library to load
     for the few paths a partial rerun looks up."""
     low, high = 0, len(items)
@@ -408,7 +414,7 @@ def split_slot(text: str) -> tuple[list[str], str | None] | None:
 def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
           files: dict[str, str | None], observed: Mapping[str, tuple[int, int, int, int, int]],
           dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
-          racy_window_ns: int = RACY_WINDOW_NS, partial: bytes | None = None) -> str | None:
+          racy_window_ns: int = RACY_WINDOW_NS, partial: Partial | None = None) -> str | None:
     """Store the answer of `req`; returns why it was not stored (the old memo is then removed), or None.
     `partial`: what rerunning the checks of a few edited files needs (hie_tasks/replay/partial.py)."""
     why = _write_memo(req, exit_code, stdout, stderr, encodings, files, observed, dirs, absent, nofiles,
@@ -421,7 +427,7 @@ def write(req: Request, *, exit_code: int, stdout: str, stderr: str, encodings: 
 def _write_memo(req: Request, exit_code: int, stdout: str, stderr: str, encodings: tuple[Any, Any],
                 files: dict[str, str | None], observed: Mapping[str, tuple[int, int, int, int, int]],
                 dirs: dict[str, tuple[int, int, int, int]], absent: set[str], nofiles: set[str],
-                racy_window_ns: int, partial: bytes | None) -> str | None:
+                racy_window_ns: int, partial: Partial | None) -> str | None:
     limit = req.started_ns - racy_window_ns
     split = split_slot(stdout)
     if split is None:
@@ -463,7 +469,7 @@ def racy_entries(paths: Sequence[str], sigs: Sequence[Any], digests: Mapping[str
 def store_body(req: Request, *, exit_code: int, out_parts: list[bytes], slot: str | None, err: bytes,
                paths: list[str], sigs: list[Any], racy: list[tuple[str, str]],
                dirs: Mapping[str, tuple[int, int, int, int]], absent: Iterable[str], nofiles: Iterable[str],
-               racy_window_ns: int, partial: bytes | None) -> str | None:
+               racy_window_ns: int, partial: Partial | None) -> str | None:
     """Sign and write a memo from its parts (`paths` sorted, `sigs` theirs); returns why not, or None."""
     limit = req.started_ns - racy_window_ns
     for path, dsig in dirs.items():
@@ -473,8 +479,9 @@ def store_body(req: Request, *, exit_code: int, out_parts: list[bytes], slot: st
     if store is None:
         return "no result store"
     dir_paths = sorted(dirs)
-    # The partial rerun's data lives beside the memo, bound to it by its digest: a no-op never reads it.
-    bound = hashlib.sha256(partial).hexdigest() if partial is not None else None
+    # The partial rerun's data lives beside the memo, bound to it by its head's digest (the head vouches
+    # for the rest piece by piece, `Partial`): a no-op never reads it.
+    bound = hashlib.sha256(partial[0]).hexdigest() if partial is not None else None
     body = marshal.dumps((FORMAT, req.key, exit_code, out_parts, slot, err, paths, sigs, dir_paths,
                           [dirs[d] for d in dir_paths], sorted(absent), sorted(nofiles), store, racy, bound))
     tag = secret.mac(PURPOSE, req.key, body)
@@ -482,10 +489,11 @@ def store_body(req: Request, *, exit_code: int, out_parts: list[bytes], slot: st
     try:
         os.makedirs(directory, exist_ok=True)
         if partial is not None:
-            _replace(req.partial_path, partial)
+            head, tail = partial
+            _replace(req.partial_path, len(head).to_bytes(8, "little"), head, tail)
         elif os.path.exists(req.partial_path):
             os.unlink(req.partial_path)
-        _replace(req.path, tag.encode("ascii") + b"\n" + body)
+        _replace(req.path, tag.encode("ascii") + b"\n", body)
         _unlink(req.delta_path)  # bound to the memo just replaced
         _prune(directory, keep=req.path)
     except OSError as exc:
@@ -493,11 +501,12 @@ def store_body(req: Request, *, exit_code: int, out_parts: list[bytes], slot: st
     return None
 
 
-def _replace(path: str, data: bytes) -> None:
+def _replace(path: str, *chunks: bytes | memoryview) -> None:
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            for chunk in chunks:
+                fh.write(chunk)
         os.replace(tmp, path)
     except OSError:
         try:
@@ -507,14 +516,19 @@ def _replace(path: str, data: bytes) -> None:
         raise
 
 
-def read_partial(req: Request, digest: str) -> bytes | None:
-    """The partial rerun's data of `req`'s memo, when it is the data the memo was written with."""
+def read_partial(req: Request, digest: str) -> tuple[memoryview, memoryview] | None:
+    """The partial rerun's data of `req`'s memo, (head, tail), when its head is the one the memo was
+    written with (what the tail holds is the head's to vouch for)."""
     try:
         with open(req.partial_path, "rb") as fh:
-            data = fh.read()
+            data = memoryview(fh.read())
     except OSError:
         return None
-    return data if hashlib.sha256(data).hexdigest() == digest else None
+    size = int.from_bytes(data[:8], "little")
+    head = data[8:8 + size]
+    if len(data) < 8 or len(head) != size or hashlib.sha256(head).hexdigest() != digest:
+        return None
+    return head, data[8 + size:]
 
 
 def _prune(directory: str, keep: str) -> None:

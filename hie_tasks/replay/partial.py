@@ -35,14 +35,15 @@ from hie_tasks.replay import memo
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from typing import Any, TextIO
+    from collections.abc import Iterator, Sequence
+    from typing import Any, Literal, TextIO
 
     from hie_tasks.engine.planned import PlannedCheck
     from hie_tasks.engine.results import CheckOutcome, Totals
     from hie_tasks.libraries.base import Library
     from hie_tasks.model.values import Value
 
-FORMAT = 2
+FORMAT = 3
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
@@ -107,9 +108,100 @@ def library_name(data: bytes) -> str:
 # ---------------------------------------------------------------------------------------------- the blob
 
 
+def packed(values: Sequence[int], code: Literal["i", "q"]) -> bytes:
+    """Integers as machine words (`code`: `array`'s type code): read back by `unpacked` without decoding
+    one object per number, which was most of loading the memo's partial data (10,000 owner numbers)."""
+    if isinstance(values, memoryview):
+        return values.tobytes()
+    from array import array
+
+    return array(code, values).tobytes()
+
+
+def unpacked(data: bytes, code: Literal["i", "q"]) -> memoryview[int]:
+    return memoryview(data).cast(code)
+
+
+class Owners:
+    """Per file of the memo (in its order): the positions of the checks whose verdicts rest on it, or None
+    for a file planning read (spec, config, plugin, a selector's read). Kept as stored: the distinct tuples
+    once (a folder's files share theirs) and each file's number among them, so that a rerun reads the few it
+    needs without building 10,000 entries."""
+
+    __slots__ = ("_changed", "_ids", "_shared")
+
+    def __init__(self, shared: list[tuple[int, ...]], ids: Sequence[int]) -> None:
+        self._shared, self._ids = shared, ids
+        self._changed: dict[int, tuple[int, ...] | None] = {}
+
+    @classmethod
+    def of(cls, owners: list[tuple[int, ...] | None]) -> Owners:
+        shared: dict[tuple[int, ...], int] = {}
+        ids = [-1 if owned is None else shared.setdefault(owned, len(shared)) for owned in owners]
+        return cls(list(shared), ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __getitem__(self, i: int) -> tuple[int, ...] | None:
+        if i in self._changed:
+            return self._changed[i]
+        n = self._ids[i]
+        return None if n < 0 else self._shared[n]
+
+    def __setitem__(self, i: int, owned: tuple[int, ...] | None) -> None:
+        self._changed[i] = owned
+
+    def __iter__(self) -> Iterator[tuple[int, ...] | None]:
+        return (self[i] for i in range(len(self._ids)))
+
+    def stored(self) -> tuple[list[tuple[int, ...]], bytes]:
+        if not self._changed:
+            return self._shared, packed(self._ids, "i")
+        folded = Owners.of(list(self))
+        return folded._shared, packed(folded._ids, "i")
+
+
+class Checks:
+    """Every check as planned (`encode_check`), in report order: one piece of the memo's partial data each,
+    verified against its digest (kept in the signed head) when it is read."""
+
+    __slots__ = ("_data", "_digests", "_ends")
+
+    def __init__(self, data: bytes | memoryview, ends: Sequence[int], digests: bytes) -> None:
+        self._data, self._ends, self._digests = data, ends, digests
+
+    @classmethod
+    def of(cls, encoded: list[bytes]) -> Checks:
+        from hashlib import sha256
+
+        ends: list[int] = []
+        size = 0
+        for piece in encoded:
+            size += len(piece)
+            ends.append(size)
+        return cls(b"".join(encoded), ends, b"".join([sha256(piece).digest() for piece in encoded]))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, pos: int) -> bytes:
+        from hashlib import sha256
+
+        piece = bytes(self._data[self._ends[pos - 1] if pos else 0:self._ends[pos]])
+        if sha256(piece).digest() != self._digests[32 * pos:32 * pos + 32]:
+            raise ValueError(f"planned check {pos} does not match its digest")
+        return piece
+
+    def stored(self) -> tuple[bytes, bytes, bytes | memoryview]:
+        # Written again as read: a piece that did not match its digest still does not.
+        return packed(self._ends, "q"), self._digests, self._data
+
+
 class Blob:
-    """What a memo keeps for a partial rerun: marshal data inside the memo's signed body, decoded only when
-    files changed. `layout` says how the answer is put together again:
+    """What a memo keeps for a partial rerun (`memo.Partial`): a head of marshal data, decoded only when
+    files changed, and the planned checks as the pieces its digests vouch for. `layout` says how the answer
+    is put together again:
     - `-f json`: ("json", starts, ends). The memo's answer is `out_parts[0] + duration + out_parts[1]`, and
       result entry i lies in `out_parts[1]` at `[starts[i], ends[i])`: entries are replaced in place.
     - human: ("human", spec label, outcomes): every outcome as data (`outcome_data`), for the terminal
@@ -118,14 +210,12 @@ class Blob:
     __slots__ = ("builtins", "checks", "encoding", "jobs", "layout", "owners", "skipped", "statuses", "workspace",
                  "workspace_text")
 
-    def __init__(self, *, workspace: str, workspace_text: str, owners: list[tuple[int, ...] | None],
-                 checks: list[bytes], statuses: list[str], skipped: int, builtins: tuple[str, ...], jobs: int,
-                 encoding: tuple[Any, Any], layout: tuple[Any, ...]) -> None:
+    def __init__(self, *, workspace: str, workspace_text: str, owners: Owners, checks: Checks, statuses: list[str],
+                 skipped: int, builtins: tuple[str, ...], jobs: int, encoding: tuple[Any, Any],
+                 layout: tuple[Any, ...]) -> None:
         self.workspace, self.workspace_text = workspace, workspace_text
-        #: per file of the memo (in its order): the positions of the checks whose verdicts rest on it; None
-        #: for a file planning read (spec, config, plugin, a selector's read)
         self.owners = owners
-        #: per position in the report: the planned check (`encode_check`) and its status
+        #: per position in the report: the planned check and its status
         self.checks, self.statuses = checks, statuses
         self.skipped = skipped
         #: the names under which this workspace's registry holds the built-ins themselves
@@ -134,27 +224,33 @@ class Blob:
         self.jobs, self.encoding = jobs, encoding
         self.layout = layout
 
-    def dumps(self) -> bytes:
-        # Owner tuples are few (a folder's files share theirs): kept once each, and every file names its own
-        # by number — a tenth of the decoding time of one tuple per file at 10k files.
-        shared: dict[tuple[int, ...], int] = {}
-        ids = [-1 if owned is None else shared.setdefault(owned, len(shared)) for owned in self.owners]
-        return marshal.dumps((FORMAT, self.workspace, self.workspace_text, (list(shared), ids), self.checks,
-                              self.statuses, self.skipped, self.builtins, self.jobs, self.encoding, self.layout))
+    def dumps(self) -> memo.Partial:
+        ends, digests, data = self.checks.stored()
+        layout = self.layout
+        if layout[0] == "json":
+            layout = ("json", packed(layout[1], "q"), packed(layout[2], "q"))
+        head = marshal.dumps((FORMAT, sys.byteorder, self.workspace, self.workspace_text, self.owners.stored(),
+                              ends, digests, self.statuses, self.skipped, self.builtins, self.jobs, self.encoding,
+                              layout))
+        return head, data
 
     @classmethod
-    def loads(cls, data: bytes) -> Blob | None:
+    def loads(cls, head: bytes | memoryview, tail: bytes | memoryview) -> Blob | None:
         try:
-            (fmt, workspace, workspace_text, (shared, ids), checks, statuses, skipped, builtins, jobs, encoding,
-             layout) = marshal.loads(data)
-            if fmt != FORMAT or not layout or layout[0] not in ("json", "human"):
+            (fmt, order, workspace, workspace_text, (shared, ids), ends, digests, statuses, skipped, builtins, jobs,
+             encoding, layout) = marshal.loads(head)
+            if fmt != FORMAT or order != sys.byteorder or not layout or layout[0] not in ("json", "human"):
                 return None
-            owners = [None if i < 0 else shared[i] for i in ids]
+            ids, ends = unpacked(ids, "i"), unpacked(ends, "q")
+            if layout[0] == "json":
+                layout = ("json", unpacked(layout[1], "q"), unpacked(layout[2], "q"))
+            if len(digests) != 32 * len(ends) or (ends and ends[-1] != len(tail)) or len(statuses) != len(ends):
+                return None
         except (ValueError, EOFError, TypeError, IndexError):
             return None
-        return cls(workspace=workspace, workspace_text=workspace_text, owners=owners, checks=checks,
-                   statuses=statuses, skipped=skipped, builtins=builtins, jobs=jobs, encoding=encoding,
-                   layout=layout)
+        return cls(workspace=workspace, workspace_text=workspace_text, owners=Owners(shared, ids),
+                   checks=Checks(tail, ends, digests), statuses=statuses, skipped=skipped, builtins=builtins,
+                   jobs=jobs, encoding=encoding, layout=layout)
 
 
 def outcome_data(outcome: CheckOutcome) -> tuple[Any, ...]:
@@ -221,12 +317,25 @@ def offsets(after_head: bytes, entries: list[bytes], separator: bytes) -> tuple[
     return starts, ends
 
 
+def spliced_pieces(body: bytes, starts: list[int], ends: list[int], new: dict[int, bytes], head: bytes
+                   ) -> list[bytes | memoryview]:
+    """`head` and the entries of `body` (at `starts`/`ends`) with those in `new` replaced, then what followed
+    the last entry: as pieces, the unchanged stretches views into `body` (an answer is printed piece by
+    piece, without copying 1.4 MB twice to join it first)."""
+    view = memoryview(body)
+    pieces: list[bytes | memoryview] = [head]
+    cursor = starts[0]
+    for pos in sorted(new):
+        pieces.append(view[cursor:starts[pos]])
+        pieces.append(new[pos])
+        cursor = ends[pos]
+    pieces.append(view[cursor:])
+    return pieces
+
+
 def splice(body: bytes, starts: list[int], ends: list[int], new: dict[int, bytes], head: bytes
            ) -> tuple[bytes, list[int], list[int]]:
-    """`head` and the entries of `body` (at `starts`/`ends`) with those in `new` replaced, then what followed
-    the last entry; and where each entry now lies."""
-    pieces = [head]
-    cursor = starts[0]
+    """`spliced_pieces` joined, and where each entry now lies."""
     shift = len(head) - starts[0]
     new_starts, new_ends = list(starts), list(ends)
     last = 0
@@ -234,18 +343,14 @@ def splice(body: bytes, starts: list[int], ends: list[int], new: dict[int, bytes
         for i in range(last, pos):
             new_starts[i] += shift
             new_ends[i] += shift
-        pieces.append(body[cursor:starts[pos]])
-        pieces.append(new[pos])
         new_starts[pos] = starts[pos] + shift
         shift += len(new[pos]) - (ends[pos] - starts[pos])
         new_ends[pos] = ends[pos] + shift
-        cursor = ends[pos]
         last = pos + 1
     for i in range(last, len(starts)):
         new_starts[i] += shift
         new_ends[i] += shift
-    pieces.append(body[cursor:])
-    return b"".join(pieces), new_starts, new_ends
+    return b"".join(spliced_pieces(body, starts, ends, new, head)), new_starts, new_ends
 
 
 def totals_of(statuses: list[str], skipped: int, cached: int) -> Totals:
@@ -289,14 +394,13 @@ class _Prior:
         self.sigs, self.parts = dict(delta.sigs), delta.parts
         if blob.layout[0] == "json":
             _kind, starts, ends = blob.layout
-            at = {start: pos for pos, start in enumerate(starts)}
             head, *entries = delta.ranges
             if head[:2] != (0, starts[0]):
                 raise ValueError("the delta's head is not where the memo's is")
             self.after = head[2]
             for start, end, data in entries:
-                pos = at[start]
-                if ends[pos] != end:
+                pos = memo.find_sorted(starts, start)
+                if pos is None or ends[pos] != end:
                     raise ValueError("a delta entry is not where the memo's is")
                 self.entries[pos] = data
 
@@ -318,7 +422,7 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], tag: str, delta: memo.Delt
     (_fmt, _key, _code, out_parts, _slot, err, files, _sigs, dirs, dir_sigs, absent, nofiles, _store, racy,
      partial) = loaded
     raw = memo.read_partial(req, partial)
-    blob = Blob.loads(raw) if raw is not None else None
+    blob = Blob.loads(*raw) if raw is not None else None
     if blob is None or len(out_parts) != 2 or len(blob.owners) != len(files):
         return None
     try:
@@ -335,13 +439,17 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], tag: str, delta: memo.Delt
             return None  # planning read it: the plan itself may change
         affected.update(owned)
     positions = sorted(affected)
-    names = {library_name(blob.checks[p]) for p in positions}
+    try:
+        encoded = {p: blob.checks[p] for p in positions}
+    except (ValueError, IndexError):
+        return None  # a piece that is not what the signed head names
+    names = {library_name(data) for data in encoded.values()}
     if not names <= set(blob.builtins):
         return None
     from hie_tasks.libraries.builtin import builtin_library
 
     libraries = {name: builtin_library(name, blob.workspace_text) for name in sorted(names)}
-    planned = [decode_check(blob.checks[p], libraries[library_name(blob.checks[p])]) for p in positions]
+    planned = [decode_check(encoded[p], libraries[library_name(encoded[p])]) for p in positions]
 
     from hie_tasks.engine.planned import Plan
     from hie_tasks.engine.runner import Runner, RunOptions
@@ -378,7 +486,7 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], tag: str, delta: memo.Delt
             return None
         try:
             memo.put(sys.stderr, err)
-            memo.put(sys.stdout, data)
+            memo.put(sys.stdout, *data)
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             memo.remove(req)
@@ -406,12 +514,17 @@ class _Answer:
         self.blob, self.out_parts, self.prior, self.rerun = blob, out_parts, prior, rerun
         self.enc, self.errors = blob.encoding[0] or "utf-8", blob.encoding[1] or "strict"
 
-    def now(self, totals: Totals, duration_ms: float) -> bytes | None:
+    def now(self, totals: Totals, duration_ms: float) -> list[bytes | memoryview] | None:
+        """This run's answer, in pieces to print one after the other."""
         try:
             if self.blob.layout[0] == "json":
                 head = head_text(totals, duration_ms)
-                return None if head is None else self._spliced(head.encode(self.enc, self.errors))[0]
-            return self._human(totals, duration_ms).encode(self.enc, self.errors)
+                if head is None:
+                    return None
+                _kind, starts, ends = self.blob.layout
+                return spliced_pieces(self.out_parts[1], starts, ends, {**self.prior.entries, **self._entries()},
+                                      head.encode(self.enc, self.errors))
+            return [self._human(totals, duration_ms).encode(self.enc, self.errors)]
         except (UnicodeError, LookupError):
             return None
 
@@ -531,14 +644,15 @@ def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[Plan
     if added:
         merged = sorted({*files, *added})
         old = dict(zip(files, zip(sigs, owners, strict=True), strict=True))
-        sigs, owners = [], []
+        sigs = []
+        merged_owners: list[tuple[int, ...] | None] = []
         for path in merged:
             sig, owned = old.get(path) or (stats.get(path) or memo.file_sig(path), tuple(sorted(added[path])))
             sigs.append(sig)
-            owners.append(owned)
+            merged_owners.append(owned)
         paths = merged
         changed |= set(added)
-    blob.owners = owners
+        blob.owners = Owners.of(merged_owners)
     limit = req.started_ns - session.digester.racy_window_ns
     if added:
         fresh = [(p, s) for p, s in zip(paths, sigs, strict=True) if p in changed]

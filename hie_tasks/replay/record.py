@@ -20,7 +20,7 @@ from hie_tasks.engine.runner import check_key
 from hie_tasks.incremental.plancache import DirSignature, Uncacheable, walk_signatures
 from hie_tasks.replay import memo
 from hie_tasks.replay.memo import Request
-from hie_tasks.replay.partial import Blob, Capture, encode_check, offsets, outcome_data
+from hie_tasks.replay.partial import Blob, Capture, Checks, Owners, encode_check, offsets, outcome_data
 
 if TYPE_CHECKING:
     from hie_tasks.engine.planned import Plan
@@ -91,7 +91,7 @@ def _json_layout(replayed: RunReport, stdout: str, encoding: tuple[Any, Any]) ->
 
 
 def _partial(project: Project, plan: Plan, replayed: RunReport, layout: tuple[Any, ...],
-             encoding: tuple[Any, Any], files: dict[str, str | None], planning: set[str]) -> bytes | None:
+             encoding: tuple[Any, Any], files: dict[str, str | None], planning: set[str]) -> memo.Partial | None:
     """What rerunning the checks of a few edited files needs (hie_tasks/replay/partial.py), or None."""
     import hie_tasks.libraries.builtin as builtin
     from hie_tasks.libraries.builtin import CLASSES
@@ -114,8 +114,8 @@ def _partial(project: Project, plan: Plan, replayed: RunReport, layout: tuple[An
         for path in found[0]:
             owners.setdefault(path, []).append(pos)
     aligned = [None if path in planning or path not in owners else tuple(owners[path]) for path in sorted(files)]
-    blob = Blob(workspace=project.workspace, workspace_text=project.workspace_text, owners=aligned,
-                checks=[encode_check(c) for c in runnable], statuses=[o.status.value for o in replayed.outcomes],
+    blob = Blob(workspace=project.workspace, workspace_text=project.workspace_text, owners=Owners.of(aligned),
+                checks=Checks.of([encode_check(c) for c in runnable]), statuses=[o.status.value for o in replayed.outcomes],
                 skipped=replayed.totals.skipped, builtins=tuple(builtins), jobs=project.options.run.jobs,
                 encoding=encoding, layout=layout)
     return blob.dumps()

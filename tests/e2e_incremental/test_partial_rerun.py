@@ -11,6 +11,7 @@ up, a partial rerun only for the checks it reran.
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import re
 import shutil
@@ -300,15 +301,37 @@ def _masked_bytes(data: bytes) -> bytes:
     return re.sub(rb"\(\d+\.\d\d s\)", b"(T s)", data)
 
 
-@pytest.mark.parametrize("damage", ["edited", "swapped", "deleted"])
+def _pieces(partial: Path) -> tuple[int, list[tuple[int, int, str]]]:
+    """Where the partial file's head ends, and each planned check's piece: (start, end, element)."""
+    data = partial.read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    ends = memoryview(marshal.loads(data[8:8 + size])[5]).cast("q")  # (format, byte order, …, ends, …)
+    tail = 8 + size
+    pieces, start = [], 0
+    for end in ends:
+        pieces.append((tail + start, tail + end, marshal.loads(data[tail + start:tail + end])[0]))
+        start = end
+    return tail, pieces
+
+
+def _flip(path: Path, at: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", ["head", "piece", "swapped", "deleted"])
 def test_a_damaged_partial_file_sends_the_run_the_full_way(ws: Workspace, damage: str) -> None:
-    # The data beside the memo is bound to it by its digest: edited (an owner list pointing elsewhere),
-    # swapped for another request's, or gone, it is not believed, and the run evaluates every check.
+    # The data beside the memo is bound to it by its head's digest, and the head names every planned check's
+    # piece by its digest: a head edited (an owner list pointing elsewhere), the piece of a check the edit
+    # reruns edited, the file swapped for another request's, or gone, it is not believed, and the run
+    # evaluates every check.
     (partial,) = (ws.store / "runs").glob("*.partial")
-    if damage == "edited":
-        data = bytearray(partial.read_bytes())
-        data[len(data) // 2] ^= 0x01
-        partial.write_bytes(bytes(data))
+    if damage == "head":
+        _flip(partial, _pieces(partial)[0] // 2)
+    elif damage == "piece":
+        start, end, _element = next(p for p in _pieces(partial)[1] if p[2] == "core")
+        _flip(partial, (start + end) // 2)
     elif damage == "swapped":
         _run(ws, human=True)  # another request, with a partial file of its own
         (other,) = [p for p in (ws.store / "runs").glob("*.partial") if p != partial]
@@ -316,6 +339,25 @@ def test_a_damaged_partial_file_sends_the_run_the_full_way(ws: Workspace, damage
     else:
         partial.unlink()
     append(ws, "src/core/a.txt", "A2 = 1\n")
+    _result, evaluated = rerun_and_compare(ws)
+    assert evaluated == set(CHECKS)
+
+
+@pytest.mark.parametrize("delta_max", [256, 0])
+def test_a_damaged_piece_no_rerun_reads_is_not_believed_later_either(ws: Workspace, delta_max: int) -> None:
+    # Editing the piece of a check the edit does not rerun changes nothing this run reads: the rerun goes
+    # ahead, and its answer is the full run's. Whether its memo is a delta beside the old one or written
+    # whole (a limit of 0), the piece stays as it was with the digest it was signed with: the edit that
+    # needs it later goes the full way.
+    (partial,) = (ws.store / "runs").glob("*.partial")
+    start, end, _element = next(p for p in _pieces(partial)[1] if p[2] == "util")
+    _flip(partial, (start + end) // 2)
+    damaged = partial.read_bytes()
+    append(ws, "src/core/a.txt", "A2 = 1\n")
+    _result, evaluated = rerun_and_compare(ws, runner=lambda: _run_with_delta_max(ws, delta_max))
+    assert evaluated == {"core#0", "core#1", "texts#0"}
+    assert (partial.read_bytes() == damaged) == (delta_max > 0), "written whole only past the limit"
+    append(ws, "src/util/c.txt", "C2 = 3\n")
     _result, evaluated = rerun_and_compare(ws)
     assert evaluated == set(CHECKS)
 
