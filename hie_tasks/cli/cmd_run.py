@@ -28,14 +28,14 @@ from hie_tasks.cli.common import (
 from hie_tasks.cli.loading import load_spec_or_exit
 from hie_tasks.engine.checksites import element_paths
 from hie_tasks.engine.project import ProjectOptions
-from hie_tasks.engine.runner import ProgressCallback, RunOptions
+from hie_tasks.engine.runner import RunOptions
 from hie_tasks.output.formats import FORMATS, format_help
 
 if TYPE_CHECKING:
-
     from hie_tasks.engine.planned import Plan
     from hie_tasks.engine.project import Project
     from hie_tasks.engine.results import CheckOutcome, RuleDoc, RunReport, ShardInfo
+    from hie_tasks.engine.runner import ProgressCallback
     from hie_tasks.lang.loader import SpecSet
 
     class SpecLoader(Protocol):

@@ -27,7 +27,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hie_tasks.daemon.protocol import RENDER_ENV, identity_env
 from hie_tasks.diagnostics import Diagnostic
@@ -40,12 +40,14 @@ from hie_tasks.engine.project import (
     ignore_in_git,
 )
 from hie_tasks.engine.results import RunReport
-from hie_tasks.engine.runner import ProgressCallback
 from hie_tasks.incremental.session import IncrementalSession
 from hie_tasks.lang.loader import SpecSet
 from hie_tasks.libraries.registry import Registry
 from hie_tasks.watch.cycle import CycleRunner
 from hie_tasks.watch.loop import Watcher
+
+if TYPE_CHECKING:
+    from hie_tasks.engine.runner import ProgressCallback
 
 #: Parsed command lines kept (a user types a handful of them; the memo is cleared when it is full).
 _PARSED_KEPT = 64

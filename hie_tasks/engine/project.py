@@ -19,7 +19,6 @@ from hie_tasks.engine.libload import load_failures, shorten_load_diagnostics, sh
 from hie_tasks.engine.planned import Plan
 from hie_tasks.engine.results import CheckOutcome, RunReport
 from hie_tasks.engine.runner import (
-    ProgressCallback,
     Runner,
     RunOptions,
     cached_selector_call,
@@ -33,6 +32,7 @@ from hie_tasks.libraries.registry import Registry, build_registry, builtin_names
 if TYPE_CHECKING:
     from hie_tasks.engine.cachedplan import PlanCache
     from hie_tasks.engine.cachedspec import SpecCache
+    from hie_tasks.engine.runner import ProgressCallback
     from hie_tasks.incremental.plancache import Vouched
     from hie_tasks.libraries.wasm.modcache import ModuleCache
 

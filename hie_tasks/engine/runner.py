@@ -18,7 +18,6 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
 
 from hie_tasks.engine.planned import Plan, PlannedCheck
 from hie_tasks.engine.results import (
@@ -42,9 +41,11 @@ from hie_tasks.model.values import CheckResult, Status, Value
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
     from concurrent.futures import Future, ThreadPoolExecutor
+    from typing import TypeAlias
 
-ProgressCallback = Callable[[CheckOutcome, int, int], None]
+    ProgressCallback: TypeAlias = Callable[[CheckOutcome, int, int], None]
 
 
 #: Worker threads (and so processes per external plugin) when `-j` is not given: plugin calls mostly wait

@@ -37,7 +37,6 @@ JSON of the breakdown.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
 
 from hie_tasks.incremental.digests import FileDigester, hash_text
 from hie_tasks.incremental.relocate import rel_path, relocate_text
@@ -46,6 +45,12 @@ from hie_tasks.model.codec import encode_value
 from hie_tasks.model.record import FrozenRecord, Record
 from hie_tasks.model.values import Scope, Value
 from hie_tasks.version import __version__
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 #: Stands for a path's content digest when contents are not part of the fingerprint (PURE libraries).
 NOT_HASHED = "-"

@@ -12,7 +12,6 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
 
 from hie_tasks.incremental.digests import ABSENT, FileDigester, hash_text
 from hie_tasks.incremental.fingerprint import (
@@ -54,6 +53,7 @@ from hie_tasks.model.values import Scope, Status, Value
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
     from typing import Final, Protocol, TypeVar
 
     T = TypeVar("T")

@@ -41,7 +41,6 @@ import hmac
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import hie_tasks.secret as secret
 from hie_tasks.model import jsontext
@@ -52,6 +51,7 @@ TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Callable, Iterable, Iterator, Mapping
     from typing import Any, TypeAlias
 else:
     try:
@@ -808,6 +808,19 @@ class ResultStore:
         r = rows[0]
         self._stat_signer = self._stat_signer or secret.signer(_STAT_MAC)
         return StatEntry(r[0], r[1], r[2], r[3], r[4]), r[5] if isinstance(r[5], str) else ""
+
+    def get_stat_entries(self, paths: list[str]) -> dict[str, tuple[StatEntry, str]]:
+        """`get_stat_entry` of each of a few paths, in one query per `_KEYS_PER_QUERY`; absent ones are left out."""
+        out: dict[str, tuple[StatEntry, str]] = {}
+        for at in range(0, len(paths), _KEYS_PER_QUERY):
+            chunk = paths[at:at + _KEYS_PER_QUERY]
+            rows = self._read("SELECT path, size, mtime_ns, ino, ctime_ns, digest, mac FROM stat_cache "
+                              f"WHERE path IN ({','.join('?' * len(chunk))})", chunk)
+            for r in rows:
+                out[r[0]] = StatEntry(r[1], r[2], r[3], r[4], r[5]), r[6] if isinstance(r[6], str) else ""
+        if out:
+            self._stat_signer = self._stat_signer or secret.signer(_STAT_MAC)
+        return out
 
     def stat_entry_verifies(self, path: str, entry: StatEntry, mac: str) -> bool:
         """Whether a loaded stat-cache entry is one we wrote; one that is not is counted for a warning (a

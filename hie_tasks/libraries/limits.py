@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 from hie_tasks.model.errors import LibraryError
 from hie_tasks.model.values import CheckResult
@@ -24,6 +23,7 @@ from hie_tasks.model.values import CheckResult
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TypeVar
 
     T = TypeVar("T")

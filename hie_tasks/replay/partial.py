@@ -468,8 +468,12 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], tag: str, delta: memo.Delt
                            len(statuses) - len(positions))
         for library in libraries.values():
             library.begin_run()
-        report = Runner(blob.workspace, session).run(Plan(checks=planned), RunOptions(jobs=blob.jobs),
-                                                     others=others)
+        # One commit for the run row, the few verdicts and their reasons, not one each: a rerun this small
+        # killed half-way loses at most these few checks, which the next run reruns. Built-ins run on this
+        # thread (only libraries that wait get threads), so no other thread waits on the held lock.
+        with store.transaction():
+            report = Runner(blob.workspace, session).run(Plan(checks=planned), RunOptions(jobs=blob.jobs),
+                                                         others=others)
         import hie_tasks.secret as secret
 
         late = [*secret.take_warnings(), *store.take_warnings(), *session.warnings]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
 
 from hie_tasks.libraries.base import CallContext, Library, LibraryDoc, Purity
 from hie_tasks.model.errors import LibraryError
@@ -13,13 +12,14 @@ from hie_tasks.model.values import CheckResult, Scope, Value
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
-    from typing import ClassVar
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import ClassVar, TypeAlias
+
+    SelectorFn: TypeAlias = Callable[[Sequence[Value], CallContext], Scope]
+    CheckFn: TypeAlias = Callable[[Sequence[Value], CallContext], CheckResult]
 
 #: A failing check names at most this many offending lines (the message is upstream's, unchanged).
 MAX_LOCATIONS = 50
-
-SelectorFn = Callable[[Sequence[Value], CallContext], Scope]
-CheckFn = Callable[[Sequence[Value], CallContext], CheckResult]
 
 
 class BuiltinLibrary(Library):

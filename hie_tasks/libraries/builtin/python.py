@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 
 from hie_tasks.libraries.base import CallContext
 from hie_tasks.libraries.builtin.args import scope_arg, string_arg
-from hie_tasks.libraries.builtin.library import BuiltinLibrary, CheckFn, SelectorFn
+from hie_tasks.libraries.builtin.library import BuiltinLibrary
 from hie_tasks.libraries.builtin.sources import (
     any_text,
     match_locations,
@@ -38,6 +38,12 @@ from hie_tasks.libraries.builtin.sources import (
 from hie_tasks.libraries.builtin.text import WS, BoundedSearch, rust_lines, rust_trim, rust_trim_end
 from hie_tasks.libraries.builtin.walk import WalkRules
 from hie_tasks.model.values import CheckResult, Scope, ScopeKind, Value
+
+# `typing` costs milliseconds to import on every run; mypy treats this name as true.
+TYPE_CHECKING = False
+
+if TYPE_CHECKING:
+    from hie_tasks.libraries.builtin.library import CheckFn, SelectorFn
 
 PYTHON_RULES = WalkRules(
     extension="py",
