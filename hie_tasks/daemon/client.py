@@ -142,15 +142,16 @@ def serve_run(argv: Sequence[str]) -> int | None:
     if answer is None or answer.get("status") != "ok":
         return None
     exit_code, chunks, payload = answer.get("exit"), answer.get("chunks"), answer.get("payload")
-    if not isinstance(exit_code, int) or not isinstance(chunks, list) or not isinstance(payload, bytes):
+    if not isinstance(exit_code, int) or not isinstance(chunks, list) or not isinstance(payload, (bytes, bytearray)):
         return None
     # Already encoded by the daemon in each stream's own encoding: the bytes go out as they are.
     streams = {1: sys.stdout, 2: sys.stderr}
+    view = memoryview(payload)
     at = 0
     for fd, size in chunks:
         stream = streams[fd]
         stream.flush()
-        stream.buffer.write(payload[at:at + size])
+        stream.buffer.write(view[at:at + size])
         stream.buffer.flush()
         at += size
     return exit_code

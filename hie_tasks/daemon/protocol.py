@@ -124,7 +124,7 @@ def send_message(sock: _socket.socket, message: dict[str, Any], payload: bytes |
         sock.sendall(len(payload).to_bytes(4, "big") + payload)
 
 
-def recv_payload(sock: _socket.socket, message: dict[str, Any]) -> bytes:
+def recv_payload(sock: _socket.socket, message: dict[str, Any]) -> bytes | bytearray:
     """The raw frame a message announced (b"" when it announced none)."""
     if "payload" not in message:
         return b""
@@ -134,15 +134,18 @@ def recv_payload(sock: _socket.socket, message: dict[str, Any]) -> bytes:
     return _recv_exact(sock, size)
 
 
-def _recv_exact(sock: _socket.socket, size: int) -> bytes:
-    chunks: list[bytes] = []
-    while size:
-        chunk = sock.recv(min(size, 1 << 20))
-        if not chunk:
+def _recv_exact(sock: _socket.socket, size: int) -> bytearray:
+    # Received in place: a run's answer (1.4 MB at 10k files) is copied once, from the kernel, not once
+    # per piece and again to join them.
+    data = bytearray(size)
+    view = memoryview(data)
+    done = 0
+    while done < size:
+        got = sock.recv_into(view[done:])
+        if not got:
             raise ProtocolError("the connection closed in the middle of a message")
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+        done += got
+    return data
 
 
 def recv_message(sock: _socket.socket) -> dict[str, Any]:
