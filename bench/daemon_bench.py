@@ -7,8 +7,9 @@ round by round so a machine whose load drifts slows all of them alike:
 
 - cold: standalone (`HIE_TASKS_DAEMON=0`) on an empty result store of its own;
 - standalone no-op: standalone on a warm store of its own (so it never disturbs the daemon's);
-- daemon no-op, three ways of starting `hie-tasks run`: the console script exactly as pip writes it (which
-  imports `re` itself), `python -m hie_tasks` (runpy), and a bare `-c` call of the entry point;
+- daemon no-op, four ways of starting `hie-tasks run`: the `hie-tasks` command as installed (bin/hie-tasks),
+  the wrapper pip would generate from an entry point instead (it imports `re` itself), `python -m hie_tasks`
+  (runpy), and a bare `-c` call of the entry point;
 - daemon edit: one file changed before each run; the run must rerun exactly that folder's two checks;
 - `python -c pass` and `python -S -c pass`: the interpreter's own start-up (with and without `site`, which
   runs the venv's `.pth` hooks), the floor under any client.
@@ -52,8 +53,12 @@ def generate(ws: Path, folders: int, files: int) -> None:
     (ws / "hielements.hie").write_text("\n".join(lines))
 
 
-#: The console script pip generates for `hie-tasks = "hie_tasks.cli.entry:main"` (pip 23, distlib's template).
-CONSOLE_SCRIPT = """# -*- coding: utf-8 -*-
+#: The `hie-tasks` command as installed (setuptools copies bin/hie-tasks, with the environment's interpreter
+#: on its first line).
+LAUNCHER = REPO / "bin" / "hie-tasks"
+#: What pip would have generated from an entry point `hie-tasks = "hie_tasks.cli.entry:main"` (pip 23,
+#: distlib's template), measured beside it: the launcher above replaced it because of its `import re`.
+ENTRY_POINT_WRAPPER = """# -*- coding: utf-8 -*-
 import re
 import sys
 from hie_tasks.cli.entry import main
@@ -114,12 +119,16 @@ def main() -> None:
         runtime.mkdir(mode=0o700)
         pycache = None if args.no_bytecode else Path(tmp) / "pycache"
         script = Path(tmp) / "hie-tasks"
-        script.write_text(CONSOLE_SCRIPT)
+        script.write_text(LAUNCHER.read_text())
+        wrapper = Path(tmp) / "entry-point" / "hie-tasks"
+        wrapper.parent.mkdir()
+        wrapper.write_text(ENTRY_POINT_WRAPPER)
         generate(ws, args.folders, args.files)
         standalone, through = env(False, runtime, pycache), env(True, runtime, pycache)
         tail = ["run", "-f", "json"]
         forms = {
             "console script": [sys.executable, str(script), *tail],
+            "entry-point wrapper": [sys.executable, str(wrapper), *tail],
             "python -m hie_tasks": [sys.executable, "-m", "hie_tasks", *tail],
             "-c entry.main()": [sys.executable, "-c", "from hie_tasks.cli.entry import main; raise SystemExit(main())",
                                 *tail],
