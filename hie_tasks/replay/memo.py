@@ -199,7 +199,7 @@ def serve(argv: Sequence[str]) -> int | None:
     if not _unchanged(dirs, dir_sigs, absent, nofiles, store, req.store):
         return None
     now = list(map(file_sig, files))
-    changed = [] if now == sigs else [i for i, (a, b) in enumerate(zip(now, sigs, strict=True)) if a != b]
+    changed = [] if now == sigs else differing(now, sigs)
     if len(changed) > PARTIAL_MAX:
         return None
     racy_changed = [path for path, digest in racy if not _content_is(path, digest)]
@@ -340,6 +340,20 @@ def store_delta(req: Request, delta: Delta) -> str | None:
     except OSError as exc:
         return f"cannot write {req.delta_path}: {exc.strerror or exc}"
     return None
+
+
+def differing(now: list[Any], then: list[Any], block: int = 256) -> list[int]:
+    """The indices where two lists of equal length differ: compared a block at a time in C, and only a
+    differing block item by item (an edit changes one entry of 10,000; a loop over all of them in Python
+    was a tenth of the edit's cost)."""
+    if len(now) != len(then):
+        return list(range(max(len(now), len(then))))
+    out: list[int] = []
+    for start in range(0, len(now), block):
+        end = start + block
+        if now[start:end] != then[start:end]:
+            out += [i for i in range(start, min(end, len(now))) if now[i] != then[i]]
+    return out
 
 
 def find_sorted(items: Sequence[Any], item: Any) -> int | None:
