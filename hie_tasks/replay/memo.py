@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     #: What a memo keeps beside itself for partial reruns (hie_tasks/replay/partial.py): a head, whose
     #: digest the signed memo holds, and a tail of pieces the head names by their digests: a rerun of two
     #: checks hashes the head and its two pieces, not the 500 kB of every planned check.
-    Partial: TypeAlias = tuple[bytes, bytes | memoryview]
+    Partial: TypeAlias = tuple[bytes, bytes]
 
 FORMAT = 2
 PURPOSE = "run memo"
@@ -530,19 +530,50 @@ def _replace(path: str, *chunks: bytes | memoryview) -> None:
         raise
 
 
-def read_partial(req: Request, digest: str) -> tuple[memoryview, memoryview] | None:
+def read_partial(req: Request, digest: str) -> tuple[bytes, PartialTail] | None:
     """The partial rerun's data of `req`'s memo, (head, tail), when its head is the one the memo was
-    written with (what the tail holds is the head's to vouch for)."""
+    written with (what the tail holds is the head's to vouch for, piece by piece)."""
     try:
         with open(req.partial_path, "rb") as fh:
-            data = memoryview(fh.read())
+            total = os.fstat(fh.fileno()).st_size
+            size = int.from_bytes(fh.read(8), "little")
+            head = fh.read(size) if 8 + size <= total else b""
     except OSError:
         return None
-    size = int.from_bytes(data[:8], "little")
-    head = data[8:8 + size]
-    if len(data) < 8 or len(head) != size or hashlib.sha256(head).hexdigest() != digest:
+    if len(head) != size or hashlib.sha256(head).hexdigest() != digest:
         return None
-    return head, data[8 + size:]
+    return head, PartialTail(req.partial_path, 8 + size, total - 8 - size)
+
+
+class PartialTail:
+    """What follows a partial file's head, read when asked for: a rerun of two checks reads their two
+    pieces, not the half megabyte of every planned check. A file replaced or cut meanwhile gives other bytes,
+    which the head's digests refuse; one that cannot be read raises ValueError."""
+
+    __slots__ = ("_offset", "_path", "_size")
+
+    def __init__(self, path: str, offset: int, size: int) -> None:
+        self._path, self._offset, self._size = path, offset, size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, part: slice) -> bytes:
+        start, stop, _step = part.indices(self._size)
+        try:
+            fd = os.open(self._path, os.O_RDONLY)
+            try:
+                data = os.pread(fd, stop - start, self._offset + start) if stop > start else b""
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise ValueError(f"cannot read {self._path}: {exc.strerror or exc}") from exc
+        if len(data) != max(0, stop - start):
+            raise ValueError(f"{self._path} is shorter than its head says")
+        return data
+
+    def whole(self) -> bytes:
+        return self[0:self._size]
 
 
 def _prune(directory: str, keep: str) -> None:

@@ -168,7 +168,7 @@ class Checks:
 
     __slots__ = ("_data", "_digests", "_ends")
 
-    def __init__(self, data: bytes | memoryview, ends: Sequence[int], digests: bytes) -> None:
+    def __init__(self, data: bytes | memo.PartialTail, ends: Sequence[int], digests: bytes) -> None:
         self._data, self._ends, self._digests = data, ends, digests
 
     @classmethod
@@ -193,9 +193,11 @@ class Checks:
             raise ValueError(f"planned check {pos} does not match its digest")
         return piece
 
-    def stored(self) -> tuple[bytes, bytes, bytes | memoryview]:
+    def stored(self) -> tuple[bytes, bytes, bytes]:
+        """(ends, digests, pieces) to write again; ValueError when the pieces cannot be read back."""
         # Written again as read: a piece that did not match its digest still does not.
-        return packed(self._ends, "q"), self._digests, self._data
+        data = self._data.whole() if isinstance(self._data, memo.PartialTail) else self._data
+        return packed(self._ends, "q"), self._digests, data
 
 
 class Blob:
@@ -235,7 +237,7 @@ class Blob:
         return head, data
 
     @classmethod
-    def loads(cls, head: bytes | memoryview, tail: bytes | memoryview) -> Blob | None:
+    def loads(cls, head: bytes, tail: bytes | memo.PartialTail) -> Blob | None:
         try:
             (fmt, order, workspace, workspace_text, (shared, ids), ends, digests, statuses, skipped, builtins, jobs,
              encoding, layout) = marshal.loads(head)
@@ -353,12 +355,16 @@ def splice(body: bytes, starts: list[int], ends: list[int], new: dict[int, bytes
     return b"".join(spliced_pieces(body, starts, ends, new, head)), new_starts, new_ends
 
 
-def totals_of(statuses: list[str], skipped: int, cached: int) -> Totals:
+def totals_of(statuses: list[str], skipped: int, cached: int, leaving: list[str] | None = None) -> Totals:
+    """The totals of `statuses`, less those of `leaving` (some of them: the checks a rerun runs again)."""
     from hie_tasks.engine.results import Totals
 
-    passed, failed = statuses.count("pass"), statuses.count("fail")
-    return Totals(total=len(statuses), passed=passed, failed=failed, errors=len(statuses) - passed - failed,
-                  skipped=skipped, cached=cached)
+    gone = leaving or []
+    total = len(statuses) - len(gone)
+    passed = statuses.count("pass") - gone.count("pass")
+    failed = statuses.count("fail") - gone.count("fail")
+    return Totals(total=total, passed=passed, failed=failed, errors=total - passed - failed, skipped=skipped,
+                  cached=cached)
 
 
 def head_text(totals: Totals, duration_ms: float) -> str | None:
@@ -441,7 +447,7 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], tag: str, delta: memo.Delt
     positions = sorted(affected)
     try:
         encoded = {p: blob.checks[p] for p in positions}
-    except (ValueError, IndexError):
+    except (ValueError, IndexError):  # ValueError also when the pieces cannot be read
         return None  # a piece that is not what the signed head names
     names = {library_name(data) for data in encoded.values()}
     if not names <= set(blob.builtins):
@@ -464,8 +470,7 @@ def rerun(req: memo.Request, loaded: tuple[Any, ...], tag: str, delta: memo.Delt
     session = IncrementalSession(store, snapshot=False)
     try:
         statuses = list(blob.statuses)
-        others = totals_of([s for i, s in enumerate(statuses) if i not in affected], 0,
-                           len(statuses) - len(positions))
+        others = totals_of(statuses, 0, len(statuses) - len(positions), leaving=[statuses[p] for p in positions])
         for library in libraries.values():
             library.begin_run()
         # One commit for the run row, the few verdicts and their reasons, not one each: a rerun this small
@@ -672,9 +677,13 @@ def _remember(req: memo.Request, answer: _Answer, err: bytes, planned: list[Plan
                            parts=prior.parts, slot=slot, sigs=prior.sigs, racy=racy_now,
                            blob=(prior.statuses, prior.owners, prior.human))
         return memo.store_delta(req, delta)
+    try:
+        partial = blob.dumps()  # read back before the memo's files are replaced
+    except ValueError as exc:
+        return str(exc)
     return memo.store_body(req, exit_code=code, out_parts=out_parts, slot=slot, err=err, paths=paths, sigs=sigs,
                            racy=racy_now, dirs=dirs, absent=absent, nofiles=nofiles,
-                           racy_window_ns=session.digester.racy_window_ns, partial=blob.dumps())
+                           racy_window_ns=session.digester.racy_window_ns, partial=partial)
 
 
 

@@ -320,18 +320,21 @@ def _flip(path: Path, at: int) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("damage", ["head", "piece", "swapped", "deleted"])
+@pytest.mark.parametrize("damage", ["head", "piece", "cut", "swapped", "deleted"])
 def test_a_damaged_partial_file_sends_the_run_the_full_way(ws: Workspace, damage: str) -> None:
     # The data beside the memo is bound to it by its head's digest, and the head names every planned check's
     # piece by its digest: a head edited (an owner list pointing elsewhere), the piece of a check the edit
-    # reruns edited, the file swapped for another request's, or gone, it is not believed, and the run
-    # evaluates every check.
+    # reruns edited, the file cut short, swapped for another request's, or gone, it is not believed, and
+    # the run evaluates every check.
     (partial,) = (ws.store / "runs").glob("*.partial")
     if damage == "head":
         _flip(partial, _pieces(partial)[0] // 2)
     elif damage == "piece":
         start, end, _element = next(p for p in _pieces(partial)[1] if p[2] == "core")
         _flip(partial, (start + end) // 2)
+    elif damage == "cut":  # shorter than the head says, in the middle of a piece the rerun reads
+        start, end, _element = next(p for p in _pieces(partial)[1] if p[2] == "core")
+        partial.write_bytes(partial.read_bytes()[:(start + end) // 2])
     elif damage == "swapped":
         _run(ws, human=True)  # another request, with a partial file of its own
         (other,) = [p for p in (ws.store / "runs").glob("*.partial") if p != partial]
