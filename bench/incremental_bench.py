@@ -511,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=None, help="hie-tasks -j (default: hie-tasks' own default)")
     parser.add_argument("--format", choices=["json", "human"], default="json", help="hie-tasks output format")
     parser.add_argument("--keep", help="build the workspace in this (new) directory and keep it")
-    parser.add_argument("--edits", type=int, default=5, help="edits measured (medians), each followed by a no-op")
+    parser.add_argument("--edits", type=int, default=9, help="edits measured (medians), each followed by a no-op")
     parser.add_argument("--profile", choices=["cold", "noop", "change"], help="cProfile this hie-tasks phase")
     args = parser.parse_args(argv)
 
@@ -539,14 +539,20 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 one_change(ws, args.packages)
 
-        def edits(run: Callable[[bool], Measure]) -> tuple[Measure, Measure]:
+        paired: dict[str, float] = {}
+
+        def edits(run: Callable[[bool], Measure], tool: str) -> tuple[Measure, Measure]:
             """`--edits` edits, each run, then a no-op run: the median of each (by CPU). One process start
-            is noisy at this size, and later edits add to what the first left."""
+            is noisy at this size, and later edits add to what the first left. Also the median of each
+            edit's CPU over the no-op's right after it (`paired`): a ratio that holds when the machine's
+            speed drifts between the phases."""
             changed, still = [], []
             for nth in range(args.edits):
                 change(nth)
                 changed.append(run(nth == 0))
                 still.append(run(False))
+            ratios = sorted(e.cpu_s / n.cpu_s for e, n in zip(changed, still, strict=True))
+            paired[tool] = ratios[len(ratios) // 2]
             return median(changed), median(still)
 
         rows["hie-tasks"]["cold"] = hie_run(ws, store, modcache, args.jobs, profile=args.profile == "cold",
@@ -557,7 +563,7 @@ def main(argv: list[str] | None = None) -> int:
                                                     fmt=args.format) for _ in range(3)])
         rows["hie-tasks"]["change"], rows["hie-tasks"]["noop2"] = edits(
             lambda first: hie_run(ws, store, modcache, args.jobs, profile=first and args.profile == "change",
-                                  fmt=args.format))
+                                  fmt=args.format), "hie-tasks")
         # The same no-op without the run memo (hie_tasks/replay): the path that replays check by check.
         rows["hie-tasks"]["noop-full"] = hie_run(ws, store, modcache, args.jobs, fmt=args.format,
                                                  env_extra={"HIE_TASKS_RUN_MEMO": "0"})
@@ -573,8 +579,10 @@ def main(argv: list[str] | None = None) -> int:
         for phase in ("cold", "noop"):
             rows["doit"][phase] = doit_run(ws, args.packages, db, args.layout)
         rows["doit"]["change"], rows["doit"]["noop2"] = edits(
-            lambda _first: doit_run(ws, args.packages, db, args.layout))
+            lambda _first: doit_run(ws, args.packages, db, args.layout), "doit")
         print_table(rows)
+        print(f"\nedit / the no-op right after it, paired, median of {args.edits}: "
+              + ", ".join(f"{tool} {ratio:.2f}" for tool, ratio in paired.items()))
         if args.layout == "flat":
             floor_table(store, rows["hie-tasks"]["noop2"])
     finally:

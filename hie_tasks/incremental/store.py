@@ -502,15 +502,15 @@ class ResultStore:
         """Whether `_initialise` already made this store what it makes: marked so, of our schema version,
         and with every table and index still there (one dropped by hand is made again)."""
         try:
-            if conn.execute("PRAGMA user_version").fetchone()[0] != READY_VERSION:
-                return False
-            names = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-            if not names >= _SCHEMA_OBJECTS:
-                return False
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        except sqlite3.OperationalError:
+            # One statement, not three: opening is part of every partial rerun.
+            version, names, schema = conn.execute(
+                "SELECT (SELECT user_version FROM pragma_user_version),"
+                " (SELECT group_concat(name, char(10)) FROM sqlite_master),"
+                " (SELECT value FROM meta WHERE key = 'schema_version')").fetchone()
+        except sqlite3.OperationalError:  # no `meta` table: not ours, or not made yet
             return False
-        return row is not None and row[0] == str(SCHEMA_VERSION)
+        return (version == READY_VERSION and set((names or "").split("\n")) >= _SCHEMA_OBJECTS
+                and schema == str(SCHEMA_VERSION))
 
     def _move_aside(self, problem: str) -> None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
