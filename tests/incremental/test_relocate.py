@@ -29,3 +29,18 @@ def test_paths_under_the_workspace_become_relative_and_others_stay() -> None:
     assert rel_path(f"{WS}2/a", WS) == f"{WS}2/a"
     assert abs_path("src/a.py", "/elsewhere") == "/elsewhere/src/a.py"
     assert abs_path("/usr/include/stdio.h", "/elsewhere") == "/usr/include/stdio.h"
+
+
+def _by_regex(text: str, workspace: str) -> str:
+    """What relocation did with `re` before it was written out by hand (the regex is the definition)."""
+    import re
+
+    pattern = re.compile(r"(?<![\w.\-/])" + re.escape(workspace.rstrip("/")) + r"(?![\w.\-])")
+    return pattern.sub(ROOT, text)
+
+
+@given(st.lists(st.sampled_from(["/w", "/work", "/", ".", "-", "_", "a", "é", "٣", "²", "Ⅻ", " ", '"', "x/w",
+                                 "/work/", "/tmp/a.b", "/x-y/z"]), max_size=12).map("".join),
+       st.sampled_from(["/work", "/w", "/tmp/a.b", "/x-y/z", "/work/"]))
+def test_the_root_is_found_exactly_where_the_defining_regex_finds_it(text: str, workspace: str) -> None:
+    assert relocate_text(text, workspace) == _by_regex(text, workspace)

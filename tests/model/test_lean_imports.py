@@ -41,6 +41,20 @@ def test_the_partial_rerun_s_modules_load_neither_dataclasses_nor_typing() -> No
     assert json.loads(out.stdout) == []
 
 
+#: Standard-library modules the partial rerun no longer loads: `json` (its decoder brings `re`, and `re`
+#: brings `enum`), `sqlite3` (its package brings `datetime`), `bisect`, `math`, `collections.abc`.
+STDLIB = ["json", "re", "enum", "sqlite3", "datetime", "bisect", "math", "collections.abc"]
+
+
+def test_the_partial_rerun_s_modules_load_neither_json_nor_re_nor_enum() -> None:
+    script = (f"import sys\nimport {', '.join(LEAN)}, hie_tasks.model.jsontext, hie_tasks.model.choice\n"
+              f"print(repr([m for m in {STDLIB!r} if m in sys.modules]))")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
+                         cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
 def test_a_check_result_s_equality_ignores_its_locations_and_stability() -> None:
     plain = CheckResult(Status.FAIL, "imports os")
     located = CheckResult(Status.FAIL, "imports os", (Location("a.py", 3),), stable=True)
