@@ -38,9 +38,11 @@ STDLIB = ["json", "re", "enum", "sqlite3", "datetime", "bisect", "math", "collec
 
 
 def _loaded_by_the_rerun(watched: list[str]) -> list[str]:
-    """Which of `watched` a fresh interpreter has loaded after importing the rerun's modules."""
-    script = (f"import sys\nimport {', '.join(LEAN)}, hie_tasks.model.jsontext, hie_tasks.model.choice\n"
-              f"print(repr([m for m in {watched!r} if m in sys.modules]))")
+    """Which of `watched` importing the rerun's modules loads into a fresh interpreter (not counting what the
+    interpreter loaded before: an editable install's import hook brings `re`, say)."""
+    script = (f"import sys\nbefore = set(sys.modules)\n"
+              f"import {', '.join(LEAN)}, hie_tasks.model.jsontext, hie_tasks.model.choice\n"
+              f"print(repr([m for m in {watched!r} if m in sys.modules and m not in before]))")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True,
                          cwd=ROOT)
