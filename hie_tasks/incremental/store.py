@@ -802,12 +802,7 @@ class ResultStore:
 
     def get_stat_entry(self, path: str) -> tuple[StatEntry, str] | None:
         """One stat-cache entry with its MAC, unverified, or None."""
-        rows = self._read("SELECT size, mtime_ns, ino, ctime_ns, digest, mac FROM stat_cache WHERE path = ?", (path,))
-        if not rows:
-            return None
-        r = rows[0]
-        self._stat_signer = self._stat_signer or secret.signer(_STAT_MAC)
-        return StatEntry(r[0], r[1], r[2], r[3], r[4]), r[5] if isinstance(r[5], str) else ""
+        return self.get_stat_entries([path]).get(path)
 
     def get_stat_entries(self, paths: list[str]) -> dict[str, tuple[StatEntry, str]]:
         """`get_stat_entry` of each of a few paths, in one query per `_KEYS_PER_QUERY`; absent ones are left out."""
